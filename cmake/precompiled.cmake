@@ -1,0 +1,15 @@
+# Precompiled headers for the heavy third-party headers (gRPC, protobuf, Boost.Asio).
+# Our own headers stay light; the cost of these is paid once per target.
+
+function(tds_grpc_pch target)
+  target_precompile_headers(${target} PRIVATE
+    <grpcpp/grpcpp.h>
+    <google/protobuf/message.h>)
+endfunction()
+
+function(tds_asio_pch target)
+  target_precompile_headers(${target} PRIVATE
+    <boost/asio.hpp>
+    <boost/signals2.hpp>
+    <google/protobuf/message.h>)
+endfunction()
