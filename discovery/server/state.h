@@ -1,0 +1,113 @@
+// The discovery registry: clusters of affiliates with opaque data and endpoints, TTL expiry and
+// watches. Pure C++ (no gRPC); the Cluster service validates requests before they reach it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "discovery/server/clock.h"
+
+namespace discovery::server {
+
+// An affiliate as clients see it. Immutable once published: a change makes a new record, so
+// records are shared freely between the registry, List results and pending watch changes.
+struct AffiliateRecord {
+  std::string id;
+  std::string data;
+  std::vector<std::string> endpoints;  // insertion order
+
+  bool operator==(const AffiliateRecord&) const = default;
+};
+using AffiliatePtr = std::shared_ptr<const AffiliateRecord>;
+
+// One watch notification: the full current affiliate, or a deletion (affiliate is null).
+struct Change {
+  std::string id;
+  AffiliatePtr affiliate;
+};
+
+struct AffiliateUpdate {
+  std::string_view cluster_id;
+  std::string_view affiliate_id;
+  std::string_view data;  // empty keeps the stored data
+  std::vector<std::string_view> endpoints;
+  std::chrono::nanoseconds ttl{0};  // negative counts as zero: already expired at the next GC
+};
+
+enum class UpdateStatus {
+  kOk,
+  kTooManyAffiliates,  // nothing was stored
+  kTooManyEndpoints,   // the affiliate is stored with the endpoints merged before the limit
+};
+
+// A live watch on one cluster. Changes that the consumer has not taken yet are coalesced per
+// affiliate (latest state or deletion), so a slow consumer holds at most one pending entry per
+// affiliate and still converges to the cluster's current view. Destroying it unsubscribes.
+class Watch {
+ public:
+  enum class Poll {
+    kChange,  // `out` holds the next change
+    kIdle,    // nothing pending; the wake-up callback fires once when that changes
+    kClosed,  // the registry is shutting down; the watch delivers nothing more
+  };
+
+  virtual ~Watch() = default;
+  virtual Poll next(Change& out) = 0;
+  virtual std::size_t pending() const = 0;
+};
+
+struct WatchStart {
+  std::vector<AffiliatePtr> snapshot;  // the cluster at subscription time
+  std::unique_ptr<Watch> watch;        // every change after `snapshot`, none missed or repeated
+};
+
+struct GcResult {
+  std::size_t clusters_removed = 0;
+  std::size_t affiliates_removed = 0;
+  std::size_t endpoints_removed = 0;
+};
+
+struct StateStats {
+  std::size_t clusters = 0;
+  std::size_t affiliates = 0;
+  std::size_t endpoints = 0;
+  std::size_t watches = 0;
+};
+
+// Thread-safe. Writers never wait for watchers; wake-up callbacks run on the writer's thread
+// after every lock is released. The State must outlive its watches.
+class State {
+ public:
+  explicit State(const Clock& clock);
+  ~State();
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+
+  UpdateStatus update(const AffiliateUpdate& request);
+  // Deleting an unknown affiliate or cluster is not an error and changes nothing.
+  void remove(std::string_view cluster_id, std::string_view affiliate_id);
+  // Reads never create a cluster; order is unspecified.
+  std::vector<AffiliatePtr> list(std::string_view cluster_id) const;
+  // `on_pending` must be cheap and must not call back into the State (it runs on writers' threads).
+  // An unknown cluster gets an entry that lives only as long as the watch.
+  WatchStart watch(std::string_view cluster_id, std::function<void()> on_pending);
+
+  // Drops affiliates whose expiry is before now, endpoints whose expiry is not after now, and
+  // clusters left with no affiliates and no watches.
+  GcResult collect_garbage();
+  // Closes every watch (shutdown): each reports kClosed from then on.
+  void close_watches();
+  StateStats stats() const;
+
+  class Impl;  // defined in state.cpp; named here so watches there can share it
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace discovery::server

@@ -1,0 +1,292 @@
+// Registry semantics: merge rules, limits, TTL and GC, watches (including slow ones) and the
+// atomicity of cluster removal.
+#include "discovery/server/state.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "discovery/server/limits.h"
+#include "tests/discovery/server/manual_clock.h"
+
+namespace discovery::server {
+namespace {
+
+using std::chrono::minutes;
+using std::chrono::nanoseconds;
+using std::chrono::seconds;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+constexpr std::string_view kCluster = "cluster1";
+
+AffiliateUpdate make_update(std::string_view affiliate, std::string_view data,
+                            std::vector<std::string_view> endpoints,
+                            nanoseconds ttl = minutes(30)) {
+  return {kCluster, affiliate, data, std::move(endpoints), ttl};
+}
+
+AffiliateRecord rec(std::string id, std::string data, std::vector<std::string> endpoints) {
+  return {std::move(id), std::move(data), std::move(endpoints)};
+}
+
+std::vector<AffiliateRecord> records(const std::vector<AffiliatePtr>& ptrs) {
+  std::vector<AffiliateRecord> out;
+  for (const auto& p : ptrs) out.push_back(*p);
+  return out;
+}
+
+// Takes the next change, or nullopt if none is pending.
+std::optional<Change> take(Watch& watch) {
+  Change change;
+  if (watch.next(change) != Watch::Poll::kChange) return std::nullopt;
+  return change;
+}
+
+class StateTest : public ::testing::Test {
+ protected:
+  std::vector<AffiliateRecord> list() { return records(state_.list(kCluster)); }
+
+  test::ManualClock clock_;
+  State state_{clock_};
+};
+
+TEST_F(StateTest, EndpointsMergeByBytesInInsertionOrder) {
+  EXPECT_EQ(state_.update(make_update("af1", "data1", {"e1", "e2"})), UpdateStatus::kOk);
+  EXPECT_EQ(state_.update(make_update("af1", "", {"e3", "e2"})), UpdateStatus::kOk);
+  EXPECT_THAT(list(), ElementsAre(rec("af1", "data1", {"e1", "e2", "e3"})));
+}
+
+TEST_F(StateTest, NonEmptyDataReplacesEmptyKeeps) {
+  state_.update(make_update("af1", "old", {}));
+  state_.update(make_update("af1", "", {}));
+  EXPECT_THAT(list(), ElementsAre(rec("af1", "old", {})));
+  state_.update(make_update("af1", "new", {}));
+  EXPECT_THAT(list(), ElementsAre(rec("af1", "new", {})));
+}
+
+TEST_F(StateTest, ListReturnsAffiliatesWithoutData) {
+  state_.update(make_update("af1", "", {"e1"}));
+  state_.update(make_update("af2", "", {}));
+  EXPECT_THAT(list(), UnorderedElementsAre(rec("af1", "", {"e1"}), rec("af2", "", {})));
+}
+
+TEST_F(StateTest, DeleteOfUnknownIsOkAndCreatesNothing) {
+  state_.remove(kCluster, "nobody");
+  EXPECT_EQ(state_.stats().clusters, 0u);
+  state_.update(make_update("af1", "d", {}));
+  state_.remove(kCluster, "nobody");
+  EXPECT_THAT(list(), ElementsAre(rec("af1", "d", {})));
+  state_.remove(kCluster, "af1");
+  EXPECT_THAT(list(), IsEmpty());
+}
+
+TEST_F(StateTest, ReadsNeverCreateState) {
+  EXPECT_THAT(state_.list("unknown"), IsEmpty());
+  EXPECT_EQ(state_.stats().clusters, 0u);
+  {
+    WatchStart start = state_.watch("unknown", nullptr);
+    EXPECT_THAT(start.snapshot, IsEmpty());
+    EXPECT_EQ(state_.stats().watches, 1u);
+  }
+  EXPECT_EQ(state_.stats().clusters, 0u);
+  EXPECT_EQ(state_.stats().watches, 0u);
+}
+
+TEST_F(StateTest, AffiliateLimitIsInclusive) {
+  for (std::size_t i = 0; i < kClusterAffiliatesMax; ++i) {
+    ASSERT_EQ(state_.update(make_update("af" + std::to_string(i), "", {})), UpdateStatus::kOk);
+  }
+  EXPECT_EQ(state_.update(make_update("one-more", "d", {"e"})), UpdateStatus::kTooManyAffiliates);
+  EXPECT_EQ(state_.stats().affiliates, kClusterAffiliatesMax);
+  // Existing affiliates can still be updated at the limit.
+  EXPECT_EQ(state_.update(make_update("af0", "d", {})), UpdateStatus::kOk);
+}
+
+TEST_F(StateTest, EndpointLimitIsInclusiveAndMergesPartially) {
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < kAffiliateEndpointsMax + 2; ++i) names.push_back("e" + std::to_string(i));
+  for (std::size_t i = 0; i < kAffiliateEndpointsMax - 1; ++i) {
+    ASSERT_EQ(state_.update(make_update("af1", "", {names[i]})), UpdateStatus::kOk);
+  }
+  // The 64th is accepted in the same request that fails on the 65th; known ones stay fine.
+  EXPECT_EQ(state_.update(make_update("af1", "", {names[0], names[63], names[64], names[65]})),
+            UpdateStatus::kTooManyEndpoints);
+  auto stored = list();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].endpoints.size(), kAffiliateEndpointsMax);
+  EXPECT_EQ(stored[0].endpoints.back(), names[63]);
+  EXPECT_EQ(state_.update(make_update("af1", "", {names[5]})), UpdateStatus::kOk);
+}
+
+TEST_F(StateTest, AffiliateExpiresStrictlyAfterTtl) {
+  state_.update(make_update("af1", "d", {}, seconds(10)));
+  clock_.advance(seconds(10));
+  EXPECT_EQ(state_.collect_garbage().affiliates_removed, 0u);
+  EXPECT_EQ(list().size(), 1u);
+  clock_.advance(nanoseconds(1));
+  GcResult gc = state_.collect_garbage();
+  EXPECT_EQ(gc.affiliates_removed, 1u);
+  EXPECT_EQ(gc.clusters_removed, 1u);
+  EXPECT_EQ(state_.stats().clusters, 0u);
+}
+
+TEST_F(StateTest, NegativeAndZeroTtlExpireAtNextGc) {
+  state_.update(make_update("af1", "d", {}, seconds(-100)));
+  state_.update(make_update("af2", "d", {}, seconds(0)));
+  clock_.advance(nanoseconds(1));
+  EXPECT_EQ(state_.collect_garbage().affiliates_removed, 2u);
+}
+
+TEST_F(StateTest, DataSetsExpiryEndpointsOnlyExtendIt) {
+  state_.update(make_update("af1", "d", {}, minutes(20)));
+  state_.update(make_update("af1", "d", {}, minutes(5)));  // data may shorten the lifetime
+  clock_.advance(minutes(5) + nanoseconds(1));
+  EXPECT_EQ(state_.collect_garbage().affiliates_removed, 1u);
+
+  state_.update(make_update("af2", "d", {}, minutes(5)));
+  state_.update(make_update("af2", "", {"e"}, minutes(20)));  // endpoints only extend
+  state_.update(make_update("af2", "", {"e"}, minutes(1)));   // and never shorten
+  clock_.advance(minutes(19));
+  state_.collect_garbage();
+  EXPECT_THAT(list(), ElementsAre(rec("af2", "d", {"e"})));
+}
+
+TEST_F(StateTest, EndpointExpiringAtNowIsDroppedAndWatchersGetAnUpsert) {
+  state_.update(make_update("af1", "d", {"e1"}, minutes(1)));
+  state_.update(make_update("af1", "d", {"e2"}, minutes(10)));
+  WatchStart start = state_.watch(kCluster, nullptr);
+  clock_.advance(minutes(1));
+  GcResult gc = state_.collect_garbage();
+  EXPECT_EQ(gc.endpoints_removed, 1u);
+  EXPECT_EQ(gc.affiliates_removed, 0u);
+  EXPECT_THAT(list(), ElementsAre(rec("af1", "d", {"e2"})));
+  auto change = take(*start.watch);
+  ASSERT_TRUE(change.has_value());
+  ASSERT_NE(change->affiliate, nullptr) << "endpoint expiry must not look like a deletion";
+  EXPECT_EQ(*change->affiliate, rec("af1", "d", {"e2"}));
+}
+
+TEST_F(StateTest, WatchSnapshotThenChanges) {
+  state_.update(make_update("af1", "", {}));
+  WatchStart start = state_.watch(kCluster, nullptr);
+  EXPECT_THAT(records(start.snapshot), ElementsAre(rec("af1", "", {})));
+  state_.update(make_update("af2", "d2", {"e"}));
+  state_.remove(kCluster, "af1");
+
+  auto first = take(*start.watch);
+  ASSERT_TRUE(first && first->affiliate);
+  EXPECT_EQ(*first->affiliate, rec("af2", "d2", {"e"}));
+  auto second = take(*start.watch);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->id, "af1");
+  EXPECT_EQ(second->affiliate, nullptr);
+  EXPECT_FALSE(take(*start.watch).has_value());
+}
+
+TEST_F(StateTest, OnlyRealChangesNotify) {
+  state_.update(make_update("af1", "d", {"e1"}));
+  WatchStart start = state_.watch(kCluster, nullptr);
+  state_.update(make_update("af1", "d", {"e1"}));  // same data, known endpoint: a TTL refresh
+  state_.update(make_update("af1", "", {}));
+  state_.remove(kCluster, "unknown");
+  EXPECT_EQ(start.watch->pending(), 0u);
+  state_.update(make_update("af2", "", {}));  // a new affiliate always notifies
+  EXPECT_EQ(start.watch->pending(), 1u);
+}
+
+TEST_F(StateTest, WakeFiresOnceWhenArmed) {
+  std::atomic<int> wakes{0};
+  WatchStart start = state_.watch(kCluster, [&] { wakes++; });
+  state_.update(make_update("af1", "a", {}));
+  EXPECT_EQ(wakes, 0) << "not armed before the consumer found nothing";
+  ASSERT_TRUE(take(*start.watch).has_value());
+  Change change;
+  EXPECT_EQ(start.watch->next(change), Watch::Poll::kIdle);
+  state_.update(make_update("af1", "b", {}));
+  state_.update(make_update("af1", "c", {}));
+  EXPECT_EQ(wakes, 1);
+  auto latest = take(*start.watch);
+  ASSERT_TRUE(latest && latest->affiliate);
+  EXPECT_EQ(latest->affiliate->data, "c") << "pending changes coalesce per affiliate";
+}
+
+TEST_F(StateTest, CloseWatchesWakesAndCloses) {
+  std::atomic<int> wakes{0};
+  WatchStart start = state_.watch(kCluster, [&] { wakes++; });
+  Change change;
+  EXPECT_EQ(start.watch->next(change), Watch::Poll::kIdle);
+  state_.close_watches();
+  EXPECT_EQ(wakes, 1);
+  EXPECT_EQ(start.watch->next(change), Watch::Poll::kClosed);
+}
+
+TEST_F(StateTest, SlowWatcherCoalescesInBoundedMemoryAndConverges) {
+  state_.update(make_update("gone", "x", {}));
+  WatchStart slow = state_.watch(kCluster, nullptr);
+  WatchStart fast = state_.watch(kCluster, nullptr);
+  std::size_t fast_changes = 0;
+  // The fast watcher drains after every write, so it must see each one.
+  auto write = [&](auto&& op) {
+    op();
+    while (take(*fast.watch)) fast_changes++;
+  };
+  constexpr int kAffiliates = 50;
+  constexpr int kRounds = 200;
+  write([&] { state_.remove(kCluster, "gone"); });
+  for (int round = 0; round < kRounds; ++round) {
+    for (int i = 0; i < kAffiliates; ++i) {
+      std::string data = "r" + std::to_string(round);
+      write([&] { state_.update(make_update("af" + std::to_string(i), data, {})); });
+      // Churn that the slow watcher never saw must not accumulate.
+      std::string temp = "tmp" + std::to_string(round * kAffiliates + i);
+      write([&] { state_.update(make_update(temp, "t", {})); });
+      write([&] { state_.remove(kCluster, temp); });
+    }
+    ASSERT_LE(slow.watch->pending(), static_cast<std::size_t>(kAffiliates + 1));
+  }
+  EXPECT_EQ(fast_changes, static_cast<std::size_t>(kRounds * kAffiliates * 3 + 1));
+
+  std::map<std::string, AffiliateRecord> view;
+  for (const auto& a : slow.snapshot) view.emplace(a->id, *a);
+  while (auto change = take(*slow.watch)) {
+    if (change->affiliate) {
+      view.insert_or_assign(change->id, *change->affiliate);
+    } else {
+      view.erase(change->id);
+    }
+  }
+  std::map<std::string, AffiliateRecord> expected;
+  for (const auto& a : state_.list(kCluster)) expected.emplace(a->id, *a);
+  EXPECT_EQ(view, expected);
+  EXPECT_EQ(view.size(), static_cast<std::size_t>(kAffiliates));
+}
+
+// A cluster emptied and collected concurrently with writes and watches must never swallow them.
+TEST_F(StateTest, ClusterRemovalIsAtomicWithLookups) {
+  std::atomic<bool> stop{false};
+  std::thread gc([&] {
+    while (!stop) state_.collect_garbage();
+  });
+  for (int i = 0; i < 20000; ++i) {
+    {
+      WatchStart start = state_.watch(kCluster, nullptr);
+      state_.update(make_update("af1", "d", {}));
+      auto change = take(*start.watch);
+      ASSERT_TRUE(change.has_value()) << "iteration " << i;
+    }
+    ASSERT_EQ(state_.list(kCluster).size(), 1u) << "iteration " << i;
+    state_.remove(kCluster, "af1");
+  }
+  stop = true;
+  gc.join();
+}
+
+}  // namespace
+}  // namespace discovery::server
