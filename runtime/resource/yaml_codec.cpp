@@ -1,0 +1,555 @@
+// Reflection-based protobuf <-> YAML codec, the extension registries, and metadata/resource YAML.
+#include "runtime/resource/yaml_codec.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "runtime/resource/internal/base64.h"
+#include "runtime/resource/internal/builtin_yaml_codecs.h"
+#include "runtime/resource/yaml_registry.h"
+
+namespace runtime::resource {
+namespace {
+
+namespace pb = google::protobuf;
+
+// Registrations happen at startup, lookups on every render from any thread: a shared lock keeps
+// both safe without making readers wait on each other.
+class Registry {
+ public:
+  static Registry& instance() {
+    static Registry registry;
+    return registry;
+  }
+
+  void add_codec(std::string name, MessageYamlCodec codec) {
+    if (!codec.to_yaml || !codec.from_yaml) {
+      std::unique_lock lock(mutex_);
+      codecs_.erase(name);
+      return;
+    }
+    auto shared = std::make_shared<const MessageYamlCodec>(std::move(codec));
+    std::unique_lock lock(mutex_);
+    codecs_[std::move(name)] = std::move(shared);
+  }
+
+  std::shared_ptr<const MessageYamlCodec> codec(const std::string& name) const {
+    std::shared_lock lock(mutex_);
+    auto it = codecs_.find(name);
+    return it == codecs_.end() ? nullptr : it->second;
+  }
+
+  void add_enum(std::string name, std::vector<std::pair<int, std::string>> texts) {
+    std::unordered_map<int, std::string> by_value(texts.begin(), texts.end());
+    std::unique_lock lock(mutex_);
+    enums_[std::move(name)] = std::move(by_value);
+  }
+
+  // The registered text of one enum value, or empty when there is none.
+  std::string enum_text(const std::string& name, int value) const {
+    std::shared_lock lock(mutex_);
+    auto it = enums_.find(name);
+    if (it == enums_.end()) return {};
+    auto v = it->second.find(value);
+    return v == it->second.end() ? std::string() : v->second;
+  }
+
+  void add_field(std::string name, YamlFieldOptions options) {
+    std::unique_lock lock(mutex_);
+    fields_[std::move(name)] = std::move(options);
+  }
+
+  YamlFieldOptions field(const std::string& name) const {
+    std::shared_lock lock(mutex_);
+    auto it = fields_.find(name);
+    return it == fields_.end() ? YamlFieldOptions{} : it->second;
+  }
+
+ private:
+  Registry() {
+    for (auto& [name, codec] : builtin_yaml_codecs()) add_codec(name, std::move(codec));
+  }
+
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const MessageYamlCodec>> codecs_;
+  std::unordered_map<std::string, std::unordered_map<int, std::string>> enums_;
+  std::unordered_map<std::string, YamlFieldOptions> fields_;
+};
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string yaml_key(const pb::FieldDescriptor* f) {
+  auto options = Registry::instance().field(f->full_name());
+  return options.key.empty() ? f->json_name() : options.key;
+}
+
+std::string enum_text(const pb::EnumDescriptor* type, int value) {
+  auto text = Registry::instance().enum_text(type->full_name(), value);
+  if (!text.empty()) return text;
+  const auto* v = type->FindValueByNumber(value);
+  return v ? lowercase(v->name()) : std::to_string(value);  // open enums keep unknown numbers
+}
+
+// ---- rendering ----
+
+bool is_number_text(std::string_view s) {
+  if (!s.empty() && (s.front() == '+' || s.front() == '-')) s.remove_prefix(1);
+  if (s.empty()) return false;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o' || s[1] == 'X')) return true;
+  double ignored = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), ignored);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+// Plain scalars that a YAML 1.1 or 1.2 reader would not take as a string.
+bool needs_quotes(std::string_view s) {
+  static const char* const kReserved[] = {
+      "~",    "null", "Null", "NULL", "true", "True",  "TRUE", "false", "False", "FALSE",
+      "yes",  "Yes",  "YES",  "no",   "No",   "NO",    "on",   "On",    "ON",    "off",
+      "Off",  "OFF",  "y",    "Y",    "n",    "N",     ".inf", "-.inf", "+.inf", ".Inf",
+      "-.Inf", ".INF", ".nan", ".NaN", ".NAN"};
+  if (s.empty()) return true;
+  for (const char* r : kReserved) {
+    if (s == r) return true;
+  }
+  return is_number_text(s);
+}
+
+YAML::Node number_node(std::string text) { return YAML::Node(std::move(text)); }
+
+std::string double_text(double v) {
+  if (std::isnan(v)) return ".nan";
+  if (std::isinf(v)) return v > 0 ? ".inf" : "-.inf";
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, end);
+}
+
+YAML::Node message_to_node(const pb::Message& m);
+
+YAML::Node value_to_node(const pb::Message& m, const pb::FieldDescriptor* f, int i) {
+  const auto& r = *m.GetReflection();
+  const bool rep = f->is_repeated();
+  switch (f->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_INT32:
+      return number_node(std::to_string(rep ? r.GetRepeatedInt32(m, f, i) : r.GetInt32(m, f)));
+    case pb::FieldDescriptor::CPPTYPE_INT64:
+      return number_node(std::to_string(rep ? r.GetRepeatedInt64(m, f, i) : r.GetInt64(m, f)));
+    case pb::FieldDescriptor::CPPTYPE_UINT32:
+      return number_node(std::to_string(rep ? r.GetRepeatedUInt32(m, f, i) : r.GetUInt32(m, f)));
+    case pb::FieldDescriptor::CPPTYPE_UINT64:
+      return number_node(std::to_string(rep ? r.GetRepeatedUInt64(m, f, i) : r.GetUInt64(m, f)));
+    case pb::FieldDescriptor::CPPTYPE_DOUBLE:
+      return number_node(double_text(rep ? r.GetRepeatedDouble(m, f, i) : r.GetDouble(m, f)));
+    case pb::FieldDescriptor::CPPTYPE_FLOAT:
+      return number_node(double_text(rep ? r.GetRepeatedFloat(m, f, i) : r.GetFloat(m, f)));
+    case pb::FieldDescriptor::CPPTYPE_BOOL:
+      return number_node((rep ? r.GetRepeatedBool(m, f, i) : r.GetBool(m, f)) ? "true" : "false");
+    case pb::FieldDescriptor::CPPTYPE_ENUM:
+      return yaml_text(
+          enum_text(f->enum_type(), rep ? r.GetRepeatedEnumValue(m, f, i) : r.GetEnumValue(m, f)));
+    case pb::FieldDescriptor::CPPTYPE_STRING: {
+      std::string scratch;
+      const std::string& s = rep ? r.GetRepeatedStringReference(m, f, i, &scratch)
+                                 : r.GetStringReference(m, f, &scratch);
+      return yaml_text(f->type() == pb::FieldDescriptor::TYPE_BYTES ? base64_encode(s) : s);
+    }
+    case pb::FieldDescriptor::CPPTYPE_MESSAGE:
+      return message_to_node(rep ? r.GetRepeatedMessage(m, f, i) : r.GetMessage(m, f));
+  }
+  return YAML::Node();
+}
+
+YAML::Node map_to_node(const pb::Message& m, const pb::FieldDescriptor* f) {
+  const auto& r = *m.GetReflection();
+  const auto* key_field = f->message_type()->map_key();
+  const auto* value_field = f->message_type()->map_value();
+  YAML::Node node(YAML::NodeType::Map);
+  for (int i = 0; i < r.FieldSize(m, f); ++i) {
+    const auto& entry = r.GetRepeatedMessage(m, f, i);
+    node[value_to_node(entry, key_field, -1)] = value_to_node(entry, value_field, -1);
+  }
+  return node;
+}
+
+YAML::Node message_to_node(const pb::Message& m) {
+  const auto* d = m.GetDescriptor();
+  if (auto codec = Registry::instance().codec(d->full_name())) return codec->to_yaml(m);
+
+  const auto& r = *m.GetReflection();
+  YAML::Node node(YAML::NodeType::Map);
+  for (int k = 0; k < d->field_count(); ++k) {
+    const auto* f = d->field(k);
+    auto options = Registry::instance().field(f->full_name());
+    const std::string key = options.key.empty() ? f->json_name() : options.key;
+    if (f->is_map()) {
+      if (r.FieldSize(m, f) > 0 || options.keep_empty) node[key] = map_to_node(m, f);
+    } else if (f->is_repeated()) {
+      if (r.FieldSize(m, f) == 0 && !options.keep_empty) continue;
+      YAML::Node seq(YAML::NodeType::Sequence);
+      for (int i = 0; i < r.FieldSize(m, f); ++i) seq.push_back(value_to_node(m, f, i));
+      node[key] = seq;
+    } else if (r.HasField(m, f) || options.keep_empty) {
+      // Proto3 HasField is "differs from the default" for plain scalars and "set" for messages
+      // and optional fields: exactly the omitempty rule.
+      node[key] = value_to_node(m, f, -1);
+    }
+  }
+  return node;
+}
+
+void emit(YAML::Emitter& out, const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map:
+      if (n.size() == 0) {
+        out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
+        return;
+      }
+      out << YAML::BeginMap;
+      for (const auto& kv : n) {
+        out << YAML::Key;
+        emit(out, kv.first);
+        out << YAML::Value;
+        emit(out, kv.second);
+      }
+      out << YAML::EndMap;
+      return;
+    case YAML::NodeType::Sequence:
+      if (n.size() == 0) {
+        out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+        return;
+      }
+      out << YAML::BeginSeq;
+      for (const auto& item : n) emit(out, item);
+      out << YAML::EndSeq;
+      return;
+    case YAML::NodeType::Scalar:
+      // Tag "!" marks text (yaml_text, or a quoted scalar in parsed input).
+      if (n.Tag() == "!" && needs_quotes(n.Scalar())) {
+        out << YAML::DoubleQuoted << n.Scalar();
+      } else {
+        out << n.Scalar();
+      }
+      return;
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      out << YAML::Null;
+      return;
+  }
+}
+
+std::string emit_document(const YAML::Node& node) {
+  YAML::Emitter out;
+  out.SetNullFormat(YAML::LowerNull);
+  emit(out, node);
+  return std::string(out.c_str()) + "\n";
+}
+
+// ---- parsing ----
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw std::invalid_argument(path + ": " + what);
+}
+
+std::string_view node_kind(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    default:
+      return "null";
+  }
+}
+
+const std::string& scalar(const YAML::Node& n, const std::string& path) {
+  if (!n.IsScalar()) fail(path, "expected a scalar, got " + std::string(node_kind(n)));
+  return n.Scalar();
+}
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+template <class T>
+T parse_integer(const std::string& text, const std::string& path, std::string_view type_name) {
+  std::string_view s = text;
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  T v{};
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec == std::errc::invalid_argument || end != s.data() + s.size()) {
+    fail(path, quoted(text) + " is not an integer");
+  }
+  if (ec == std::errc::result_out_of_range) {
+    fail(path, quoted(text) + " is out of range for " + std::string(type_name));
+  }
+  return v;
+}
+
+double parse_double(const std::string& text, const std::string& path) {
+  if (text == ".nan" || text == ".NaN" || text == ".NAN") return std::nan("");
+  if (text == ".inf" || text == "+.inf" || text == ".Inf") return HUGE_VAL;
+  if (text == "-.inf" || text == "-.Inf") return -HUGE_VAL;
+  std::string_view s = text;
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  double v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
+    fail(path, quoted(text) + " is not a number");
+  }
+  return v;
+}
+
+bool parse_bool(const std::string& text, const std::string& path) {
+  auto lower = lowercase(text);
+  if (lower == "true") return true;
+  if (lower == "false") return false;
+  fail(path, quoted(text) + " is not a boolean (true or false)");
+}
+
+int parse_enum(const pb::EnumDescriptor* type, const std::string& text, const std::string& path) {
+  std::string choices;
+  for (int i = 0; i < type->value_count(); ++i) {
+    const auto* v = type->value(i);
+    const auto rendered = enum_text(type, v->number());
+    if (text == rendered || text == v->name()) return v->number();
+    if (!choices.empty()) choices += ", ";
+    choices += rendered.empty() ? quoted("") : rendered;
+  }
+  fail(path, quoted(text) + " is not one of: " + choices);
+}
+
+void parse_message(const YAML::Node& n, pb::Message* m, const std::string& path);
+
+// Sets field f of *m (appends when repeated) from node n.
+void parse_value(const YAML::Node& n, pb::Message* m, const pb::FieldDescriptor* f,
+                 const std::string& path) {
+  const auto& r = *m->GetReflection();
+  const bool rep = f->is_repeated();
+  if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+    parse_message(n, rep ? r.AddMessage(m, f) : r.MutableMessage(m, f), path);
+    return;
+  }
+  const std::string& text = scalar(n, path);
+  switch (f->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_INT32: {
+      auto v = parse_integer<std::int32_t>(text, path, "int32");
+      rep ? r.AddInt32(m, f, v) : r.SetInt32(m, f, v);
+      return;
+    }
+    case pb::FieldDescriptor::CPPTYPE_INT64: {
+      auto v = parse_integer<std::int64_t>(text, path, "int64");
+      rep ? r.AddInt64(m, f, v) : r.SetInt64(m, f, v);
+      return;
+    }
+    case pb::FieldDescriptor::CPPTYPE_UINT32: {
+      auto v = parse_integer<std::uint32_t>(text, path, "uint32");
+      rep ? r.AddUInt32(m, f, v) : r.SetUInt32(m, f, v);
+      return;
+    }
+    case pb::FieldDescriptor::CPPTYPE_UINT64: {
+      auto v = parse_integer<std::uint64_t>(text, path, "uint64");
+      rep ? r.AddUInt64(m, f, v) : r.SetUInt64(m, f, v);
+      return;
+    }
+    case pb::FieldDescriptor::CPPTYPE_DOUBLE: {
+      auto v = parse_double(text, path);
+      rep ? r.AddDouble(m, f, v) : r.SetDouble(m, f, v);
+      return;
+    }
+    case pb::FieldDescriptor::CPPTYPE_FLOAT: {
+      auto v = static_cast<float>(parse_double(text, path));
+      rep ? r.AddFloat(m, f, v) : r.SetFloat(m, f, v);
+      return;
+    }
+    case pb::FieldDescriptor::CPPTYPE_BOOL: {
+      auto v = parse_bool(text, path);
+      rep ? r.AddBool(m, f, v) : r.SetBool(m, f, v);
+      return;
+    }
+    case pb::FieldDescriptor::CPPTYPE_ENUM: {
+      auto v = parse_enum(f->enum_type(), text, path);
+      rep ? r.AddEnumValue(m, f, v) : r.SetEnumValue(m, f, v);
+      return;
+    }
+    case pb::FieldDescriptor::CPPTYPE_STRING: {
+      std::string v = text;
+      if (f->type() == pb::FieldDescriptor::TYPE_BYTES) {
+        auto decoded = base64_decode(text);
+        if (!decoded) fail(path, quoted(text) + " is not valid base64");
+        v = std::move(*decoded);
+      }
+      rep ? r.AddString(m, f, std::move(v)) : r.SetString(m, f, std::move(v));
+      return;
+    }
+    case pb::FieldDescriptor::CPPTYPE_MESSAGE:
+      return;  // handled above
+  }
+}
+
+void parse_field(const YAML::Node& n, pb::Message* m, const pb::FieldDescriptor* f,
+                 const std::string& path) {
+  if (f->is_map()) {
+    if (!n.IsMap()) fail(path, "expected a map, got " + std::string(node_kind(n)));
+    const auto* entry_type = f->message_type();
+    for (const auto& kv : n) {
+      const std::string& key_text = scalar(kv.first, path);
+      const std::string entry_path = path + "." + key_text;
+      auto* entry = m->GetReflection()->AddMessage(m, f);
+      parse_value(kv.first, entry, entry_type->map_key(), entry_path);
+      if (!kv.second.IsNull()) parse_value(kv.second, entry, entry_type->map_value(), entry_path);
+    }
+  } else if (f->is_repeated()) {
+    if (!n.IsSequence()) fail(path, "expected a sequence, got " + std::string(node_kind(n)));
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      parse_value(n[i], m, f, path + "[" + std::to_string(i) + "]");
+    }
+  } else {
+    parse_value(n, m, f, path);
+  }
+}
+
+const pb::FieldDescriptor* find_field(const pb::Descriptor* d, const std::string& key) {
+  for (int k = 0; k < d->field_count(); ++k) {
+    const auto* f = d->field(k);
+    if (key == yaml_key(f) || key == f->json_name() || key == f->name()) return f;
+  }
+  return nullptr;
+}
+
+void parse_message(const YAML::Node& n, pb::Message* m, const std::string& path) {
+  const auto* d = m->GetDescriptor();
+  if (auto codec = Registry::instance().codec(d->full_name())) {
+    if (n.IsNull()) return;
+    try {
+      codec->from_yaml(n, m);
+    } catch (const std::invalid_argument& e) {
+      fail(path, e.what());
+    }
+    return;
+  }
+  if (n.IsNull()) return;
+  if (!n.IsMap()) fail(path, "expected a map, got " + std::string(node_kind(n)));
+  for (const auto& kv : n) {
+    const std::string& key = scalar(kv.first, path);
+    const std::string field_path = path + "." + key;
+    const auto* f = find_field(d, key);
+    if (f == nullptr) fail(field_path, "unknown field of " + d->full_name());
+    if (kv.second.IsNull()) continue;
+    parse_field(kv.second, m, f, field_path);
+  }
+}
+
+// ---- metadata ----
+
+std::string rfc3339(Timestamp t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(
+      std::chrono::time_point_cast<std::chrono::seconds>(t));
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+YAML::Node metadata_to_node(const Metadata& md) {
+  YAML::Node node(YAML::NodeType::Map);
+  node["namespace"] = yaml_text(md.ns);
+  node["type"] = yaml_text(md.type);
+  node["id"] = yaml_text(md.id);
+  node["version"] = YAML::Node(version_to_string(md.version));
+  node["owner"] = yaml_text(md.owner);
+  node["phase"] = YAML::Node(std::string(to_string(md.phase)));
+  node["created"] = YAML::Node(rfc3339(md.created));
+  node["updated"] = YAML::Node(rfc3339(md.updated));
+  if (!md.labels.empty()) {
+    YAML::Node labels(YAML::NodeType::Map);
+    for (const auto& [k, v] : md.labels) labels[yaml_text(k)] = yaml_text(v);
+    node["labels"] = labels;
+  }
+  if (!md.annotations.empty()) {
+    YAML::Node annotations(YAML::NodeType::Map);
+    for (const auto& [k, v] : md.annotations) annotations[yaml_text(k)] = yaml_text(v);
+    node["annotations"] = annotations;
+  }
+  if (!md.finalizers.empty()) {
+    YAML::Node finalizers(YAML::NodeType::Sequence);
+    for (const auto& f : md.finalizers.names()) finalizers.push_back(yaml_text(f));
+    node["finalizers"] = finalizers;
+  }
+  return node;
+}
+
+}  // namespace
+
+void register_yaml_codec(std::string full_message_name, MessageYamlCodec codec) {
+  Registry::instance().add_codec(std::move(full_message_name), std::move(codec));
+}
+
+void register_yaml_enum(std::string full_enum_name,
+                        std::vector<std::pair<int, std::string>> texts) {
+  Registry::instance().add_enum(std::move(full_enum_name), std::move(texts));
+}
+
+void register_yaml_field(std::string full_field_name, YamlFieldOptions options) {
+  Registry::instance().add_field(std::move(full_field_name), std::move(options));
+}
+
+YAML::Node yaml_text(std::string_view text) {
+  YAML::Node node{std::string(text)};
+  node.SetTag("!");
+  return node;
+}
+
+std::string spec_to_yaml(const google::protobuf::Message& spec) {
+  return emit_document(message_to_node(spec));
+}
+
+void spec_from_yaml(std::string_view yaml, google::protobuf::Message* spec) {
+  std::unique_ptr<google::protobuf::Message> parsed(spec->New());
+  try {
+    parse_message(YAML::Load(std::string(yaml)), parsed.get(), "spec");
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument("spec: invalid YAML: " + e.msg + " at line " +
+                                std::to_string(e.mark.line + 1));
+  }
+  spec->CopyFrom(*parsed);
+}
+
+std::string metadata_to_yaml(const Metadata& metadata) {
+  return emit_document(metadata_to_node(metadata));
+}
+
+std::string resource_to_yaml(const Resource& resource) {
+  YAML::Node node(YAML::NodeType::Map);
+  node["metadata"] = metadata_to_node(resource.metadata);
+  if (!resource.spec) {
+    node["spec"] = YAML::Node(YAML::NodeType::Null);
+  } else {
+    const std::string text = resource.spec->yaml();
+    try {
+      node["spec"] = YAML::Load(text);
+    } catch (const YAML::Exception&) {
+      node["spec"] = yaml_text(text);  // an opaque spec with broken YAML is still shown
+    }
+  }
+  return emit_document(node);
+}
+
+}  // namespace runtime::resource
