@@ -1,0 +1,72 @@
+// One (namespace, type) of the in-memory state: the resources, the event history ring that
+// watchers read from, and the "changed" signal that wakes them. Internal to inmem_state.cpp.
+#pragma once
+
+#include <atomic>
+#include <boost/signals2/signal.hpp>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/state/inmem_state.h"
+
+namespace runtime::state::internal {
+
+// Bookmarks are 16 bytes: a random per-process cookie (so bookmarks die with the process), then
+// the big-endian history position a resumed watch continues from.
+std::string encode_bookmark(std::uint64_t position);
+std::optional<std::uint64_t> decode_bookmark(std::string_view bookmark);
+
+// One slot of the history ring. The event at position p carries bookmark p + 1.
+struct HistoryEntry {
+  EventType type = EventType::kCreated;
+  ResourcePtr resource;
+  ResourcePtr old;  // Updated only
+};
+
+class Collection {
+ public:
+  Collection(Kind kind, const InMemoryStateOptions& opts);
+
+  const Kind& kind() const { return kind_; }
+
+  // Everything below up to `changed` is guarded by mu.
+  std::mutex& mutex() const { return mu_; }
+
+  ResourcePtr find_locked(const std::string& id) const;
+  // Matching resources sorted by id.
+  std::vector<ResourcePtr> snapshot_locked(const ResourceFilter& filter) const;
+  // The stored resource changes to `next` (null: removed) and the event is recorded.
+  void apply_locked(EventType type, const std::string& id, ResourcePtr next);
+
+  std::uint64_t write_pos_locked() const { return write_pos_; }
+  std::size_t capacity_locked() const { return ring_.size(); }
+  // The oldest position a tail or bookmark replay may start from (capacity - gap back).
+  std::uint64_t replay_floor_locked() const;
+  // Events in [from, write_pos); from must not be overrun (write_pos - from <= capacity).
+  std::vector<HistoryEntry> history_locked(std::uint64_t from) const;
+
+  // Wakes the watchers; call after releasing mu. Skips the signal when nobody watches, so an
+  // unwatched write costs no slot-list traversal.
+  void notify() const;
+
+  // Connected to by watchers; emitted with mu released. The slots only post work.
+  boost::signals2::signal<void()> changed;
+  std::atomic<int> watchers{0};
+
+ private:
+  const Kind kind_;
+  const std::size_t max_capacity_;
+  const std::size_t gap_;
+
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, ResourcePtr> storage_;  // guarded by mu_
+  std::vector<HistoryEntry> ring_;                         // guarded by mu_; size == capacity
+  std::uint64_t write_pos_ = 0;                            // guarded by mu_
+};
+
+}  // namespace runtime::state::internal
