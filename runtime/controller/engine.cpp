@@ -76,11 +76,14 @@ class Runner final : public std::enable_shared_from_this<Runner>, public interna
   }
   void wait_quiet() { controller::wait_quiet(*work_, "controller=" + name_); }
 
-  ControllerStats stats() const { return {name_, reconciles_.load(), crashes_.load()}; }
+  ControllerStats stats() const {
+    return {name_, wakeups_.load(), reconciles_.load(), crashes_.load()};
+  }
 
   // SchedulerHooks.
   state::Executor executor() const override { return strand_; }
   void queue_reconcile() override {
+    wakeups_.fetch_add(1, std::memory_order_relaxed);
     if (stopping_.load(std::memory_order_relaxed)) return;
     // Only the first trigger posts; triggers while a pass is queued collapse into it, and
     // triggers during a pass (the flag is cleared as it begins) queue exactly one more.
@@ -157,6 +160,7 @@ class Runner final : public std::enable_shared_from_this<Runner>, public interna
   std::atomic<bool> queued_{false};
   std::atomic<bool> launched_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> wakeups_{0};
   std::atomic<std::uint64_t> reconciles_{0};
   std::atomic<std::uint64_t> crashes_{0};
 

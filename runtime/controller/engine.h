@@ -27,6 +27,7 @@ struct EngineOptions {
 
 struct ControllerStats {
   std::string name;
+  std::uint64_t wakeups = 0;     // triggers received, before coalescing
   std::uint64_t reconciles = 0;  // reconcile passes begun
   std::uint64_t crashes = 0;     // passes (or starts) that threw
 };
