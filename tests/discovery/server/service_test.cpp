@@ -1,0 +1,370 @@
+// The Cluster service over a real gRPC server on 127.0.0.1 (ephemeral port): every status code,
+// the limit boundaries, Hello's client IP and redirect, and Watch snapshot-then-changes.
+#include "discovery/server/service.h"
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <thread>
+
+#include "discovery/server.grpc.pb.h"
+#include "discovery/server/limits.h"
+#include "discovery/server/state.h"
+#include "tests/discovery/server/manual_clock.h"
+
+namespace discovery::server {
+namespace {
+
+namespace pb = ::sidero::discovery::server;
+using grpc::StatusCode;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+const std::string kCluster = "cluster1";
+
+struct Result {
+  StatusCode code;
+  std::string message;
+};
+
+Result result(const grpc::Status& status) { return {status.error_code(), status.error_message()}; }
+
+void expect_result(const grpc::Status& status, StatusCode code, const std::string& message = "") {
+  EXPECT_EQ(status.error_code(), code) << status.error_message();
+  EXPECT_EQ(status.error_message(), message);
+}
+
+pb::AffiliateUpdateRequest make_update(const std::string& affiliate, const std::string& data,
+                                       std::vector<std::string> endpoints,
+                                       std::chrono::nanoseconds ttl = minutes(30),
+                                       const std::string& cluster = kCluster) {
+  pb::AffiliateUpdateRequest req;
+  req.set_cluster_id(cluster);
+  req.set_affiliate_id(affiliate);
+  if (!data.empty()) req.set_affiliate_data(data);
+  for (auto& e : endpoints) req.add_affiliate_endpoints(e);
+  auto secs = std::chrono::duration_cast<seconds>(ttl);
+  req.mutable_ttl()->set_seconds(secs.count());
+  req.mutable_ttl()->set_nanos(static_cast<int>((ttl - secs).count()));
+  return req;
+}
+
+AffiliateRecord record_of(const pb::Affiliate& a) {
+  return {a.id(), a.data(), {a.endpoints().begin(), a.endpoints().end()}};
+}
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { start({}); }
+
+  void start(ServiceOptions service) {
+    server_.reset();
+    server_ = start_server(state_, {"127.0.0.1:0", std::move(service)});
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                       grpc::InsecureChannelCredentials());
+    stub_ = pb::Cluster::NewStub(channel);
+  }
+
+  grpc::Status update(const pb::AffiliateUpdateRequest& req) {
+    grpc::ClientContext ctx;
+    pb::AffiliateUpdateResponse resp;
+    return stub_->AffiliateUpdate(&ctx, req, &resp);
+  }
+
+  grpc::Status remove(const std::string& cluster, const std::string& affiliate) {
+    grpc::ClientContext ctx;
+    pb::AffiliateDeleteRequest req;
+    req.set_cluster_id(cluster);
+    req.set_affiliate_id(affiliate);
+    pb::AffiliateDeleteResponse resp;
+    return stub_->AffiliateDelete(&ctx, req, &resp);
+  }
+
+  grpc::Status list(const std::string& cluster, std::vector<AffiliateRecord>* out) {
+    grpc::ClientContext ctx;
+    pb::ListRequest req;
+    req.set_cluster_id(cluster);
+    pb::ListResponse resp;
+    grpc::Status status = stub_->List(&ctx, req, &resp);
+    if (out != nullptr) {
+      out->clear();
+      for (const auto& a : resp.affiliates()) out->push_back(record_of(a));
+    }
+    return status;
+  }
+
+  std::map<std::string, AffiliateRecord> list_map(const std::string& cluster = kCluster) {
+    std::vector<AffiliateRecord> records;
+    EXPECT_TRUE(list(cluster, &records).ok());
+    std::map<std::string, AffiliateRecord> out;
+    for (auto& r : records) out.emplace(r.id, r);
+    return out;
+  }
+
+  grpc::Status hello(const std::string& cluster, pb::HelloResponse* resp) {
+    grpc::ClientContext ctx;
+    pb::HelloRequest req;
+    req.set_cluster_id(cluster);
+    req.set_client_version("v1.8.3");
+    return stub_->Hello(&ctx, req, resp);
+  }
+
+  struct WatchStream {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReader<pb::WatchResponse>> reader;
+  };
+
+  std::unique_ptr<WatchStream> watch(const std::string& cluster) {
+    auto stream = std::make_unique<WatchStream>();
+    // Bounds every Read, so a missing message fails the test instead of hanging it.
+    stream->ctx.set_deadline(std::chrono::system_clock::now() + seconds(60));
+    pb::WatchRequest req;
+    req.set_cluster_id(cluster);
+    stream->reader = stub_->Watch(&stream->ctx, req);
+    return stream;
+  }
+
+  test::ManualClock clock_;
+  State state_{clock_};
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<pb::Cluster::Stub> stub_;
+};
+
+TEST_F(ServiceTest, HelloReportsClientIpAsFourBytes) {
+  pb::HelloResponse resp;
+  ASSERT_TRUE(hello(kCluster, &resp).ok());
+  EXPECT_EQ(resp.client_ip(), std::string("\x7f\x00\x00\x01", 4));
+  EXPECT_FALSE(resp.has_redirect());
+  EXPECT_EQ(state_.stats().clusters, 0u) << "Hello creates no cluster";
+}
+
+TEST_F(ServiceTest, HelloRedirectAndDisabledClientIp) {
+  start({"new.example.com:443", true});
+  pb::HelloResponse resp;
+  ASSERT_TRUE(hello(kCluster, &resp).ok());
+  ASSERT_TRUE(resp.has_redirect());
+  EXPECT_EQ(resp.redirect().endpoint(), "new.example.com:443");
+  EXPECT_TRUE(resp.client_ip().empty());
+  // The redirect is advisory: everything else is still served.
+  EXPECT_TRUE(update(make_update("af1", "d", {})).ok());
+}
+
+TEST_F(ServiceTest, ClusterIdValidationOnEveryRpc) {
+  for (const auto& [id, message] :
+       {std::pair{std::string(), "cluster ID can't be empty"},
+        std::pair{std::string(257, 'c'), "cluster ID is too long"}}) {
+    pb::HelloResponse hello_resp;
+    expect_result(hello(id, &hello_resp), StatusCode::INVALID_ARGUMENT, message);
+    expect_result(update(make_update("af", "d", {}, minutes(1), id)),
+                  StatusCode::INVALID_ARGUMENT, message);
+    expect_result(remove(id, "af"), StatusCode::INVALID_ARGUMENT, message);
+    expect_result(list(id, nullptr), StatusCode::INVALID_ARGUMENT, message);
+    auto stream = watch(id);
+    pb::WatchResponse msg;
+    EXPECT_FALSE(stream->reader->Read(&msg));
+    expect_result(stream->reader->Finish(), StatusCode::INVALID_ARGUMENT, message);
+  }
+  const std::string max_id(256, 'c');
+  pb::HelloResponse hello_resp;
+  EXPECT_TRUE(hello(max_id, &hello_resp).ok());
+  EXPECT_TRUE(update(make_update("af", "d", {}, minutes(1), max_id)).ok());
+  EXPECT_TRUE(list(max_id, nullptr).ok());
+  EXPECT_TRUE(remove(max_id, "af").ok());
+  EXPECT_EQ(state_.stats().affiliates, 0u);
+}
+
+TEST_F(ServiceTest, AffiliateUpdateBoundaries) {
+  expect_result(update(make_update("", "d", {})), StatusCode::INVALID_ARGUMENT,
+                "affiliate ID can't be empty");
+  expect_result(update(make_update(std::string(257, 'a'), "d", {})),
+                StatusCode::INVALID_ARGUMENT, "affiliate ID is too long");
+  expect_result(update(make_update("af", std::string(2049, 'd'), {})),
+                StatusCode::INVALID_ARGUMENT, "affiliate data is too big");
+  expect_result(update(make_update("af", "d", {"ok", std::string(33, 'e')})),
+                StatusCode::INVALID_ARGUMENT, "affiliate endpoint is too big");
+  expect_result(update(make_update("af", "d", {}, minutes(30) + std::chrono::nanoseconds(1))),
+                StatusCode::INVALID_ARGUMENT, "ttl is too large");
+  EXPECT_EQ(state_.stats().clusters, 0u) << "rejected requests change nothing";
+
+  const std::string id(256, 'a');
+  const std::string data(2048, 'd');
+  const std::string endpoint(32, 'e');
+  ASSERT_TRUE(update(make_update(id, data, {endpoint}, minutes(30))).ok());
+  EXPECT_EQ(list_map().at(id), (AffiliateRecord{id, data, {endpoint}}));
+  EXPECT_TRUE(remove(kCluster, id).ok());
+  expect_result(remove(kCluster, ""), StatusCode::INVALID_ARGUMENT, "affiliate ID can't be empty");
+  expect_result(remove(kCluster, std::string(257, 'a')), StatusCode::INVALID_ARGUMENT,
+                "affiliate ID is too long");
+}
+
+TEST_F(ServiceTest, NonUtf8IdsAreAccepted) {
+  const std::string cluster("\xff\xfe\x00", 3);
+  const std::string affiliate("\x80\x81", 2);
+  ASSERT_TRUE(update(make_update(affiliate, "d", {}, minutes(1), cluster)).ok());
+  EXPECT_EQ(list_map(cluster).count(affiliate), 1u);
+}
+
+TEST_F(ServiceTest, TooManyAffiliates) {
+  for (std::size_t i = 0; i < kClusterAffiliatesMax; ++i) {
+    ASSERT_TRUE(update(make_update("af" + std::to_string(i), "", {})).ok()) << i;
+  }
+  expect_result(update(make_update("one-more", "d", {})), StatusCode::RESOURCE_EXHAUSTED,
+                "too many affiliates in the cluster");
+  EXPECT_EQ(list_map().size(), kClusterAffiliatesMax);
+}
+
+TEST_F(ServiceTest, TooManyEndpoints) {
+  for (std::size_t i = 0; i < kAffiliateEndpointsMax; ++i) {
+    ASSERT_TRUE(update(make_update("af1", "", {"e" + std::to_string(i)})).ok()) << i;
+  }
+  expect_result(update(make_update("af1", "", {"e-more"})), StatusCode::RESOURCE_EXHAUSTED,
+                "too many endpoints in the affiliate");
+  EXPECT_TRUE(update(make_update("af1", "", {"e0"})).ok()) << "known endpoints still refresh";
+  EXPECT_EQ(list_map().at("af1").endpoints.size(), kAffiliateEndpointsMax);
+}
+
+TEST_F(ServiceTest, UpdateMergesAndDeleteRemoves) {
+  ASSERT_TRUE(update(make_update("af1", "data1", {"e1", "e2"})).ok());
+  ASSERT_TRUE(update(make_update("af1", "", {"e3", "e2"})).ok());
+  ASSERT_TRUE(update(make_update("af2", "", {"x"})).ok());
+  auto affiliates = list_map();
+  EXPECT_EQ(affiliates.at("af1"), (AffiliateRecord{"af1", "data1", {"e1", "e2", "e3"}}));
+  EXPECT_EQ(affiliates.at("af2"), (AffiliateRecord{"af2", "", {"x"}}));
+
+  EXPECT_TRUE(remove(kCluster, "unknown").ok());
+  EXPECT_TRUE(remove("unknown-cluster", "af1").ok());
+  EXPECT_TRUE(remove(kCluster, "af1").ok());
+  EXPECT_EQ(list_map().count("af1"), 0u);
+}
+
+TEST_F(ServiceTest, TtlBoundaryAndExpiry) {
+  ASSERT_TRUE(update(make_update("af1", "d", {}, minutes(30))).ok());
+  clock_.advance(minutes(30));
+  state_.collect_garbage();
+  EXPECT_EQ(list_map().size(), 1u);
+  clock_.advance(std::chrono::nanoseconds(1));
+  state_.collect_garbage();
+  EXPECT_TRUE(list_map().empty());
+}
+
+TEST_F(ServiceTest, WatchSendsSnapshotThenChanges) {
+  ASSERT_TRUE(update(make_update("af1", "", {})).ok());
+  auto stream = watch(kCluster);
+  pb::WatchResponse msg;
+  ASSERT_TRUE(stream->reader->Read(&msg));
+  ASSERT_EQ(msg.affiliates_size(), 1);
+  EXPECT_EQ(record_of(msg.affiliates(0)), (AffiliateRecord{"af1", "", {}}));
+  EXPECT_FALSE(msg.deleted());
+
+  ASSERT_TRUE(update(make_update("af2", "d2", {"e"})).ok());
+  ASSERT_TRUE(stream->reader->Read(&msg));
+  ASSERT_EQ(msg.affiliates_size(), 1);
+  EXPECT_EQ(record_of(msg.affiliates(0)), (AffiliateRecord{"af2", "d2", {"e"}}));
+  EXPECT_FALSE(msg.deleted());
+
+  ASSERT_TRUE(remove(kCluster, "af1").ok());
+  ASSERT_TRUE(stream->reader->Read(&msg));
+  ASSERT_EQ(msg.affiliates_size(), 1);
+  EXPECT_EQ(record_of(msg.affiliates(0)), (AffiliateRecord{"af1", "", {}}));
+  EXPECT_TRUE(msg.deleted());
+
+  // Endpoint-only expiry is an upsert with what remains, not a deletion.
+  ASSERT_TRUE(update(make_update("af2", "", {"short"}, seconds(1))).ok());
+  ASSERT_TRUE(stream->reader->Read(&msg));
+  clock_.advance(seconds(1));
+  state_.collect_garbage();
+  ASSERT_TRUE(stream->reader->Read(&msg));
+  EXPECT_FALSE(msg.deleted());
+  ASSERT_EQ(msg.affiliates_size(), 1);
+  EXPECT_EQ(record_of(msg.affiliates(0)), (AffiliateRecord{"af2", "d2", {"e"}}));
+}
+
+TEST_F(ServiceTest, WatchOfEmptyClusterSendsEmptySnapshotAndLeavesNoState) {
+  {
+    auto stream = watch("nobody-here");
+    pb::WatchResponse msg;
+    ASSERT_TRUE(stream->reader->Read(&msg));
+    EXPECT_EQ(msg.affiliates_size(), 0);
+    EXPECT_FALSE(msg.deleted());
+    stream->ctx.TryCancel();
+    EXPECT_FALSE(stream->reader->Read(&msg));
+    stream->reader->Finish();
+  }
+  // The server notices the cancellation asynchronously.
+  auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (state_.stats().clusters != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(state_.stats().clusters, 0u);
+  EXPECT_EQ(state_.stats().watches, 0u);
+}
+
+TEST_F(ServiceTest, ShutdownEndsWatchesWithOk) {
+  auto stream = watch(kCluster);
+  pb::WatchResponse msg;
+  ASSERT_TRUE(stream->reader->Read(&msg));
+  server_->shutdown();
+  EXPECT_FALSE(stream->reader->Read(&msg));
+  expect_result(stream->reader->Finish(), StatusCode::OK);
+}
+
+// A watcher that stops reading while writers go on is neither blocked nor aborted: once it reads
+// again it converges to List, and writers never waited for it.
+TEST_F(ServiceTest, SlowWatcherConvergesWithoutAbort) {
+  auto stream = watch(kCluster);
+  pb::WatchResponse msg;
+  ASSERT_TRUE(stream->reader->Read(&msg));
+  constexpr int kAffiliates = 20;
+  constexpr int kRounds = 200;  // ~8 MB of updates, far beyond the HTTP/2 window
+  for (int round = 0; round < kRounds; ++round) {
+    for (int i = 0; i < kAffiliates; ++i) {
+      std::string data(2000, static_cast<char>('a' + round % 26));
+      data += std::to_string(round);
+      ASSERT_TRUE(update(make_update("af" + std::to_string(i), data.substr(0, 2048), {})).ok());
+    }
+  }
+  ASSERT_TRUE(remove(kCluster, "af0").ok());
+  const auto expected = list_map();
+  std::map<std::string, AffiliateRecord> view;
+  int messages = 0;
+  while (view != expected) {
+    ASSERT_TRUE(stream->reader->Read(&msg)) << result(stream->reader->Finish()).message;
+    messages++;
+    ASSERT_EQ(msg.affiliates_size(), 1);
+    if (msg.deleted()) {
+      view.erase(msg.affiliates(0).id());
+    } else {
+      view.insert_or_assign(msg.affiliates(0).id(), record_of(msg.affiliates(0)));
+    }
+  }
+  EXPECT_EQ(view.size(), static_cast<std::size_t>(kAffiliates - 1));
+  // Fewer messages than writes shows the stream really stalled and changes were coalesced.
+  EXPECT_LT(messages, kAffiliates * kRounds);
+  RecordProperty("messages", messages);
+}
+
+TEST(PeerIp, ParsesGrpcPeerUris) {
+  EXPECT_EQ(peer_ip_bytes("ipv4:127.0.0.1:5000"), std::string("\x7f\x00\x00\x01", 4));
+  EXPECT_EQ(peer_ip_bytes("ipv6:[::ffff:1.2.3.4]:5000"), std::string("\x01\x02\x03\x04", 4));
+  EXPECT_EQ(peer_ip_bytes("ipv6:%5B::ffff:1.2.3.4%5D:5000"), std::string("\x01\x02\x03\x04", 4));
+  std::string loopback6(16, '\0');
+  loopback6[15] = 1;
+  EXPECT_EQ(peer_ip_bytes("ipv6:[::1]:5000"), loopback6);
+  EXPECT_EQ(peer_ip_bytes("ipv6:[fe80::1%eth0]:5000").size(), 16u);
+  EXPECT_EQ(peer_ip_bytes("unix:/tmp/sock"), "");
+  EXPECT_EQ(peer_ip_bytes("ipv4:not-an-ip:1"), "");
+  EXPECT_EQ(peer_ip_bytes("ipv6:[::1"), "");
+}
+
+TEST(IdTag, IsShortStableAndHidesTheId) {
+  const std::string id = "c2VjcmV0LWNsdXN0ZXItaWQtdGhhdC1tdXN0LW5vdC1sZWFr";
+  EXPECT_EQ(id_tag(id), id_tag(id));
+  EXPECT_EQ(id_tag(id).size(), 8u);
+  EXPECT_NE(id_tag(id), id_tag(id + "x"));
+  EXPECT_EQ(id_tag(id).find(id.substr(0, 4)), std::string::npos);
+}
+
+}  // namespace
+}  // namespace discovery::server
