@@ -214,52 +214,141 @@ YAML::Node message_to_node(const pb::Message& m) {
   return node;
 }
 
-void emit(YAML::Emitter& out, const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map:
-      if (n.size() == 0) {
-        out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
-        return;
-      }
-      out << YAML::BeginMap;
-      for (const auto& kv : n) {
-        out << YAML::Key;
-        emit(out, kv.first);
-        out << YAML::Value;
-        emit(out, kv.second);
-      }
-      out << YAML::EndMap;
-      return;
-    case YAML::NodeType::Sequence:
-      if (n.size() == 0) {
-        out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
-        return;
-      }
-      out << YAML::BeginSeq;
-      for (const auto& item : n) emit(out, item);
-      out << YAML::EndSeq;
-      return;
-    case YAML::NodeType::Scalar:
-      // Tag "!" marks text (yaml_text, or a quoted scalar in parsed input).
-      if (n.Tag() == "!" && needs_quotes(n.Scalar())) {
-        out << YAML::DoubleQuoted << n.Scalar();
-      } else {
-        out << n.Scalar();
-      }
-      return;
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      out << YAML::Null;
-      return;
+// A block-style YAML writer. yaml-cpp's Emitter spends most of its time deciding whether a scalar
+// may be plain (tests/bench/resource_bench.cpp); this one uses a conservative character rule and
+// double-quotes everything else.
+class Writer {
+ public:
+  std::string document(const YAML::Node& n) {
+    if (is_block(n)) {
+      block(n, 0);
+    } else {
+      inline_value(n);
+      out_ += '\n';
+    }
+    return std::move(out_);
   }
-}
 
-std::string emit_document(const YAML::Node& node) {
-  YAML::Emitter out;
-  out.SetNullFormat(YAML::LowerNull);
-  emit(out, node);
-  return std::string(out.c_str()) + "\n";
-}
+ private:
+  static bool is_block(const YAML::Node& n) {
+    return (n.IsMap() || n.IsSequence()) && n.size() > 0;
+  }
+
+  // Plain only when no YAML reader could take it for structure, a comment or an escape.
+  static bool plain_ok(std::string_view s) {
+    if (s.empty() || s.front() == ' ' || s.back() == ' ' || s.back() == ':') return false;
+    if (std::string_view("?,[]{}#&*!|>'\"%@`").find(s.front()) != std::string_view::npos) {
+      return false;
+    }
+    // "-4" and "::1" are plain scalars; "- x" and ": x" are structure.
+    if ((s.front() == '-' || s.front() == ':') && (s.size() == 1 || s[1] == ' ')) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x20 || c == 0x7f || c == ',' || c == '[' || c == ']' || c == '{' || c == '}') {
+        return false;
+      }
+      if (c == ':' && i + 1 < s.size() && s[i + 1] == ' ') return false;
+      if (c == '#' && s[i - 1] == ' ') return false;
+    }
+    return true;
+  }
+
+  void quoted(std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out_ += '"';
+    for (char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      switch (ch) {
+        case '"':
+          out_ += "\\\"";
+          break;
+        case '\\':
+          out_ += "\\\\";
+          break;
+        case '\n':
+          out_ += "\\n";
+          break;
+        case '\t':
+          out_ += "\\t";
+          break;
+        case '\r':
+          out_ += "\\r";
+          break;
+        default:
+          if (c < 0x20 || c == 0x7f) {
+            out_ += "\\x";
+            out_ += kHex[c >> 4];
+            out_ += kHex[c & 15];
+          } else {
+            out_ += ch;
+          }
+      }
+    }
+    out_ += '"';
+  }
+
+  void scalar(const YAML::Node& n) {
+    const std::string& s = n.Scalar();
+    // Tag "!" marks text (yaml_text, or a quoted scalar in parsed input).
+    if (plain_ok(s) && !(n.Tag() == "!" && needs_quotes(s))) {
+      out_ += s;
+    } else {
+      quoted(s);
+    }
+  }
+
+  // Scalars, null and empty collections: the forms that fit on the current line.
+  void inline_value(const YAML::Node& n) {
+    if (n.IsMap()) {
+      out_ += "{}";
+    } else if (n.IsSequence()) {
+      out_ += "[]";
+    } else if (n.IsScalar()) {
+      scalar(n);
+    } else {
+      out_ += "null";
+    }
+  }
+
+  // Writes a non-empty collection; its first line continues the current one when first_inline.
+  void block(const YAML::Node& n, int indent, bool first_inline = false) {
+    bool first = true;
+    auto start_line = [&] {
+      if (!(first && first_inline)) out_.append(static_cast<std::size_t>(indent), ' ');
+      first = false;
+    };
+    if (n.IsMap()) {
+      for (const auto& kv : n) {
+        start_line();
+        inline_value(kv.first);
+        out_ += ':';
+        if (is_block(kv.second)) {
+          out_ += '\n';
+          block(kv.second, indent + 2);
+        } else {
+          out_ += ' ';
+          inline_value(kv.second);
+          out_ += '\n';
+        }
+      }
+      return;
+    }
+    for (const auto& item : n) {
+      start_line();
+      out_ += "- ";
+      if (is_block(item)) {
+        block(item, indent + 2, true);
+      } else {
+        inline_value(item);
+        out_ += '\n';
+      }
+    }
+  }
+
+  std::string out_;
+};
+
+std::string emit_document(const YAML::Node& node) { return Writer().document(node); }
 
 // ---- parsing ----
 

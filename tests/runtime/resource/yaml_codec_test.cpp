@@ -126,7 +126,10 @@ TEST(YamlCodec, QuotesTextThatWouldReadAsAnotherType) {
     spec_from_yaml(spec_to_yaml(m), &back);
     EXPECT_EQ(back.text(), text);
   }
-  for (const char* text : {"a: b", "- x", "#c", "multi\nline", " padded ", "'q'", "\"dq\""}) {
+  for (const char* text :
+       {"a: b", "- x", "#c", "multi\nline", " padded ", "'q'", "\"dq\"", "tab\there", "back\\slash",
+        "bell\x07", "\xc3\xbc" "nic\xc3\xb6" "de", "a #b", "x:", "::1", "-", ":", "?x", "[x]", "{x}",
+        "a,b", "%x", "@x", "`x", "!x", "&x", "*x", "|x", ">x", "a:b", "a#b"}) {
     Everything m;
     m.set_text(text);
     Everything back;
@@ -365,6 +368,19 @@ TEST(ResourceYaml, OpaqueAndTombstoneSpecs) {
   const Resource opaque{sample_metadata(), std::make_shared<OpaqueSpec>("", "a: \"1\"\nb: [x]\n")};
   std::string yaml = resource_to_yaml(opaque);
   EXPECT_EQ(yaml.substr(yaml.find("spec:")), "spec:\n  a: \"1\"\n  b:\n    - x\n");
+
+  const Resource nested{sample_metadata(),
+                        std::make_shared<OpaqueSpec>("", "a: [[1, 2], [x]]\nb: [{k: v, n: 1}]\n")};
+  yaml = resource_to_yaml(nested);
+  EXPECT_EQ(yaml.substr(yaml.find("spec:")),
+            "spec:\n"
+            "  a:\n"
+            "    - - 1\n"
+            "      - 2\n"
+            "    - - x\n"
+            "  b:\n"
+            "    - k: v\n"
+            "      n: 1\n");
 
   const Resource broken{sample_metadata(), std::make_shared<OpaqueSpec>("", "a: [")};
   yaml = resource_to_yaml(broken);
