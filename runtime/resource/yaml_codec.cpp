@@ -5,11 +5,13 @@
 #include <google/protobuf/message.h>
 
 #include <charconv>
+#include <cstdio>
 #include <cmath>
 #include <ctime>
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -585,6 +587,110 @@ YAML::Node metadata_to_node(const Metadata& md) {
   return node;
 }
 
+// RFC3339: 2026-11-27T16:43:14Z, 2026-11-27T18:43:14.5+02:00.
+std::optional<Timestamp> parse_rfc3339(const std::string& text) {
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
+      consumed != 19 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+      tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
+    return std::nullopt;
+  }
+  std::string_view rest = std::string_view(text).substr(19);
+  std::chrono::nanoseconds fraction{0};
+  if (!rest.empty() && rest.front() == '.') {
+    std::size_t digits = 1;
+    std::int64_t scale = 100000000;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') {
+      fraction += std::chrono::nanoseconds((rest[digits] - '0') * scale);
+      scale /= 10;
+      ++digits;
+    }
+    if (digits == 1) return std::nullopt;
+    rest.remove_prefix(digits);
+  }
+  std::chrono::seconds offset{0};
+  if (rest == "Z" || rest == "z") {
+    // UTC
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+    int h = 0;
+    int m = 0;
+    auto [hend, hec] = std::from_chars(rest.data() + 1, rest.data() + 3, h);
+    auto [mend, mec] = std::from_chars(rest.data() + 4, rest.data() + 6, m);
+    if (hec != std::errc() || mec != std::errc() || hend != rest.data() + 3 ||
+        mend != rest.data() + 6 || h > 23 || m > 59) {
+      return std::nullopt;
+    }
+    offset = std::chrono::hours(h) + std::chrono::minutes(m);
+    if (rest[0] == '-') offset = -offset;
+  } else {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  const std::time_t secs = timegm(&tm);
+  return std::chrono::time_point_cast<Timestamp::duration>(
+      std::chrono::system_clock::from_time_t(secs) - offset + fraction);
+}
+
+void read_string_map(const YAML::Node& n, const std::string& path,
+                     std::map<std::string, std::string, std::less<>>* out) {
+  if (!n.IsMap()) fail(path, "expected a map, got " + std::string(node_kind(n)));
+  for (const auto& kv : n) {
+    const std::string& key = scalar(kv.first, path);
+    (*out)[key] = kv.second.IsNull() ? std::string() : scalar(kv.second, path + "." + key);
+  }
+}
+
+Metadata metadata_from_node(const YAML::Node& n) {
+  const std::string root = "metadata";
+  if (!n.IsMap()) fail(root, "expected a map, got " + std::string(node_kind(n)));
+  Metadata md;
+  for (const auto& kv : n) {
+    const std::string& key = scalar(kv.first, root);
+    const std::string path = root + "." + key;
+    const YAML::Node& v = kv.second;
+    if (v.IsNull()) continue;
+    if (key == "labels") {
+      read_string_map(v, path, &md.labels);
+    } else if (key == "annotations") {
+      read_string_map(v, path, &md.annotations);
+    } else if (key == "finalizers") {
+      if (!v.IsSequence()) fail(path, "expected a sequence, got " + std::string(node_kind(v)));
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        md.finalizers.add(scalar(v[i], path + "[" + std::to_string(i) + "]"));
+      }
+    } else {
+      const std::string& text = scalar(v, path);
+      if (key == "namespace") {
+        md.ns = text;
+      } else if (key == "type") {
+        md.type = text;
+      } else if (key == "id") {
+        md.id = text;
+      } else if (key == "owner") {
+        md.owner = text;
+      } else if (key == "version") {
+        auto version = parse_version(text);
+        if (!version) fail(path, quoted(text) + " is not a version (a number or \"undefined\")");
+        md.version = *version;
+      } else if (key == "phase") {
+        auto phase = parse_phase(text);
+        if (!phase) fail(path, quoted(text) + " is not a phase (running or tearingDown)");
+        md.phase = *phase;
+      } else if (key == "created" || key == "updated") {
+        auto t = parse_rfc3339(text);
+        if (!t) fail(path, quoted(text) + " is not an RFC3339 time");
+        (key == "created" ? md.created : md.updated) = *t;
+      } else {
+        fail(path, "unknown metadata field");
+      }
+    }
+  }
+  return md;
+}
+
 }  // namespace
 
 void register_yaml_codec(std::string full_message_name, MessageYamlCodec codec) {
@@ -623,6 +729,15 @@ void spec_from_yaml(std::string_view yaml, google::protobuf::Message* spec) {
 
 std::string metadata_to_yaml(const Metadata& metadata) {
   return emit_document(metadata_to_node(metadata));
+}
+
+Metadata metadata_from_yaml(std::string_view yaml) {
+  try {
+    return metadata_from_node(YAML::Load(std::string(yaml)));
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument("metadata: invalid YAML: " + e.msg + " at line " +
+                                std::to_string(e.mark.line + 1));
+  }
 }
 
 std::string resource_to_yaml(const Resource& resource) {

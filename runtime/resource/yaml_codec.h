@@ -23,6 +23,10 @@ void spec_from_yaml(std::string_view yaml, google::protobuf::Message* spec);
 // Metadata as COSI renders it (key order of reference/cosi.md 1.2, RFC3339 times).
 std::string metadata_to_yaml(const Metadata& metadata);
 
+// Parses metadata_to_yaml's form back (RFC3339 times may carry fractions and offsets; absent keys
+// keep their defaults). Throws std::invalid_argument naming the key on malformed input.
+Metadata metadata_from_yaml(std::string_view yaml);
+
 // `{metadata: ..., spec: ...}` as talosctl prints one resource with -o yaml.
 std::string resource_to_yaml(const Resource& resource);
 

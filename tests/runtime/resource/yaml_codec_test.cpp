@@ -128,8 +128,8 @@ TEST(YamlCodec, QuotesTextThatWouldReadAsAnotherType) {
   }
   for (const char* text :
        {"a: b", "- x", "#c", "multi\nline", " padded ", "'q'", "\"dq\"", "tab\there", "back\\slash",
-        "bell\x07", "\xc3\xbc" "nic\xc3\xb6" "de", "a #b", "x:", "::1", "-", ":", "?x", "[x]", "{x}",
-        "a,b", "%x", "@x", "`x", "!x", "&x", "*x", "|x", ">x", "a:b", "a#b"}) {
+        "bell\x07", "\xc3\xbc" "nic\xc3\xb6" "de", "a #b", "x:", "::1", "-", ":", "?x", "[x]",
+        "{x}", "a,b", "%x", "@x", "`x", "!x", "&x", "*x", "|x", ">x", "a:b", "a#b"}) {
     Everything m;
     m.set_text(text);
     Everything back;
@@ -348,6 +348,50 @@ TEST(MetadataYaml, OptionalSectionsOnlyWhenNonEmpty) {
             "finalizers:\n"
             "  - b\n"
             "  - a\n");
+}
+
+TEST(MetadataYaml, ParsesBack) {
+  Metadata md = sample_metadata();
+  md.phase = Phase::kTearingDown;
+  md.labels["role"] = "1";
+  md.labels["empty"] = "";
+  md.annotations["note"] = "a: b";
+  md.finalizers = Finalizers{"z", "a"};
+  const Metadata back = metadata_from_yaml(metadata_to_yaml(md));
+  EXPECT_EQ(back, md);
+  EXPECT_EQ(back.created, md.created);
+  EXPECT_EQ(back.updated, md.created + std::chrono::seconds(61));  // YAML keeps whole seconds
+  EXPECT_EQ(back.finalizers.names(), md.finalizers.names());
+
+  const Metadata offset = metadata_from_yaml(
+      "created: 2026-11-27T18:43:14.25+02:00\nupdated: 2026-11-27T16:43:14z\nversion: undefined\n");
+  EXPECT_EQ(offset.created, md.created + std::chrono::milliseconds(250));
+  EXPECT_EQ(offset.updated, md.created);
+  EXPECT_EQ(offset.version, kUndefinedVersion);
+}
+
+TEST(MetadataYaml, ErrorsNameTheKey) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"version: \"\"", "metadata.version: \"\" is not a version (a number or \"undefined\")"},
+      {"version: -1", "metadata.version: \"-1\" is not a version (a number or \"undefined\")"},
+      {"phase: done", "metadata.phase: \"done\" is not a phase (running or tearingDown)"},
+      {"created: 2026-13-01T00:00:00Z",
+       "metadata.created: \"2026-13-01T00:00:00Z\" is not an RFC3339 time"},
+      {"updated: 2026-11-27 16:43:14",
+       "metadata.updated: \"2026-11-27 16:43:14\" is not an RFC3339 time"},
+      {"labels: [a]", "metadata.labels: expected a map, got a sequence"},
+      {"finalizers: {a: b}", "metadata.finalizers: expected a sequence, got a map"},
+      {"colour: red", "metadata.colour: unknown metadata field"},
+      {"[", "metadata: invalid YAML: end of sequence flow not found at line 1"},
+  };
+  for (const auto& [yaml, error] : cases) {
+    try {
+      metadata_from_yaml(yaml);
+      ADD_FAILURE() << "no error for " << yaml;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_STREQ(e.what(), error);
+    }
+  }
 }
 
 TEST(ResourceYaml, NestsSpecUnderMetadata) {
