@@ -185,7 +185,9 @@ class Engine::Impl {
         dispatch_(counted_strand(executor_, dispatch_work_)) {}
 
   void register_controller(std::unique_ptr<Controller> controller) {
-    if (!controller) throw Error(ErrorCode::kInvalidArgument, "register_controller: null controller");
+    if (!controller) {
+      throw Error(ErrorCode::kInvalidArgument, "register_controller: null controller");
+    }
     std::string name = controller->name();
     {
       std::lock_guard lock(mu_);

@@ -57,7 +57,8 @@ class ControllerRuntimeTest : public ::testing::Test {
  protected:
   // Through the Runtime interface, as controllers see it.
   Runtime& make(std::vector<Input> inputs, std::vector<Output> outputs) {
-    runtime_ = std::make_unique<ControllerRuntime>(state_, "ctl", std::move(inputs), outputs, hooks_);
+    runtime_ =
+        std::make_unique<ControllerRuntime>(state_, "ctl", std::move(inputs), outputs, hooks_);
     return *runtime_;
   }
 
@@ -236,7 +237,8 @@ TEST_F(ControllerRuntimeTest, ModifyChecksTheExpectedPhase) {
 TEST_F(ControllerRuntimeTest, ModifyRefusesAResultForAnotherPointer) {
   Runtime& rt = make({}, {{"T1"}});
   EXPECT_THAT(access_error([&] {
-                rt.modify({kNs, "T1", "a"}, [](const ResourcePtr&) { return opaque("T1", "b", ""); });
+                rt.modify({kNs, "T1", "a"},
+                          [](const ResourcePtr&) { return opaque("T1", "b", ""); });
               }),
               HasSubstr("the function returned test/T1/b"));
   EXPECT_TRUE(state_.list({kNs, "T1"}).empty());
