@@ -352,6 +352,35 @@ class Writer {
 
 std::string emit_document(const YAML::Node& node) { return Writer().document(node); }
 
+// Aliases let a small document stand for an exponentially large tree ("billion laughs") or even a
+// cycle (`a: &x {b: *x}`); every walk over parsed input first checks the expanded tree's size and
+// depth against these limits (protobuf's own parser allows 100 levels).
+constexpr std::size_t kMaxYamlValues = 1'000'000;
+constexpr int kMaxYamlDepth = 100;
+
+bool within_limits(const YAML::Node& n, int depth, std::size_t* budget) {
+  if (*budget == 0 || depth > kMaxYamlDepth) return false;
+  --*budget;
+  if (n.IsMap()) {
+    for (const auto& kv : n) {
+      if (!within_limits(kv.first, depth + 1, budget) ||
+          !within_limits(kv.second, depth + 1, budget)) {
+        return false;
+      }
+    }
+  } else if (n.IsSequence()) {
+    for (const auto& item : n) {
+      if (!within_limits(item, depth + 1, budget)) return false;
+    }
+  }
+  return true;
+}
+
+bool within_limits(const YAML::Node& n) {
+  std::size_t budget = kMaxYamlValues;
+  return within_limits(n, 0, &budget);
+}
+
 // ---- parsing ----
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
@@ -719,7 +748,14 @@ std::string spec_to_yaml(const google::protobuf::Message& spec) {
 void spec_from_yaml(std::string_view yaml, google::protobuf::Message* spec) {
   std::unique_ptr<google::protobuf::Message> parsed(spec->New());
   try {
-    parse_message(YAML::Load(std::string(yaml)), parsed.get(), "spec");
+    const YAML::Node doc = YAML::Load(std::string(yaml));
+    if (!within_limits(doc)) {
+      throw std::invalid_argument("spec: document too large (over " +
+                                  std::to_string(kMaxYamlValues) + " values or " +
+                                  std::to_string(kMaxYamlDepth) +
+                                  " levels once aliases are expanded)");
+    }
+    parse_message(doc, parsed.get(), "spec");
   } catch (const YAML::Exception& e) {
     throw std::invalid_argument("spec: invalid YAML: " + e.msg + " at line " +
                                 std::to_string(e.mark.line + 1));
@@ -747,10 +783,12 @@ std::string resource_to_yaml(const Resource& resource) {
     node["spec"] = YAML::Node(YAML::NodeType::Null);
   } else {
     const std::string text = resource.spec->yaml();
+    // An opaque spec whose YAML is broken or expands too far is still shown, as text.
     try {
-      node["spec"] = YAML::Load(text);
+      YAML::Node spec = YAML::Load(text);
+      node["spec"] = within_limits(spec) ? spec : yaml_text(text);
     } catch (const YAML::Exception&) {
-      node["spec"] = yaml_text(text);  // an opaque spec with broken YAML is still shown
+      node["spec"] = yaml_text(text);
     }
   }
   return emit_document(node);

@@ -303,6 +303,55 @@ INSTANTIATE_TEST_SUITE_P(
                  "spec.endpoints[0]: \"[fd00::1]:70000\" has an invalid port"},
         BadInput{"ip: {ip: x}", "spec.ip: expected a scalar"}));
 
+// "Billion laughs": nine levels of nine aliases stand for 9^9 strings.
+std::string alias_bomb() {
+  std::string yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int level = 1; level < 9; ++level) {
+    const std::string prev = "*a" + std::to_string(level - 1);
+    yaml += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
+    for (int i = 0; i < 9; ++i) yaml += (i ? ", " : "") + prev;
+    yaml += "]\n";
+  }
+  return yaml + "tags: *a8\n";
+}
+
+TEST(YamlCodec, AliasExpansionIsBounded) {
+  Everything m = full();
+  const Everything before = m;
+  try {
+    spec_from_yaml(alias_bomb(), &m);
+    FAIL() << "expected an error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(),
+                 "spec: document too large (over 1000000 values or 100 levels once aliases are "
+                 "expanded)");
+  }
+  EXPECT_TRUE(MessageDifferencer::Equals(m, before));
+
+  // Small aliases are fine.
+  spec_from_yaml("inner: &i {name: n}\nitems: [*i, *i]\n", &m);
+  EXPECT_EQ(m.items_size(), 2);
+  EXPECT_EQ(m.items(1).name(), "n");
+}
+
+TEST(YamlCodec, HostileDocumentsGiveErrorsNotCrashes) {
+  const std::string deep(100000, '[');
+  const std::string nested = "items: " + std::string(150, '[') + std::string(150, ']');
+  for (const std::string& yaml :
+       {deep, nested, std::string("\0\xff\xfe", 3), std::string("!!binary AAAA"),
+        std::string("? [a]\n: b"), std::string("*undefined"), std::string("tags: !!map {a: b}"),
+        std::string("---\na: 1\n---\nb: 2"), std::string("inner: &x {name: *x}"),
+        std::string("inner: &x [*x]"), std::string("%YAML 9.9\n---\na")}) {
+    Everything m;
+    try {
+      spec_from_yaml(yaml, &m);
+      ADD_FAILURE() << "accepted " << yaml.substr(0, 40);
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("spec", 0), 0u) << e.what();
+    }
+  }
+}
+
 Metadata sample_metadata() {
   Metadata md(Pointer{"cluster", "Members.cluster.talos.dev", "node-1"});
   md.version = 3;
@@ -425,6 +474,14 @@ TEST(ResourceYaml, OpaqueAndTombstoneSpecs) {
             "  b:\n"
             "    - k: v\n"
             "      n: 1\n");
+
+  const Resource bomb{sample_metadata(), std::make_shared<OpaqueSpec>("", alias_bomb())};
+  yaml = resource_to_yaml(bomb);
+  EXPECT_EQ(yaml.substr(yaml.find("spec:"), 20), "spec: \"a0: &a0 [x, x");
+
+  const Resource cycle{sample_metadata(), std::make_shared<OpaqueSpec>("", "a: &x {b: *x}")};
+  yaml = resource_to_yaml(cycle);
+  EXPECT_EQ(yaml.substr(yaml.find("spec:")), "spec: \"a: &x {b: *x}\"\n");
 
   const Resource broken{sample_metadata(), std::make_shared<OpaqueSpec>("", "a: [")};
   yaml = resource_to_yaml(broken);
