@@ -33,11 +33,13 @@ std::optional<std::string_view> check_endpoints(const std::vector<std::string_vi
 
 std::optional<std::chrono::nanoseconds> ttl_from_duration(std::int64_t seconds,
                                                           std::int32_t nanos) {
-  const std::int64_t max_seconds = std::chrono::duration_cast<std::chrono::seconds>(kTtlMax).count();
+  const std::int64_t max_seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(kTtlMax).count();
   // Bound seconds first so the nanosecond sum below cannot overflow.
   if (seconds > max_seconds + 1) return std::nullopt;
   if (seconds < -1) return std::chrono::nanoseconds::zero();
-  const std::chrono::nanoseconds ttl = std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos);
+  const std::chrono::nanoseconds ttl =
+      std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos);
   if (ttl > kTtlMax) return std::nullopt;
   return std::max(ttl, std::chrono::nanoseconds::zero());
 }

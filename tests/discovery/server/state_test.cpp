@@ -111,7 +111,9 @@ TEST_F(StateTest, AffiliateLimitIsInclusive) {
 
 TEST_F(StateTest, EndpointLimitIsInclusiveAndMergesPartially) {
   std::vector<std::string> names;
-  for (std::size_t i = 0; i < kAffiliateEndpointsMax + 2; ++i) names.push_back("e" + std::to_string(i));
+  for (std::size_t i = 0; i < kAffiliateEndpointsMax + 2; ++i) {
+    names.push_back("e" + std::to_string(i));
+  }
   for (std::size_t i = 0; i < kAffiliateEndpointsMax - 1; ++i) {
     ASSERT_EQ(state_.update(make_update("af1", "", {names[i]})), UpdateStatus::kOk);
   }

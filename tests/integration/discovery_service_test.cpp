@@ -1,0 +1,158 @@
+// Runs the real discovery-service binary on 127.0.0.1:0, talks to it over gRPC, and checks that
+// SIGTERM ends it cleanly.
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <optional>
+#include <regex>
+#include <string>
+
+#include "discovery/server.grpc.pb.h"
+
+namespace {
+
+namespace pb = ::sidero::discovery::server;
+using Clock = std::chrono::steady_clock;
+
+// The service as a child process; killed and reaped on destruction if still running.
+class Process {
+ public:
+  explicit Process(std::vector<std::string> args) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    out_ = fds[0];
+  }
+
+  ~Process() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (out_ >= 0) close(out_);
+  }
+
+  bool running() const { return pid_ > 0; }
+
+  // Reads output until `pattern` matches or the deadline passes; returns the first group.
+  std::optional<std::string> wait_for_output(const std::regex& pattern, Clock::duration timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      std::smatch match;
+      if (std::regex_search(output_, match, pattern)) return match.size() > 1 ? match[1] : match[0];
+      pollfd pfd{out_, POLLIN, 0};
+      if (poll(&pfd, 1, 100) > 0) {
+        char buf[4096];
+        ssize_t n = read(out_, buf, sizeof buf);
+        if (n <= 0) break;
+        output_.append(buf, static_cast<std::size_t>(n));
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Waits for the process to exit; returns its wait status or nullopt on timeout.
+  std::optional<int> wait_exit(Clock::duration timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return status;
+      }
+      pollfd pfd{out_, POLLIN, 0};
+      if (poll(&pfd, 1, 20) > 0) {
+        char buf[4096];
+        ssize_t n = read(out_, buf, sizeof buf);
+        if (n > 0) output_.append(buf, static_cast<std::size_t>(n));
+      }
+    }
+    return std::nullopt;
+  }
+
+  void signal(int sig) { kill(pid_, sig); }
+  const std::string& output() const { return output_; }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::string output_;
+};
+
+TEST(DiscoveryService, ServesAndStopsCleanlyOnSigterm) {
+  const std::string cluster = "c2VjcmV0LWNsdXN0ZXItaWQtdGhhdC1tdXN0LW5vdC1sZWFr";
+  Process proc({DISCOVERY_SERVICE_BIN, "--addr", "127.0.0.1:0", "--gc-interval", "1s",
+                "--redirect-endpoint", "other.example:443", "--log-level", "debug"});
+  ASSERT_TRUE(proc.running());
+  auto port = proc.wait_for_output(std::regex("event=listening .*port=([0-9]+)"),
+                                   std::chrono::seconds(30));
+  ASSERT_TRUE(port.has_value()) << proc.output();
+
+  auto stub = pb::Cluster::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + *port, grpc::InsecureChannelCredentials()));
+  {
+    grpc::ClientContext ctx;
+    pb::HelloRequest req;
+    req.set_cluster_id(cluster);
+    pb::HelloResponse resp;
+    ASSERT_TRUE(stub->Hello(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.client_ip(), std::string("\x7f\x00\x00\x01", 4));
+    EXPECT_EQ(resp.redirect().endpoint(), "other.example:443");
+  }
+  {
+    grpc::ClientContext ctx;
+    pb::AffiliateUpdateRequest req;
+    req.set_cluster_id(cluster);
+    req.set_affiliate_id("af1");
+    req.set_affiliate_data("data");
+    req.mutable_ttl()->set_seconds(60);
+    pb::AffiliateUpdateResponse resp;
+    ASSERT_TRUE(stub->AffiliateUpdate(&ctx, req, &resp).ok());
+  }
+  grpc::ClientContext watch_ctx;
+  pb::WatchRequest watch_req;
+  watch_req.set_cluster_id(cluster);
+  watch_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto reader = stub->Watch(&watch_ctx, watch_req);
+  pb::WatchResponse msg;
+  ASSERT_TRUE(reader->Read(&msg));
+  ASSERT_EQ(msg.affiliates_size(), 1);
+  EXPECT_EQ(msg.affiliates(0).data(), "data");
+
+  proc.signal(SIGTERM);
+  // The open watch ends with OK and the process exits 0.
+  EXPECT_FALSE(reader->Read(&msg));
+  EXPECT_TRUE(reader->Finish().ok());
+  auto status = proc.wait_exit(std::chrono::seconds(30));
+  ASSERT_TRUE(status.has_value()) << proc.output();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << proc.output();
+  EXPECT_NE(proc.output().find("event=stopped"), std::string::npos) << proc.output();
+  EXPECT_EQ(proc.output().find(cluster), std::string::npos) << "cluster ID leaked into logs";
+}
+
+TEST(DiscoveryService, BadFlagsFailWithAClearError) {
+  Process proc({DISCOVERY_SERVICE_BIN, "--gc-interval", "soon"});
+  ASSERT_TRUE(proc.running());
+  auto status = proc.wait_exit(std::chrono::seconds(30));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2);
+  EXPECT_NE(proc.output().find("--gc-interval"), std::string::npos) << proc.output();
+}
+
+}  // namespace
