@@ -1,0 +1,182 @@
+#include "runtime/api/convert.h"
+
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/support/status.h>
+
+#include <array>
+#include <utility>
+
+namespace runtime::api {
+namespace {
+
+using state::Error;
+using state::ErrorCode;
+
+using google::protobuf::util::TimeUtil;
+
+void to_proto(resource::Timestamp t, google::protobuf::Timestamp* out) {
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  *out = TimeUtil::NanosecondsToTimestamp(ns);
+}
+
+resource::Timestamp from_proto(const google::protobuf::Timestamp& t) {
+  return resource::Timestamp(std::chrono::duration_cast<resource::Timestamp::duration>(
+      std::chrono::nanoseconds(TimeUtil::TimestampToNanoseconds(t))));
+}
+
+Error invalid(const std::string& message) { return Error(ErrorCode::kInvalidArgument, message); }
+
+state::LabelTerm term_from_proto(const wire::LabelTerm& term) {
+  state::LabelTerm out;
+  out.key = term.key();
+  out.values.assign(term.value().begin(), term.value().end());
+  out.invert = term.invert();
+  bool needs_value = true;
+  switch (term.op()) {
+    case wire::LabelTerm::EXISTS:
+      out.op = state::LabelOp::kExists;
+      needs_value = false;
+      break;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    case wire::LabelTerm::NOT_EXISTS:  // deprecated spelling of an inverted EXISTS
+#pragma GCC diagnostic pop
+      out.op = state::LabelOp::kExists;
+      out.invert = !term.invert();
+      needs_value = false;
+      break;
+    case wire::LabelTerm::IN:
+      out.op = state::LabelOp::kIn;
+      needs_value = false;  // an empty set simply matches nothing
+      break;
+    case wire::LabelTerm::EQUAL:
+      out.op = state::LabelOp::kEqual;
+      break;
+    case wire::LabelTerm::LT:
+      out.op = state::LabelOp::kLt;
+      break;
+    case wire::LabelTerm::LTE:
+      out.op = state::LabelOp::kLte;
+      break;
+    case wire::LabelTerm::LT_NUMERIC:
+      out.op = state::LabelOp::kLtNumeric;
+      break;
+    case wire::LabelTerm::LTE_NUMERIC:
+      out.op = state::LabelOp::kLteNumeric;
+      break;
+    default:
+      throw invalid("label query on \"" + term.key() + "\": unsupported operator " +
+                    std::to_string(term.op()));
+  }
+  // The Go server indexes value[0] unchecked and panics; we refuse the term instead.
+  if (needs_value && out.values.empty()) {
+    throw invalid("label query on \"" + term.key() + "\": operator " +
+                  wire::LabelTerm::Operation_Name(term.op()) + " needs a value");
+  }
+  return out;
+}
+
+struct CodeMapping {
+  ErrorCode error;
+  grpc::StatusCode status;
+};
+
+// reference/cosi.md 1.9. The client maps back with the first row that has the status code.
+constexpr std::array kCodeTable{
+    CodeMapping{ErrorCode::kNotFound, grpc::StatusCode::NOT_FOUND},
+    CodeMapping{ErrorCode::kAlreadyExists, grpc::StatusCode::ALREADY_EXISTS},
+    CodeMapping{ErrorCode::kVersionConflict, grpc::StatusCode::FAILED_PRECONDITION},
+    CodeMapping{ErrorCode::kPendingFinalizers, grpc::StatusCode::FAILED_PRECONDITION},
+    CodeMapping{ErrorCode::kInvalidBookmark, grpc::StatusCode::FAILED_PRECONDITION},
+    CodeMapping{ErrorCode::kOwnerConflict, grpc::StatusCode::PERMISSION_DENIED},
+    CodeMapping{ErrorCode::kPhaseConflict, grpc::StatusCode::INVALID_ARGUMENT},
+    CodeMapping{ErrorCode::kInvalidArgument, grpc::StatusCode::INVALID_ARGUMENT},
+};
+
+}  // namespace
+
+void to_proto(const resource::Metadata& md, wire::Metadata* out) {
+  out->set_namespace_(md.ns);
+  out->set_type(md.type);
+  out->set_id(md.id);
+  out->set_version(resource::version_to_string(md.version));
+  out->set_owner(md.owner);
+  out->set_phase(std::string(resource::to_string(md.phase)));
+  to_proto(md.created, out->mutable_created());
+  to_proto(md.updated, out->mutable_updated());
+  for (const auto& f : md.finalizers.names()) out->add_finalizers(f);
+  for (const auto& [k, v] : md.labels) (*out->mutable_labels())[k] = v;
+  for (const auto& [k, v] : md.annotations) (*out->mutable_annotations())[k] = v;
+}
+
+void to_proto(const resource::Resource& r, wire::Resource* out) {
+  to_proto(r.metadata, out->mutable_metadata());
+  auto* spec = out->mutable_spec();  // present even for tombstones
+  if (r.spec != nullptr) {
+    spec->set_proto_spec(r.spec->proto_bytes());
+    spec->set_yaml_spec(r.spec->yaml());
+  }
+}
+
+resource::Metadata from_proto(const wire::Metadata& md) {
+  resource::Metadata out;
+  out.ns = md.namespace_();
+  out.type = md.type();
+  out.id = md.id();
+  auto version = resource::parse_version(md.version());
+  if (!version) throw invalid("metadata.version: \"" + md.version() + "\" is not a version");
+  out.version = *version;
+  out.owner = md.owner();
+  if (md.phase().empty()) {
+    out.phase = resource::Phase::kRunning;  // absent: a fresh resource
+  } else if (auto phase = resource::parse_phase(md.phase())) {
+    out.phase = *phase;
+  } else {
+    throw invalid("metadata.phase: \"" + md.phase() + "\" is not running or tearingDown");
+  }
+  if (md.has_created()) out.created = from_proto(md.created());
+  if (md.has_updated()) out.updated = from_proto(md.updated());
+  for (const auto& f : md.finalizers()) out.finalizers.add(f);
+  for (const auto& [k, v] : md.labels()) out.labels.emplace(k, v);
+  for (const auto& [k, v] : md.annotations()) out.annotations.emplace(k, v);
+  return out;
+}
+
+resource::Resource from_proto(const wire::Resource& r) {
+  if (!r.has_metadata()) throw invalid("resource: metadata is missing");
+  if (!r.has_spec()) throw invalid("resource: spec is missing");
+  return resource::Resource{
+      from_proto(r.metadata()),
+      std::make_shared<resource::OpaqueSpec>(r.spec().proto_spec(), r.spec().yaml_spec())};
+}
+
+state::ResourceFilter filter_from_proto(
+    const google::protobuf::RepeatedPtrField<wire::LabelQuery>& label_queries,
+    const wire::IDQuery& id_query) {
+  state::ResourceFilter filter;
+  for (const auto& query : label_queries) {
+    state::LabelQuery& q = filter.label_queries.emplace_back();
+    for (const auto& term : query.terms()) q.terms.push_back(term_from_proto(term));
+  }
+  if (!id_query.regexp().empty()) filter.id_query = state::IdQuery(id_query.regexp());
+  return filter;
+}
+
+grpc::Status to_status(const std::exception& e) {
+  if (const auto* err = dynamic_cast<const Error*>(&e)) {
+    for (const auto& row : kCodeTable) {
+      if (row.error == err->code()) return grpc::Status(row.status, err->what());
+    }
+  }
+  return grpc::Status(grpc::StatusCode::UNKNOWN, e.what());
+}
+
+Error from_status(const grpc::Status& status) {
+  for (const auto& row : kCodeTable) {
+    if (row.status == status.error_code()) return Error(row.error, status.error_message());
+  }
+  return invalid(status.error_message());
+}
+
+}  // namespace runtime::api

@@ -1,0 +1,44 @@
+// Conversions between the runtime's resources, queries and errors and the COSI wire types
+// (cosi.resource), shared by the State API server and client.
+#pragma once
+
+#include <exception>
+#include <string>
+
+#include "cosi/v1alpha1/resource.pb.h"
+#include "runtime/resource/resource.h"
+#include "runtime/state/errors.h"
+#include "runtime/state/query.h"
+
+namespace grpc {
+class Status;
+}
+
+namespace runtime::api {
+
+namespace wire = ::cosi::resource;
+
+void to_proto(const resource::Metadata& md, wire::Metadata* out);
+// A resource as the Go client requires it: metadata and spec always present (an empty Spec for
+// tombstones), version a number or "undefined", phase "running" or "tearingDown".
+void to_proto(const resource::Resource& r, wire::Resource* out);
+
+// Throws state::Error(kInvalidArgument) naming the field when the message is malformed.
+resource::Metadata from_proto(const wire::Metadata& md);
+// The spec is kept opaque: proto bytes and YAML verbatim.
+resource::Resource from_proto(const wire::Resource& r);
+
+// Label queries (OR of ANDed terms) and the id regexp of List and Watch. Throws
+// state::Error(kInvalidArgument) for terms that cannot be evaluated (no values for an op that
+// needs one) and for a regexp that does not compile.
+state::ResourceFilter filter_from_proto(
+    const google::protobuf::RepeatedPtrField<wire::LabelQuery>& label_queries,
+    const wire::IDQuery& id_query);
+
+// The one table from error kinds to gRPC status codes (reference/cosi.md 1.9). Errors that are
+// not state::Error become UNKNOWN.
+grpc::Status to_status(const std::exception& e);
+// The reverse, used by the client so that is_conflict() and friends work across the wire.
+state::Error from_status(const grpc::Status& status);
+
+}  // namespace runtime::api

@@ -1,0 +1,34 @@
+// The COSI State gRPC service (cosi.resource.State) over a State, for talosctl, nodectl and
+// out-of-process controllers.
+#pragma once
+
+#include <memory>
+
+#include "runtime/state/state.h"
+
+namespace grpc {
+class Service;
+}
+
+namespace runtime::api {
+
+enum class Access {
+  // Everything, for the local unix socket.
+  kReadWrite,
+  // Get, List and Watch of registered, non-sensitive types in existing namespaces, as Talos
+  // serves them to `talosctl --insecure`. Writes are PERMISSION_DENIED.
+  kReadOnly,
+};
+
+struct StateServiceOptions {
+  Access access = Access::kReadWrite;
+  // A watch stream whose client reads slower than changes arrive holds at most this many
+  // unsent messages; past it the stream resyncs to the current contents instead.
+  std::size_t max_pending_watch_messages = 1024;
+};
+
+// `executor` runs the watch streams (each on its own strand); it must outlive the service.
+std::unique_ptr<grpc::Service> make_state_service(state::State& state, state::Executor executor,
+                                                  const StateServiceOptions& options = {});
+
+}  // namespace runtime::api
