@@ -75,7 +75,15 @@ void ControllerRuntime::check_finalizer(const Pointer& ptr, const char* verb) co
 }
 
 void ControllerRuntime::track(const Pointer& ptr) {
-  if (touched_) touched_->insert(ptr);
+  if (!touched_) return;
+  // Passes usually write one kind over and over: look it up without building a Kind.
+  auto it = std::find_if(touched_->begin(), touched_->end(), [&](const auto& entry) {
+    return entry.first.type == ptr.type && entry.first.ns == ptr.ns;
+  });
+  if (it == touched_->end()) {
+    it = touched_->emplace(ptr.kind(), std::unordered_set<std::string>{}).first;
+  }
+  it->second.insert(ptr.id);
 }
 
 ResourcePtr ControllerRuntime::get(const Pointer& ptr) {
@@ -178,11 +186,14 @@ void ControllerRuntime::cleanup_outputs(const std::vector<Kind>& kinds) {
   for (const Kind& kind : kinds) {
     check_output(kind.type, kind_string(kind), "clean up");
   }
-  const std::set<Pointer> touched = std::move(*touched_);
+  const auto touched = std::move(*touched_);
   touched_.reset();
+  const std::unordered_set<std::string> none;
   for (const Kind& kind : kinds) {
+    auto it = touched.find(kind);
+    const auto& ids = it == touched.end() ? none : it->second;
     for (const ResourcePtr& r : state_.list(kind)) {
-      if (r->metadata.owner != name_ || touched.count(r->pointer()) != 0) continue;
+      if (r->metadata.owner != name_ || ids.count(r->metadata.id) != 0) continue;
       try {
         state_.destroy(r->pointer(), state::DestroyOptions{name_});
       } catch (const Error& e) {

@@ -2,9 +2,11 @@
 // injection on writes, modify with no-op skip and conflict retry, and output tracking.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "runtime/controller/runtime.h"
@@ -65,7 +67,9 @@ class ControllerRuntime final : public Runtime {
   std::vector<Input> inputs_;
   const std::set<std::string> output_types_;
   SchedulerHooks& hooks_;
-  std::optional<std::set<Pointer>> touched_;  // set while tracking outputs
+  // Ids written per kind, set while tracking outputs; hashed because a full-resync controller
+  // touches every output on every pass.
+  std::optional<std::map<Kind, std::unordered_set<std::string>>> touched_;
 };
 
 }  // namespace runtime::controller::internal
