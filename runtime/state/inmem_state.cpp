@@ -64,8 +64,9 @@ void check_resource(const Resource& r, std::string_view verb) {
                 std::string(verb) + " " + r.metadata.ns + "/" + r.metadata.type + ": empty id");
   }
   if (r.spec == nullptr) {
-    throw Error(ErrorCode::kInvalidArgument,
-                std::string(verb) + " " + resource::to_string(r.pointer()) + ": resource has no spec");
+    throw Error(ErrorCode::kInvalidArgument, std::string(verb) + " " +
+                                                 resource::to_string(r.pointer()) +
+                                                 ": resource has no spec");
   }
 }
 
@@ -160,7 +161,8 @@ class InMemoryState::Impl {
         position = *pos;
       } else {
         const std::uint64_t floor = c->replay_floor_locked();
-        position = std::max<std::uint64_t>(floor, now - std::min<std::uint64_t>(now, start.tail_events));
+        const std::uint64_t back = std::min<std::uint64_t>(now, start.tail_events);
+        position = std::max(floor, now - back);
       }
       if (start.bootstrap_bookmark) {
         initial.push_back(Event{EventType::kNoop,
@@ -243,22 +245,24 @@ ResourcePtr InMemoryState::create(Resource r, const CreateOptions& opts) {
 ResourcePtr InMemoryState::update(Resource r, const UpdateOptions& opts) {
   check_resource(r, "update");
   const auto& md = r.metadata;
-  return impl_->modify(md.ns, md.type, md.id, [&](const Resource& current) -> std::optional<Resource> {
+  auto change = [&](const Resource& current) -> std::optional<Resource> {
     check_owner(current, opts.owner, "update");
+    const std::string where = "update " + resource::to_string(current.pointer());
     if (r.metadata.version != current.metadata.version) {
       throw Error(ErrorCode::kVersionConflict,
-                  "update " + resource::to_string(current.pointer()) + ": version conflict: expected " +
+                  where + ": version conflict: expected " +
                       resource::version_to_string(r.metadata.version) + ", stored " +
                       resource::version_to_string(current.metadata.version));
     }
     if (opts.expected_phase && current.metadata.phase != *opts.expected_phase) {
       throw Error(ErrorCode::kPhaseConflict,
-                  "update " + resource::to_string(current.pointer()) + ": phase conflict: expected " +
+                  where + ": phase conflict: expected " +
                       std::string(resource::to_string(*opts.expected_phase)) + ", is " +
                       std::string(resource::to_string(current.metadata.phase)));
     }
     return std::move(r);
-  });
+  };
+  return impl_->modify(md.ns, md.type, md.id, change);
 }
 
 void InMemoryState::destroy(const Pointer& ptr, const DestroyOptions& opts) {

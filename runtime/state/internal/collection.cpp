@@ -71,10 +71,11 @@ std::vector<ResourcePtr> Collection::snapshot_locked(const ResourceFilter& filte
 
 void Collection::apply_locked(EventType type, const std::string& id, ResourcePtr next) {
   // The ring grows only at the end of its first pass, when slot indices still equal positions.
-  if (write_pos_ == ring_.size() && ring_.size() < max_capacity_) {
+  const std::uint64_t pos = write_pos_.load(std::memory_order_relaxed);
+  if (pos == ring_.size() && ring_.size() < max_capacity_) {
     ring_.resize(std::min(ring_.size() * 2, max_capacity_));
   }
-  HistoryEntry& slot = ring_[write_pos_ % ring_.size()];
+  HistoryEntry& slot = ring_[pos % ring_.size()];
   switch (type) {
     case EventType::kCreated:
       slot = HistoryEntry{type, next, nullptr};
@@ -93,18 +94,20 @@ void Collection::apply_locked(EventType type, const std::string& id, ResourcePtr
       break;
     }
   }
-  ++write_pos_;
+  write_pos_.store(pos + 1);
 }
 
 std::uint64_t Collection::replay_floor_locked() const {
-  std::uint64_t reach = ring_.size() - gap_;
-  return write_pos_ > reach ? write_pos_ - reach : 0;
+  const std::uint64_t reach = ring_.size() - gap_;
+  const std::uint64_t pos = write_pos_locked();
+  return pos > reach ? pos - reach : 0;
 }
 
 std::vector<HistoryEntry> Collection::history_locked(std::uint64_t from) const {
   std::vector<HistoryEntry> out;
-  out.reserve(write_pos_ - from);
-  for (std::uint64_t p = from; p < write_pos_; ++p) out.push_back(ring_[p % ring_.size()]);
+  const std::uint64_t end = write_pos_locked();
+  out.reserve(end - from);
+  for (std::uint64_t p = from; p < end; ++p) out.push_back(ring_[p % ring_.size()]);
   return out;
 }
 

@@ -43,7 +43,11 @@ class Collection {
   // The stored resource changes to `next` (null: removed) and the event is recorded.
   void apply_locked(EventType type, const std::string& id, ResourcePtr next);
 
-  std::uint64_t write_pos_locked() const { return write_pos_; }
+  std::uint64_t write_pos_locked() const { return write_pos_.load(std::memory_order_relaxed); }
+  // Lock-free read for a watcher checking whether it is behind. Sequentially consistent, so a
+  // watcher that clears its "scheduled" flag and then reads this cannot miss a write whose
+  // signal found the flag still set.
+  std::uint64_t write_pos() const { return write_pos_.load(); }
   std::size_t capacity_locked() const { return ring_.size(); }
   // The oldest position a tail or bookmark replay may start from (capacity - gap back).
   std::uint64_t replay_floor_locked() const;
@@ -66,7 +70,7 @@ class Collection {
   mutable std::mutex mu_;
   std::unordered_map<std::string, ResourcePtr> storage_;  // guarded by mu_
   std::vector<HistoryEntry> ring_;                         // guarded by mu_; size == capacity
-  std::uint64_t write_pos_ = 0;                            // guarded by mu_
+  std::atomic<std::uint64_t> write_pos_{0};                // written under mu_
 };
 
 }  // namespace runtime::state::internal

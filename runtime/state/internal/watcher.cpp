@@ -26,7 +26,9 @@ std::vector<Event> bootstrap_events(const Kind& kind, const WatchTarget& target,
   const std::string bookmark = encode_bookmark(position);
   std::vector<Event> out;
   out.reserve(selected.size() + 1);
-  for (const auto& r : selected) out.push_back(Event{EventType::kCreated, r, nullptr, bookmark, {}});
+  for (const auto& r : selected) {
+    out.push_back(Event{EventType::kCreated, r, nullptr, bookmark, {}});
+  }
   if (!target.id) {
     out.push_back(Event{EventType::kBootstrapped, marker(kind, ""), nullptr, bookmark, {}});
   } else if (selected.empty()) {
@@ -130,12 +132,7 @@ void Watcher::drain() {
 void Watcher::finish_drain() {
   scheduled_.store(false);
   // A write whose signal arrived while this drain ran saw scheduled_ set and posted nothing.
-  bool behind = false;
-  {
-    std::lock_guard lock(collection_->mutex());
-    behind = collection_->write_pos_locked() != position_;
-  }
-  if (behind) schedule();
+  if (collection_->write_pos() != position_) schedule();
 }
 
 std::optional<EventType> Watcher::classify(const HistoryEntry& entry) const {

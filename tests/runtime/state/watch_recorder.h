@@ -25,8 +25,8 @@ inline resource::Resource make_resource(const std::string& ns, const std::string
                                         const std::string& value = "v") {
   resource::Metadata md(resource::Pointer{ns, type, id});
   md.labels = std::move(labels);
-  return resource::Resource{std::move(md),
-                            std::make_shared<resource::OpaqueSpec>(value, "value: " + value + "\n")};
+  auto spec = std::make_shared<resource::OpaqueSpec>(value, "value: " + value + "\n");
+  return resource::Resource{std::move(md), std::move(spec)};
 }
 
 // A copy of `r` that a writer may change and hand back to update().
