@@ -135,7 +135,10 @@ bool needs_quotes(std::string_view s) {
 
 YAML::Node number_node(std::string text) { return YAML::Node(std::move(text)); }
 
-std::string double_text(double v) {
+// Shortest text that reads back to the same value of the field's own width (a float 0.1 is
+// "0.1", not the double expansion of it).
+template <class Float>
+std::string float_text(Float v) {
   if (std::isnan(v)) return ".nan";
   if (std::isinf(v)) return v > 0 ? ".inf" : "-.inf";
   char buf[64];
@@ -158,9 +161,9 @@ YAML::Node value_to_node(const pb::Message& m, const pb::FieldDescriptor* f, int
     case pb::FieldDescriptor::CPPTYPE_UINT64:
       return number_node(std::to_string(rep ? r.GetRepeatedUInt64(m, f, i) : r.GetUInt64(m, f)));
     case pb::FieldDescriptor::CPPTYPE_DOUBLE:
-      return number_node(double_text(rep ? r.GetRepeatedDouble(m, f, i) : r.GetDouble(m, f)));
+      return number_node(float_text(rep ? r.GetRepeatedDouble(m, f, i) : r.GetDouble(m, f)));
     case pb::FieldDescriptor::CPPTYPE_FLOAT:
-      return number_node(double_text(rep ? r.GetRepeatedFloat(m, f, i) : r.GetFloat(m, f)));
+      return number_node(float_text(rep ? r.GetRepeatedFloat(m, f, i) : r.GetFloat(m, f)));
     case pb::FieldDescriptor::CPPTYPE_BOOL:
       return number_node((rep ? r.GetRepeatedBool(m, f, i) : r.GetBool(m, f)) ? "true" : "false");
     case pb::FieldDescriptor::CPPTYPE_ENUM:

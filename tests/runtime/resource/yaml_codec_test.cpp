@@ -5,6 +5,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 
@@ -115,6 +116,20 @@ TEST(YamlCodec, SixtyFourBitIntegersAreNumbers) {
   EXPECT_NE(yaml.find("i64: -9223372036854775808\n"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("u64: 18446744073709551615\n"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("f64: 42\n"), std::string::npos) << yaml;
+}
+
+TEST(YamlCodec, FloatsUseTheShortestTextOfTheirWidth) {
+  Everything m;
+  m.set_f(0.1f);
+  m.set_d(0.1);
+  EXPECT_EQ(spec_to_yaml(m), "f: 0.1\nd: 0.1\n");
+  m.set_f(std::numeric_limits<float>::infinity());
+  m.set_d(std::nan(""));
+  EXPECT_EQ(spec_to_yaml(m), "f: .inf\nd: .nan\n");
+  Everything back;
+  spec_from_yaml(spec_to_yaml(m), &back);
+  EXPECT_TRUE(std::isinf(back.f()));
+  EXPECT_TRUE(std::isnan(back.d()));
 }
 
 TEST(YamlCodec, QuotesTextThatWouldReadAsAnotherType) {
