@@ -1,0 +1,84 @@
+// Starts our discovery-service binary for the interop tests: on 127.0.0.1:0, port read from its
+// log, killed (and reaped) when the test ends, whether it passed or not.
+package interop
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var listeningPort = regexp.MustCompile(`event=listening .*port=([0-9]+)`)
+
+// server is one running discovery-service process.
+type server struct {
+	endpoint string // "127.0.0.1:<port>", what clients dial
+	logPath  string
+}
+
+// startServer runs the binary named by $DISCOVERY_SERVICE_BIN with extra flags.
+func startServer(t *testing.T, flags ...string) *server {
+	t.Helper()
+
+	bin := os.Getenv("DISCOVERY_SERVICE_BIN")
+	if bin == "" {
+		t.Fatal("DISCOVERY_SERVICE_BIN is not set (ctest sets it to the built discovery-service)")
+	}
+
+	// A file instead of a pipe: nobody has to keep draining it, and it is there to show on failure.
+	logPath := filepath.Join(t.TempDir(), "discovery-service.log")
+
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close() //nolint:errcheck
+
+	args := append([]string{"--addr", "127.0.0.1:0", "--log-level", "debug"}, flags...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	// If the test binary dies without running cleanups, the kernel still stops the server.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+
+	if err = cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", bin, err)
+	}
+
+	srv := &server{logPath: logPath}
+
+	t.Cleanup(func() {
+		cmd.Process.Kill() //nolint:errcheck
+		cmd.Wait()         //nolint:errcheck
+
+		if t.Failed() {
+			t.Logf("discovery-service %s log:\n%s", strings.Join(args, " "), srv.log())
+		}
+	})
+
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listeningPort.FindStringSubmatch(srv.log()); m != nil {
+			srv.endpoint = "127.0.0.1:" + m[1]
+
+			return srv
+		}
+
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	t.Fatalf("discovery-service did not report its port within 30s:\n%s", srv.log())
+
+	return nil
+}
+
+func (s *server) log() string {
+	data, _ := os.ReadFile(s.logPath) //nolint:errcheck
+
+	return string(data)
+}
