@@ -460,6 +460,44 @@ TEST_P(StateConformance, WatchWithTailReplaysPastEventsOfThatIdOnly) {
   EXPECT_THAT(describe(rec.events()), ::testing::ElementsAre("Ca", "Ua"));
 }
 
+TEST_P(StateConformance, WatchResumesFromABookmarkWithEventsOfThatIdOnly) {
+  WatchRecorder first;
+  auto w = state().watch(ptr("a"), strand(), first.callback());
+  auto r = state().create(thing("a"));
+  ASSERT_TRUE(first.wait_events(2));  // Destroyed tombstone, then Created
+  const std::string bookmark = first.events().back().bookmark;
+  state().create(thing("b"));
+  state().update(editable(r));
+  WatchRecorder resumed;
+  auto w2 = state().watch(ptr("a"), strand(), resumed.callback(), WatchOptions{0, bookmark});
+  state().destroy(ptr("a"));
+  ASSERT_TRUE(resumed.wait_events(2));
+  EXPECT_THAT(describe(resumed.events()), ::testing::ElementsAre("Ua", "Da"));
+}
+
+TEST_P(StateConformance, CallbackMayDestroyItsOwnWatch) {
+  std::unique_ptr<Watch> w;
+  std::atomic<int> calls{0};
+  auto executor = strand();
+  auto ready = std::make_shared<std::promise<void>>();
+  boost::asio::post(executor, [&, ready] {
+    w = state().watch_kind(kKind, executor, [&](WatchBatch) {
+      ++calls;
+      w.reset();
+    });
+    ready->set_value();
+  });
+  ready->get_future().wait();
+  state().create(thing("a"));
+  ASSERT_TRUE(eventually([&] { return calls.load() == 1; }));
+  state().create(thing("b"));
+  WatchRecorder sentinel;
+  auto ws = state().watch_kind(kKind, strand(), sentinel.callback(), bootstrapping());
+  ASSERT_TRUE(sentinel.wait_batches(1));
+  flush(executor);
+  EXPECT_EQ(calls.load(), 1);
+}
+
 // --- Kind watches ---------------------------------------------------------------------------
 
 TEST_P(StateConformance, KindWatchBootstrapIsOneSortedBatchEndingWithBootstrapped) {
