@@ -3,6 +3,7 @@
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/support/status.h>
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -163,6 +164,26 @@ state::ResourceFilter filter_from_proto(
   return filter;
 }
 
+void filter_to_proto(const state::ResourceFilter& filter,
+                     google::protobuf::RepeatedPtrField<wire::LabelQuery>* label_queries,
+                     wire::IDQuery* id_query) {
+  static constexpr wire::LabelTerm::Operation kOps[] = {
+      wire::LabelTerm::EXISTS, wire::LabelTerm::EQUAL,      wire::LabelTerm::IN,
+      wire::LabelTerm::LT,     wire::LabelTerm::LTE,        wire::LabelTerm::LT_NUMERIC,
+      wire::LabelTerm::LTE_NUMERIC};
+  for (const auto& query : filter.label_queries) {
+    auto* q = label_queries->Add();
+    for (const auto& term : query.terms) {
+      auto* t = q->add_terms();
+      t->set_key(term.key);
+      t->set_op(kOps[static_cast<int>(term.op)]);
+      for (const auto& v : term.values) t->add_value(v);
+      t->set_invert(term.invert);
+    }
+  }
+  id_query->set_regexp(filter.id_query.pattern());
+}
+
 grpc::Status to_status(const std::exception& e) {
   if (const auto* err = dynamic_cast<const Error*>(&e)) {
     for (const auto& row : kCodeTable) {
@@ -172,11 +193,16 @@ grpc::Status to_status(const std::exception& e) {
   return grpc::Status(grpc::StatusCode::UNKNOWN, e.what());
 }
 
-Error from_status(const grpc::Status& status) {
+Error from_status(const grpc::Status& status, std::initializer_list<ErrorCode> likely) {
+  const CodeMapping* first = nullptr;
   for (const auto& row : kCodeTable) {
-    if (row.status == status.error_code()) return Error(row.error, status.error_message());
+    if (row.status != status.error_code()) continue;
+    if (std::find(likely.begin(), likely.end(), row.error) != likely.end()) {
+      return Error(row.error, status.error_message());
+    }
+    if (first == nullptr) first = &row;
   }
-  return invalid(status.error_message());
+  return Error(first ? first->error : ErrorCode::kInvalidArgument, status.error_message());
 }
 
 }  // namespace runtime::api

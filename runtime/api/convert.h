@@ -3,6 +3,7 @@
 #pragma once
 
 #include <exception>
+#include <initializer_list>
 #include <string>
 
 #include "cosi/v1alpha1/resource.pb.h"
@@ -35,10 +36,17 @@ state::ResourceFilter filter_from_proto(
     const google::protobuf::RepeatedPtrField<wire::LabelQuery>& label_queries,
     const wire::IDQuery& id_query);
 
+void filter_to_proto(const state::ResourceFilter& filter,
+                     google::protobuf::RepeatedPtrField<wire::LabelQuery>* label_queries,
+                     wire::IDQuery* id_query);
+
 // The one table from error kinds to gRPC status codes (reference/cosi.md 1.9). Errors that are
 // not state::Error become UNKNOWN.
 grpc::Status to_status(const std::exception& e);
-// The reverse, used by the client so that is_conflict() and friends work across the wire.
-state::Error from_status(const grpc::Status& status);
+// The reverse, used by the client so that is_conflict() and friends work across the wire. Some
+// codes stand for several kinds (FAILED_PRECONDITION is a version race on Update and pending
+// finalizers on Destroy): `likely` lists the kinds the call can produce, tried first.
+state::Error from_status(const grpc::Status& status,
+                         std::initializer_list<state::ErrorCode> likely = {});
 
 }  // namespace runtime::api

@@ -33,6 +33,9 @@ struct HistoryLimits {
 struct StateFactory {
   std::string name;
   std::function<std::unique_ptr<State>(const HistoryLimits&)> make;
+  // A state in this process can hold a subscriber's events back and then resync it. Over the
+  // wire the server turns a resync into ordinary events, so only the converged view is checked.
+  bool delivers_resync_batches = true;
 };
 
 inline void PrintTo(const StateFactory& f, std::ostream* os) { *os << f.name; }
@@ -726,13 +729,14 @@ TEST_P(StateConformance, WatcherThatFallsOutOfTheHistoryIsResynced) {
 
   const View expected{{"a", 6}, {"c", 1}};
   ASSERT_TRUE(kind_rec.wait_view(expected));
+  ASSERT_TRUE(single_rec.wait_view(View{{"a", 6}}));
+  if (!GetParam().delivers_resync_batches) return;
   auto batches = kind_rec.batches();
   ASSERT_EQ(batches.size(), 2u);
   EXPECT_TRUE(batches[1].resync);
   EXPECT_THAT(describe(batches[1].events), ::testing::ElementsAre("Ca", "Cc", "B"));
   EXPECT_FALSE(batches[1].events.back().bookmark.empty());
 
-  ASSERT_TRUE(single_rec.wait_view(View{{"a", 6}}));
   EXPECT_TRUE(single_rec.batches().back().resync);
 
   // It carries on normally from the fresh snapshot.
