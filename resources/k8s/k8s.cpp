@@ -1,0 +1,26 @@
+// Registration of the Kubernetes group.
+#include "resources/k8s/k8s.h"
+
+#include "resources/internal/resource_type.h"
+#include "resources/internal/yaml_shape.h"
+
+namespace resources::k8s {
+
+void register_k8s_resources(runtime::registry::Registry& registry) {
+  internal::render_like_go(NodenameSpec::descriptor());
+  internal::render_like_go(NodeStatusSpec::descriptor(), {}, {{"pod_cid_rs", "podCIDRs"}});
+  internal::render_like_go(EndpointSpec::descriptor());
+  registry.add_namespace(kNamespace, "Kubernetes all node types resources.");
+  registry.add_namespace(kControlPlaneNamespace, "Kubernetes control plane resources.");
+  registry.add_type(
+      internal::typed<NodenameSpec>(kNodenameType, kNamespace, {{"Nodename", "{.nodename}"}}));
+  registry.add_type(internal::typed<NodeStatusSpec>(kNodeStatusType, kNamespace,
+                                                    {{"Nodename", "{.nodename}"},
+                                                     {"Node Ready", "{.nodeReady}"},
+                                                     {"Unschedulable", "{.unschedulable}"}}));
+  registry.add_type(internal::typed<EndpointSpec>(kEndpointType, kControlPlaneNamespace));
+  registry.add_type(internal::typed<APIServerConfigSpec>(kAPIServerConfigType,
+                                                         kControlPlaneNamespace));
+}
+
+}  // namespace resources::k8s

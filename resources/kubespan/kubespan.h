@@ -1,0 +1,32 @@
+// The KubeSpan resource group discovery reads and feeds: Identity, Config, Endpoint.
+#pragma once
+
+#include <string_view>
+
+#include "resources/kubespan.pb.h"
+
+namespace runtime::registry {
+class Registry;
+}
+
+namespace resources::kubespan {
+
+namespace pb = talos::resource::definitions::kubespan;
+using ConfigSpec = pb::ConfigSpec;
+using EndpointSpec = pb::EndpointSpec;
+using IdentitySpec = pb::IdentitySpec;
+
+inline constexpr std::string_view kNamespace = "kubespan";
+inline constexpr std::string_view kIdentityType = "KubeSpanIdentities.kubespan.talos.dev";
+inline constexpr std::string_view kLocalIdentityId = "local";
+inline constexpr std::string_view kConfigType = "KubeSpanConfigs.kubespan.talos.dev";
+inline constexpr std::string_view kConfigNamespace = "config";
+inline constexpr std::string_view kConfigId = "kubespan";
+inline constexpr std::string_view kEndpointType = "KubeSpanEndpoints.kubespan.talos.dev";
+
+// The WireGuard port endpoints are announced on.
+inline constexpr int kPort = 51820;
+
+void register_kubespan_resources(runtime::registry::Registry& registry);
+
+}  // namespace resources::kubespan
