@@ -13,10 +13,12 @@ namespace runtime::state {
 // History sizes per (namespace, type), in events (reference/cosi.md 5.2-5.5). The ring starts
 // at initial capacity and doubles up to max capacity while it is first filled; tail and
 // bookmark replays reach back at most capacity - gap events.
+// Defaults: a collection that is written in bursts (a controller fanning out thousands of
+// outputs) keeps enough history that its watchers rarely need a resync; a quiet one stays small.
 struct InMemoryStateOptions {
-  std::size_t history_initial_capacity = 100;
-  std::size_t history_max_capacity = 100;
-  std::size_t history_gap = 5;
+  std::size_t history_initial_capacity = 64;
+  std::size_t history_max_capacity = 4096;
+  std::size_t history_gap = 16;
 };
 
 struct InMemoryStateStats {

@@ -23,18 +23,9 @@ using runtime::controller::testing::opaque;
 using runtime::controller::testing::value_of;
 namespace state = runtime::state;
 
-// Talos machined's history sizes (cosi.md 5.5): the store machined runs with.
-state::InMemoryStateOptions machined_history() {
-  state::InMemoryStateOptions opts;
-  opts.history_initial_capacity = 8;
-  opts.history_max_capacity = 1024;
-  opts.history_gap = 4;
-  return opts;
-}
-
 // The chain on a fresh store, with its io_context run by two threads (the machine's cores).
 struct Chain {
-  state::InMemoryState store{machined_history()};
+  state::InMemoryState store;  // default history sizes, as machined runs
   IoThreads io{2};
   Engine engine{store, io.executor()};
 

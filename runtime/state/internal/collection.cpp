@@ -63,9 +63,6 @@ std::vector<ResourcePtr> Collection::snapshot_locked(const ResourceFilter& filte
   for (const auto& [id, r] : storage_) {
     if (filter.matches(r->metadata)) out.push_back(r);
   }
-  std::sort(out.begin(), out.end(), [](const ResourcePtr& a, const ResourcePtr& b) {
-    return a->metadata.id < b->metadata.id;
-  });
   return out;
 }
 

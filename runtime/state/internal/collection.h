@@ -5,11 +5,11 @@
 #include <atomic>
 #include <boost/signals2/signal.hpp>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "runtime/state/inmem_state.h"
@@ -68,9 +68,10 @@ class Collection {
   const std::size_t gap_;
 
   mutable std::mutex mu_;
-  std::unordered_map<std::string, ResourcePtr> storage_;  // guarded by mu_
-  std::vector<HistoryEntry> ring_;                         // guarded by mu_; size == capacity
-  std::atomic<std::uint64_t> write_pos_{0};                // written under mu_
+  // Ordered by id, so List and bootstraps need no sort. Guarded by mu_.
+  std::map<std::string, ResourcePtr, std::less<>> storage_;
+  std::vector<HistoryEntry> ring_;           // guarded by mu_; size == capacity
+  std::atomic<std::uint64_t> write_pos_{0};  // written under mu_
 };
 
 }  // namespace runtime::state::internal
