@@ -247,20 +247,12 @@ class StateClient final : public state::State {
   }
 
   ResourcePtr add_finalizers(const Pointer& ptr, const std::vector<std::string>& names) override {
-    return change_finalizers(ptr, [&](resource::Finalizers& f) {
-      bool changed = false;
-      for (const auto& n : names) changed |= f.add(n);
-      return changed;
-    });
+    return change_finalizers(ptr, names, &resource::Finalizers::add);
   }
 
   ResourcePtr remove_finalizers(const Pointer& ptr,
                                 const std::vector<std::string>& names) override {
-    return change_finalizers(ptr, [&](resource::Finalizers& f) {
-      bool changed = false;
-      for (const auto& n : names) changed |= f.remove(n);
-      return changed;
-    });
+    return change_finalizers(ptr, names, &resource::Finalizers::remove);
   }
 
   std::unique_ptr<state::Watch> watch(const Pointer& ptr, state::Executor executor,
@@ -295,17 +287,19 @@ class StateClient final : public state::State {
   }
 
  private:
-  template <class Change>
-  ResourcePtr change_finalizers(const Pointer& ptr, Change&& change) {
-    // As the Go client does: read, change, write back with the current owner and any phase;
-    // retry only plain version races.
+  // As the Go client does: read, apply `op` to each name, write back with the current owner and
+  // any phase; retry only plain version races.
+  ResourcePtr change_finalizers(const Pointer& ptr, const std::vector<std::string>& names,
+                                bool (resource::Finalizers::*op)(std::string_view)) {
     for (;;) {
       auto current = get(ptr);
       if (current == nullptr) {
         throw Error(ErrorCode::kNotFound, "resource " + resource::to_string(ptr) + " doesn't exist");
       }
       Resource next = *current;
-      if (!change(next.metadata.finalizers)) return current;
+      bool changed = false;
+      for (const auto& name : names) changed |= (next.metadata.finalizers.*op)(name);
+      if (!changed) return current;
       try {
         return update(std::move(next), state::UpdateOptions{current->metadata.owner, std::nullopt});
       } catch (const Error& e) {
