@@ -1,0 +1,66 @@
+// Config generation: a v1alpha1 document (machine type, cluster name), DiscoveryServiceConfig
+// "default", DiscoveryIdentityConfig, and a HostConfig when host facts are given.
+#include "config/generate.h"
+
+#include <openssl/rand.h>
+#include <yaml-cpp/yaml.h>
+
+#include <stdexcept>
+
+#include "runtime/resource/internal/base64.h"
+
+namespace config {
+namespace {
+
+std::string random_base64(std::size_t n) {
+  std::string bytes(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(n)) != 1) {
+    throw std::runtime_error("generate config: the random number generator failed");
+  }
+  return runtime::resource::base64_encode(bytes);
+}
+
+std::string emit(const YAML::Node& doc) {
+  YAML::Emitter out;
+  out << doc;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace
+
+DiscoveryIdentity generate_identity() { return {random_base64(32), random_base64(32)}; }
+
+std::string generate(const GenerateOptions& opts) {
+  YAML::Node v1;
+  v1["version"] = "v1alpha1";
+  v1["machine"]["type"] = std::string(resources::machine_type_text(opts.machine_type));
+  if (!opts.hostname.empty()) v1["machine"]["network"]["hostname"] = opts.hostname;
+  v1["cluster"]["clusterName"] = opts.cluster_name;
+
+  YAML::Node svc;
+  svc["apiVersion"] = "v1alpha1";
+  svc["kind"] = "DiscoveryServiceConfig";
+  svc["name"] = "default";
+  svc["endpoint"] = opts.discovery_endpoint;
+
+  auto identity = opts.identity ? *opts.identity : generate_identity();
+  YAML::Node id;
+  id["apiVersion"] = "v1alpha1";
+  id["kind"] = "DiscoveryIdentityConfig";
+  id["clusterID"] = identity.cluster_id;
+  id["clusterSecret"] = identity.cluster_secret;
+
+  std::string text = emit(v1) + "---\n" + emit(svc) + "---\n" + emit(id);
+  if (!opts.nodename.empty() || !opts.addresses.empty()) {
+    YAML::Node host;
+    host["apiVersion"] = "v1alpha1";
+    host["kind"] = "HostConfig";
+    if (!opts.nodename.empty()) host["nodename"] = opts.nodename;
+    for (const auto& a : opts.addresses) host["addresses"].push_back(a);
+    text += "---\n" + emit(host);
+  }
+  parse(text, "generated config");  // refuses options that would not load
+  return text;
+}
+
+}  // namespace config

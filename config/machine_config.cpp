@@ -1,0 +1,361 @@
+// Machine config parsing and validation (reference: talos-node-discovery.md 7). Shape errors
+// (wrong types) name the document and the key path; validation errors use Talos's messages.
+#include "config/machine_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/internal/url.h"
+#include "resources/net.h"
+#include "runtime/resource/internal/base64.h"
+
+namespace config {
+namespace {
+
+std::string report(const std::string& source, const std::vector<std::string>& errors) {
+  std::string out = source + ": " + std::to_string(errors.size()) +
+                    (errors.size() == 1 ? " error occurred:\n" : " errors occurred:\n");
+  for (const auto& e : errors) out += "\t* " + e + "\n";
+  return out;
+}
+
+// Reads typed values out of one document, collecting shape errors with their key paths.
+class Reader {
+ public:
+  Reader(std::string where, std::vector<std::string>& errors)
+      : where_(std::move(where)), errors_(errors) {}
+
+  // The node at a dotted path below `root`; undefined when any step is absent or null.
+  YAML::Node at(const YAML::Node& root, std::string_view path) {
+    return walk(root, path, 0);
+  }
+
+  bool has(const YAML::Node& root, std::string_view path) { return at(root, path).IsDefined(); }
+
+  void read(const YAML::Node& root, std::string_view path, std::string& out) {
+    auto n = at(root, path);
+    if (!n.IsDefined()) return;
+    if (!n.IsScalar()) return fail(path, "expected a string");
+    out = n.Scalar();
+  }
+
+  void read(const YAML::Node& root, std::string_view path, bool& out) {
+    auto n = at(root, path);
+    if (!n.IsDefined()) return;
+    bool v = false;
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
+      return fail(path, "expected a bool");
+    }
+    out = v;
+  }
+
+  void read(const YAML::Node& root, std::string_view path, unsigned& out) {
+    auto n = at(root, path);
+    if (!n.IsDefined()) return;
+    unsigned long long v = 0;
+    if (!n.IsScalar() || !YAML::convert<unsigned long long>::decode(n, v) || v > 0xffffffffULL) {
+      return fail(path, "expected an unsigned integer");
+    }
+    out = static_cast<unsigned>(v);
+  }
+
+  void read(const YAML::Node& root, std::string_view path, std::vector<std::string>& out) {
+    auto n = at(root, path);
+    if (!n.IsDefined()) return;
+    if (!n.IsSequence()) return fail(path, "expected a list of strings");
+    out.clear();
+    for (const auto& item : n) {
+      if (!item.IsScalar()) return fail(path, "expected a list of strings");
+      out.push_back(item.Scalar());
+    }
+  }
+
+  // Each broken node is reported once, however many keys below it were looked up.
+  void fail(std::string_view path, std::string_view what) {
+    auto msg = where_ + ": " + std::string(path) + ": " + std::string(what);
+    if (std::find(errors_.begin(), errors_.end(), msg) == errors_.end()) errors_.push_back(msg);
+  }
+  void error(std::string what) { errors_.push_back(where_ + ": " + what); }
+
+ private:
+  // Recursion over const nodes: yaml-cpp nodes are references (assignment overwrites the
+  // referred node) and non-const indexing inserts keys.
+  YAML::Node walk(const YAML::Node& n, std::string_view path, std::size_t start) {
+    if (!n.IsMap()) {
+      fail(path.substr(0, start == 0 ? 0 : start - 1), "expected a mapping");
+      return YAML::Node(YAML::NodeType::Undefined);
+    }
+    auto dot = path.find('.', start);
+    std::string key(path.substr(start, dot == std::string_view::npos ? path.npos : dot - start));
+    const YAML::Node child = n[key];
+    if (!child.IsDefined() || child.IsNull()) return YAML::Node(YAML::NodeType::Undefined);
+    if (dot == std::string_view::npos) return child;
+    return walk(child, path, dot + 1);
+  }
+
+  std::string where_;
+  std::vector<std::string>& errors_;
+};
+
+void read_v1alpha1(const YAML::Node& doc, Reader& r, MachineConfig& cfg) {
+  cfg.has_v1alpha1 = true;
+  cfg.has_cluster = r.has(doc, "cluster");
+
+  std::string type;
+  r.read(doc, "machine.type", type);
+  if (r.has(doc, "machine.type")) {
+    auto parsed = resources::parse_machine_type(type);
+    if (!parsed || type == "unknown") {
+      r.fail("machine.type", "unknown machine type \"" + type + "\"");
+    } else {
+      cfg.machine_type = *parsed;
+    }
+  }
+  r.read(doc, "machine.network.hostname", cfg.hostname);
+  r.read(doc, "cluster.clusterName", cfg.cluster_name);
+  r.read(doc, "cluster.id", cfg.legacy_cluster_id);
+  r.read(doc, "cluster.secret", cfg.legacy_cluster_secret);
+
+  if (r.has(doc, "cluster.discovery")) {
+    LegacyDiscovery d;
+    r.read(doc, "cluster.discovery.enabled", d.enabled);
+    r.read(doc, "cluster.discovery.registries.kubernetes.disabled", d.kubernetes_disabled);
+    r.read(doc, "cluster.discovery.registries.service.disabled", d.service_disabled);
+    r.read(doc, "cluster.discovery.registries.service.endpoint", d.service_endpoint);
+    cfg.legacy_discovery = d;
+  }
+
+  auto& ks = cfg.kubespan;
+  r.read(doc, "machine.network.kubespan.enabled", ks.enabled);
+  r.read(doc, "machine.network.kubespan.advertiseKubernetesNetworks",
+         ks.advertise_kubernetes_networks);
+  r.read(doc, "machine.network.kubespan.harvestExtraEndpoints", ks.harvest_extra_endpoints);
+  bool bypass = !ks.force_routing;
+  r.read(doc, "machine.network.kubespan.allowDownPeerBypass", bypass);
+  ks.force_routing = !bypass;
+  r.read(doc, "machine.network.kubespan.mtu", ks.mtu);
+  r.read(doc, "machine.network.kubespan.filters.endpoints", ks.endpoint_filters);
+  r.read(doc, "machine.network.kubespan.filters.excludeAdvertisedNetworks",
+         ks.exclude_advertised_networks);
+}
+
+void read_service(const YAML::Node& doc, Reader& r, MachineConfig& cfg,
+                  std::set<std::string>& names) {
+  DiscoveryService s;
+  r.read(doc, "name", s.name);
+  r.read(doc, "endpoint", s.endpoint);
+  if (s.name.empty()) {
+    r.error("name is required");
+  } else if (!names.insert(s.name).second) {
+    r.error("duplicate DiscoveryServiceConfig name \"" + s.name + "\"");
+  }
+  if (s.endpoint.empty()) {
+    r.error("endpoint is required");
+  } else if (auto err = internal::check_endpoint(s.endpoint)) {
+    r.error(*err);
+  }
+  cfg.service_documents.push_back(std::move(s));
+}
+
+void read_identity(const YAML::Node& doc, Reader& r, MachineConfig& cfg) {
+  DiscoveryIdentity id;
+  r.read(doc, "clusterID", id.cluster_id);
+  r.read(doc, "clusterSecret", id.cluster_secret);
+  if (id.cluster_id.empty()) r.error("clusterID is required");
+  if (id.cluster_secret.empty()) {
+    r.error("clusterSecret is required");
+  } else if (auto key = runtime::resource::base64_decode(id.cluster_secret); !key) {
+    r.error("invalid clusterSecret: failed to decode from base64: " + id.cluster_secret +
+            "; illegal base64 data");
+  } else if (key->size() != 32) {
+    r.error("invalid clusterSecret: expected 32 bytes, got " + std::to_string(key->size()) +
+            ": " + id.cluster_secret);
+  }
+  if (!cfg.identity_document) cfg.identity_document = std::move(id);
+}
+
+void read_host(const YAML::Node& doc, Reader& r, MachineConfig& cfg) {
+  r.read(doc, "nodename", cfg.nodename);
+  if (r.has(doc, "addresses")) {
+    std::vector<std::string> addrs;
+    r.read(doc, "addresses", addrs);
+    for (const auto& a : addrs) {
+      try {
+        resources::net::prefix(a);
+      } catch (const std::invalid_argument&) {
+        r.fail("addresses", "\"" + a + "\" is not an IP address or prefix");
+      }
+    }
+    cfg.addresses = std::move(addrs);
+  }
+}
+
+// Cross-document and legacy checks (reference 7.1, 7.2 conflicts, container checks).
+void validate(const MachineConfig& cfg, std::vector<std::string>& errors) {
+  if (cfg.legacy_discovery) {
+    const auto& d = *cfg.legacy_discovery;
+    if (d.enabled && !d.service_disabled) {
+      std::string endpoint =
+          d.service_endpoint.empty() ? std::string(kDefaultDiscoveryEndpoint) : d.service_endpoint;
+      if (auto err = internal::check_request_uri(endpoint)) {
+        errors.push_back("cluster discovery service registry endpoint is invalid: " + *err);
+      } else if (auto path = internal::url_path(endpoint); !path.empty() && path != "/") {
+        errors.push_back("cluster discovery service path should be empty");
+      }
+      if (cfg.legacy_cluster_id.empty()) {
+        errors.push_back("cluster discovery service requires .cluster.id");
+      }
+      if (cfg.legacy_cluster_secret.empty()) {
+        errors.push_back("cluster discovery service requires .cluster.secret");
+      }
+    }
+  }
+  // Stricter than Talos (docs/DIFFERENCES.md): a legacy secret that cannot be an AES key is
+  // refused here instead of failing later in the discovery client.
+  if (!cfg.legacy_cluster_secret.empty()) {
+    auto key = runtime::resource::base64_decode(cfg.legacy_cluster_secret);
+    if (!key) {
+      errors.push_back("invalid .cluster.secret: failed to decode from base64: illegal base64 data");
+    } else if (key->size() != 16 && key->size() != 24 && key->size() != 32) {
+      errors.push_back("invalid .cluster.secret: expected 16, 24 or 32 bytes, got " +
+                       std::to_string(key->size()));
+    }
+  }
+
+  if (!cfg.service_documents.empty() && cfg.legacy_discovery) {
+    errors.push_back(
+        "discovery service is already configured in .cluster.discovery of the v1alpha1 config");
+  }
+  if (cfg.identity_document &&
+      (!cfg.legacy_cluster_id.empty() || !cfg.legacy_cluster_secret.empty())) {
+    errors.push_back(
+        "cluster identity is already configured in .cluster.id/.cluster.secret of the v1alpha1 "
+        "config");
+  }
+
+  auto services = discovery_services(cfg);
+  auto identity = discovery_identity(cfg);
+  if (!services.empty()) {
+    if (!identity || identity->cluster_id.empty()) {
+      errors.push_back(
+          "cluster ID (.cluster.id or DiscoveryIdentityConfig) should be set when cluster "
+          "discovery (DiscoveryServiceConfig) is enabled");
+    }
+    if (!identity || identity->cluster_secret.empty()) {
+      errors.push_back(
+          "cluster secret (.cluster.secret or DiscoveryIdentityConfig) should be set when cluster "
+          "discovery (DiscoveryServiceConfig) is enabled");
+    }
+  }
+  if (cfg.kubespan.enabled && services.empty()) {
+    errors.push_back("KubeSpan requires cluster discovery to be enabled");
+  }
+}
+
+}  // namespace
+
+Error::Error(std::string source, std::vector<std::string> errors)
+    : std::runtime_error(report(source, errors)), errors_(std::move(errors)) {}
+
+MachineConfig parse(std::string_view yaml, std::string_view source) {
+  const std::string src(source);
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    throw Error(src, {"line " + std::to_string(e.mark.line + 1) + ", column " +
+                      std::to_string(e.mark.column + 1) + ": " + e.msg});
+  }
+
+  MachineConfig cfg;
+  std::vector<std::string> errors;
+  std::set<std::string> service_names;
+  int index = 0;
+  for (const auto& doc : docs) {
+    ++index;
+    if (doc.IsNull()) continue;
+    const std::string where = "document " + std::to_string(index);
+    if (!doc.IsMap()) {
+      errors.push_back(where + ": expected a mapping");
+      continue;
+    }
+    Reader probe(where, errors);
+    std::string version, api_version, kind;
+    probe.read(doc, "version", version);
+    probe.read(doc, "apiVersion", api_version);
+    probe.read(doc, "kind", kind);
+    if (!version.empty() && kind.empty()) {
+      if (version != "v1alpha1") {
+        errors.push_back(where + ": unsupported config version \"" + version + "\"");
+      } else if (cfg.has_v1alpha1) {
+        errors.push_back(where + ": a second v1alpha1 document");
+      } else {
+        Reader r(where + " (v1alpha1)", errors);
+        read_v1alpha1(doc, r, cfg);
+      }
+      continue;
+    }
+    if (kind.empty()) {
+      errors.push_back(where + ": neither `version` nor `kind` is set");
+      continue;
+    }
+    if (api_version != "v1alpha1") {
+      errors.push_back(where + " (" + kind + "): unsupported apiVersion \"" + api_version + "\"");
+      continue;
+    }
+    Reader r(where + " (" + kind + ")", errors);
+    if (kind == "DiscoveryServiceConfig") {
+      read_service(doc, r, cfg, service_names);
+    } else if (kind == "DiscoveryIdentityConfig") {
+      read_identity(doc, r, cfg);
+    } else if (kind == "HostConfig") {
+      read_host(doc, r, cfg);
+    } else {
+      cfg.ignored_kinds.push_back(kind);
+    }
+  }
+  if (errors.empty()) validate(cfg, errors);
+  if (!errors.empty()) throw Error(src, std::move(errors));
+  return cfg;
+}
+
+MachineConfig load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path, {"cannot read the file"});
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw Error(path, {"cannot read the file"});
+  return parse(text.str(), path);
+}
+
+std::vector<DiscoveryService> discovery_services(const MachineConfig& cfg) {
+  if (cfg.has_v1alpha1 && cfg.has_cluster && cfg.legacy_discovery) {
+    const auto& d = *cfg.legacy_discovery;
+    if (d.enabled && !d.service_disabled) {
+      return {DiscoveryService{"legacy", d.service_endpoint.empty()
+                                             ? std::string(kDefaultDiscoveryEndpoint)
+                                             : d.service_endpoint}};
+    }
+  }
+  return cfg.service_documents;
+}
+
+std::optional<DiscoveryIdentity> discovery_identity(const MachineConfig& cfg) {
+  if (!cfg.legacy_cluster_id.empty() || !cfg.legacy_cluster_secret.empty()) {
+    return DiscoveryIdentity{cfg.legacy_cluster_id, cfg.legacy_cluster_secret};
+  }
+  return cfg.identity_document;
+}
+
+bool kubernetes_registry_enabled(const MachineConfig& cfg) {
+  return cfg.legacy_discovery && cfg.legacy_discovery->enabled &&
+         !cfg.legacy_discovery->kubernetes_disabled;
+}
+
+Endpoint normalize_endpoint(std::string_view url) { return internal::normalize(url); }
+
+}  // namespace config

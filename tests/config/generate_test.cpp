@@ -1,0 +1,57 @@
+// Config generation: fresh identities, the multi-document form, and round trips through parse.
+#include "config/generate.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "runtime/resource/internal/base64.h"
+
+namespace config {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(Generate, IdentitiesAreFreshBase64Of32Bytes) {
+  auto a = generate_identity();
+  auto b = generate_identity();
+  EXPECT_NE(a.cluster_id, b.cluster_id);
+  EXPECT_NE(a.cluster_secret, b.cluster_secret);
+  auto key = runtime::resource::base64_decode(a.cluster_secret);
+  ASSERT_TRUE(key);
+  EXPECT_EQ(key->size(), 32u);
+  EXPECT_EQ(runtime::resource::base64_decode(a.cluster_id)->size(), 32u);
+}
+
+TEST(Generate, ParsesBackToTheOptions) {
+  GenerateOptions opts;
+  opts.cluster_name = "lab";
+  opts.discovery_endpoint = "http://127.0.0.1:3000";
+  opts.machine_type = talos::resource::definitions::enums::TYPE_WORKER;
+  opts.nodename = "n1";
+  opts.addresses = {"127.0.0.2"};
+  opts.identity = DiscoveryIdentity{"id", "kCQsKr4B28VUl7qw1sVkTDNF9fFH++ViIuKsss+C6kc="};
+  auto text = generate(opts);
+  auto cfg = parse(text, "generated");
+  EXPECT_EQ(cfg.cluster_name, "lab");
+  EXPECT_EQ(cfg.machine_type, talos::resource::definitions::enums::TYPE_WORKER);
+  ASSERT_EQ(discovery_services(cfg).size(), 1u);
+  EXPECT_EQ(discovery_services(cfg)[0].name, "default");
+  EXPECT_EQ(discovery_services(cfg)[0].endpoint, "http://127.0.0.1:3000");
+  EXPECT_EQ(discovery_identity(cfg)->cluster_id, "id");
+  EXPECT_EQ(cfg.nodename, "n1");
+  EXPECT_FALSE(cfg.legacy_discovery.has_value());
+}
+
+TEST(Generate, RefusesABadEndpoint) {
+  GenerateOptions opts;
+  opts.discovery_endpoint = "discovery.example.com";
+  try {
+    generate(opts);
+    FAIL() << "generated";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("endpoint scheme is required"));
+  }
+}
+
+}  // namespace
+}  // namespace config

@@ -1,0 +1,233 @@
+// Machine config parsing: legacy and multi-document forms, precedence, Talos's validation
+// messages, and refusal of malformed files with every error listed.
+#include "config/machine_config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace config {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+namespace enums = talos::resource::definitions::enums;
+
+constexpr const char* kSecret = "kCQsKr4B28VUl7qw1sVkTDNF9fFH++ViIuKsss+C6kc=";
+
+std::vector<std::string> errors_of(const std::string& yaml) {
+  try {
+    parse(yaml, "test.yaml");
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("test.yaml: "));
+    return e.errors();
+  }
+  ADD_FAILURE() << "no error for:\n" << yaml;
+  return {};
+}
+
+TEST(MachineConfig, LegacyEnabledTurnsOnKubernetesAndDefaultService) {
+  auto cfg = parse(std::string("version: v1alpha1\ncluster:\n  id: cluster1\n  secret: ") + kSecret +
+                       "\n  discovery:\n    enabled: true\n",
+                   "t");
+  EXPECT_TRUE(kubernetes_registry_enabled(cfg));
+  auto svcs = discovery_services(cfg);
+  ASSERT_EQ(svcs.size(), 1u);
+  EXPECT_EQ(svcs[0].name, "legacy");
+  EXPECT_EQ(svcs[0].endpoint, "https://discovery.talos.dev/");
+  auto id = discovery_identity(cfg);
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->cluster_id, "cluster1");
+}
+
+TEST(MachineConfig, LegacyCustomEndpointAndKubernetesDisabled) {
+  auto cfg = parse(std::string("version: v1alpha1\ncluster:\n  id: c\n  secret: ") + kSecret +
+                       "\n  discovery:\n    enabled: true\n    registries:\n"
+                       "      kubernetes: {disabled: true}\n"
+                       "      service: {endpoint: 'http://localhost:3000'}\n",
+                   "t");
+  EXPECT_FALSE(kubernetes_registry_enabled(cfg));
+  ASSERT_EQ(discovery_services(cfg).size(), 1u);
+  EXPECT_EQ(discovery_services(cfg)[0].endpoint, "http://localhost:3000");
+}
+
+TEST(MachineConfig, LegacyDisabledOrServiceDisabledHasNoServices) {
+  auto cfg = parse("version: v1alpha1\ncluster:\n  discovery:\n    enabled: false\n", "t");
+  EXPECT_TRUE(discovery_services(cfg).empty());
+  EXPECT_FALSE(kubernetes_registry_enabled(cfg));
+  cfg = parse(std::string("version: v1alpha1\ncluster:\n  id: c\n  secret: ") + kSecret +
+                  "\n  discovery:\n    enabled: true\n    registries:\n"
+                  "      service: {disabled: true}\n",
+              "t");
+  EXPECT_TRUE(discovery_services(cfg).empty());
+  EXPECT_TRUE(kubernetes_registry_enabled(cfg));
+}
+
+TEST(MachineConfig, MultiDocumentServicesInOrderAndFirstIdentityWins) {
+  auto cfg = parse(std::string("version: v1alpha1\nmachine:\n  type: worker\ncluster:\n"
+                               "  clusterName: foo\n---\n"
+                               "apiVersion: v1alpha1\nkind: DiscoveryServiceConfig\nname: b\n"
+                               "endpoint: https://one.example/\n---\n"
+                               "apiVersion: v1alpha1\nkind: DiscoveryServiceConfig\nname: a\n"
+                               "endpoint: http://two.example:3000\n---\n"
+                               "apiVersion: v1alpha1\nkind: DiscoveryIdentityConfig\n"
+                               "clusterID: first\nclusterSecret: ") +
+                       kSecret +
+                       "\n---\napiVersion: v1alpha1\nkind: DiscoveryIdentityConfig\n"
+                       "clusterID: second\nclusterSecret: " +
+                       kSecret + "\n",
+                   "t");
+  auto svcs = discovery_services(cfg);
+  ASSERT_EQ(svcs.size(), 2u);
+  EXPECT_EQ(svcs[0].name, "b");
+  EXPECT_EQ(svcs[1].name, "a");
+  EXPECT_EQ(discovery_identity(cfg)->cluster_id, "first");
+  EXPECT_EQ(cfg.machine_type, enums::TYPE_WORKER);
+  EXPECT_EQ(cfg.cluster_name, "foo");
+  EXPECT_FALSE(kubernetes_registry_enabled(cfg));
+}
+
+TEST(MachineConfig, HostConfigExtensionAndIgnoredKinds) {
+  auto cfg = parse(
+      "version: v1alpha1\nmachine:\n  network:\n    hostname: node-1\n---\n"
+      "apiVersion: v1alpha1\nkind: HostConfig\nnodename: n1\naddresses: [10.0.0.1/24, fd00::1]\n"
+      "---\napiVersion: v1alpha1\nkind: NetworkRuleConfig\nname: x\n",
+      "t");
+  EXPECT_EQ(cfg.hostname, "node-1");
+  EXPECT_EQ(cfg.nodename, "n1");
+  ASSERT_TRUE(cfg.addresses);
+  EXPECT_THAT(*cfg.addresses, ElementsAre("10.0.0.1/24", "fd00::1"));
+  EXPECT_THAT(cfg.ignored_kinds, ElementsAre("NetworkRuleConfig"));
+  EXPECT_FALSE(cfg.has_cluster);
+}
+
+TEST(MachineConfig, MultiDocValidationMessages) {
+  auto errs = errors_of(
+      "apiVersion: v1alpha1\nkind: DiscoveryServiceConfig\n---\n"
+      "apiVersion: v1alpha1\nkind: DiscoveryServiceConfig\nname: a\nendpoint: example.com\n---\n"
+      "apiVersion: v1alpha1\nkind: DiscoveryServiceConfig\nname: b\nendpoint: ftp://x\n---\n"
+      "apiVersion: v1alpha1\nkind: DiscoveryServiceConfig\nname: c\nendpoint: https://\n---\n"
+      "apiVersion: v1alpha1\nkind: DiscoveryIdentityConfig\n");
+  EXPECT_THAT(errs, ElementsAre(HasSubstr("document 1 (DiscoveryServiceConfig): name is required"),
+                                HasSubstr("endpoint is required"),
+                                HasSubstr("endpoint scheme is required"),
+                                HasSubstr("endpoint scheme must be http://, https:// or grpc://"),
+                                HasSubstr("endpoint host is required"),
+                                HasSubstr("clusterID is required"),
+                                HasSubstr("clusterSecret is required")));
+}
+
+TEST(MachineConfig, ClusterSecretMustBe32BytesOfBase64) {
+  auto errs = errors_of(
+      "apiVersion: v1alpha1\nkind: DiscoveryIdentityConfig\nclusterID: x\nclusterSecret: "
+      "AAAA\n");
+  EXPECT_THAT(errs, ElementsAre(HasSubstr("invalid clusterSecret: expected 32 bytes, got 3: AAAA")));
+  errs = errors_of(
+      "apiVersion: v1alpha1\nkind: DiscoveryIdentityConfig\nclusterID: x\nclusterSecret: '!!'\n");
+  EXPECT_THAT(errs,
+              ElementsAre(HasSubstr("invalid clusterSecret: failed to decode from base64: !!; ")));
+}
+
+TEST(MachineConfig, ConflictsWithLegacyBlock) {
+  auto errs = errors_of(std::string("version: v1alpha1\ncluster:\n  id: c\n  secret: ") + kSecret +
+                        "\n  discovery:\n    enabled: false\n---\n"
+                        "apiVersion: v1alpha1\nkind: DiscoveryServiceConfig\nname: a\n"
+                        "endpoint: https://x/\n---\n"
+                        "apiVersion: v1alpha1\nkind: DiscoveryIdentityConfig\nclusterID: x\n"
+                        "clusterSecret: " +
+                        kSecret + "\n");
+  EXPECT_THAT(errs,
+              ElementsAre("discovery service is already configured in .cluster.discovery of the "
+                          "v1alpha1 config",
+                          "cluster identity is already configured in .cluster.id/.cluster.secret "
+                          "of the v1alpha1 config"));
+}
+
+TEST(MachineConfig, ServicesNeedAnIdentity) {
+  auto errs = errors_of(
+      "apiVersion: v1alpha1\nkind: DiscoveryServiceConfig\nname: a\nendpoint: https://x/\n");
+  EXPECT_THAT(errs, ElementsAre("cluster ID (.cluster.id or DiscoveryIdentityConfig) should be set "
+                                "when cluster discovery (DiscoveryServiceConfig) is enabled",
+                                "cluster secret (.cluster.secret or DiscoveryIdentityConfig) "
+                                "should be set when cluster discovery (DiscoveryServiceConfig) is "
+                                "enabled"));
+}
+
+TEST(MachineConfig, LegacyValidationMessages) {
+  auto errs = errors_of(
+      "version: v1alpha1\ncluster:\n  discovery:\n    enabled: true\n    registries:\n"
+      "      service: {endpoint: 'https://example.com/path'}\n");
+  EXPECT_THAT(errs, ::testing::IsSupersetOf({"cluster discovery service path should be empty",
+                                            "cluster discovery service requires .cluster.id",
+                                            "cluster discovery service requires .cluster.secret"}));
+  errs = errors_of(std::string("version: v1alpha1\ncluster:\n  id: c\n  secret: ") + kSecret +
+                   "\n  discovery:\n    enabled: true\n    registries:\n"
+                   "      service: {endpoint: 'example.com'}\n");
+  EXPECT_THAT(errs, ElementsAre(HasSubstr(
+                        "cluster discovery service registry endpoint is invalid: parse "
+                        "\"example.com\": invalid URI for request")));
+}
+
+TEST(MachineConfig, KubeSpanNeedsDiscovery) {
+  auto errs = errors_of("version: v1alpha1\nmachine:\n  network:\n    kubespan:\n"
+                        "      enabled: true\n");
+  EXPECT_THAT(errs, ElementsAre("KubeSpan requires cluster discovery to be enabled"));
+}
+
+TEST(MachineConfig, LegacySecretThatCannotBeAnAesKeyIsRefused) {
+  auto errs = errors_of(
+      "version: v1alpha1\ncluster:\n  id: c\n  secret: AAAA\n  discovery:\n    enabled: true\n");
+  EXPECT_THAT(errs, ElementsAre("invalid .cluster.secret: expected 16, 24 or 32 bytes, got 3"));
+}
+
+TEST(MachineConfig, ShapeErrorsNameDocumentAndPath) {
+  auto errs = errors_of(
+      "version: v1alpha1\nmachine:\n  type: boss\n  network: [1]\ncluster:\n"
+      "  discovery:\n    enabled: maybe\n---\nkind: DiscoveryServiceConfig\napiVersion: v2\n---\n"
+      "just text\n---\nfoo: bar\n");
+  EXPECT_THAT(errs,
+              ElementsAre("document 1 (v1alpha1): machine.type: unknown machine type \"boss\"",
+                          "document 1 (v1alpha1): machine.network: expected a mapping",
+                          "document 1 (v1alpha1): cluster.discovery.enabled: expected a bool",
+                          HasSubstr("document 2 (DiscoveryServiceConfig): unsupported apiVersion"),
+                          "document 3: expected a mapping",
+                          "document 4: neither `version` nor `kind` is set"));
+}
+
+TEST(MachineConfig, MalformedYamlNamesTheFileAndPosition) {
+  try {
+    parse("version: v1alpha1\nmachine: [\n", "bad.yaml");
+    FAIL() << "parsed";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("bad.yaml: 1 error occurred:\n\t* line "));
+  }
+}
+
+TEST(MachineConfig, AllErrorsAreListed) {
+  try {
+    parse("apiVersion: v1alpha1\nkind: DiscoveryServiceConfig\n", "f.yaml");
+    FAIL() << "parsed";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("f.yaml: 2 errors occurred:\n\t* "));
+    EXPECT_EQ(e.errors().size(), 2u);
+  }
+}
+
+TEST(MachineConfig, LoadFileRefusesAMissingFile) {
+  auto path = (std::filesystem::temp_directory_path() / "tds-no-such-config.yaml").string();
+  std::filesystem::remove(path);
+  EXPECT_THROW(load_file(path), Error);
+}
+
+TEST(MachineConfig, LoadFileReadsAFile) {
+  auto path = (std::filesystem::temp_directory_path() / "tds-config-test.yaml").string();
+  std::ofstream(path) << "version: v1alpha1\ncluster:\n  clusterName: x\n";
+  auto cfg = load_file(path);
+  EXPECT_EQ(cfg.cluster_name, "x");
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace config
