@@ -1,11 +1,12 @@
 // Runs one of our binaries as a child process for tests and load tools: captures its output,
-// waits for a log line, and kills and reaps it on destruction so nothing outlives the caller.
+// waits for a log line, and kills and reaps it on destruction (or when the caller dies) so
+// nothing outlives the caller.
 #pragma once
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,15 +27,21 @@ class ChildProcess {
   explicit ChildProcess(std::vector<std::string> args) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
+    const pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ == 0) {
+      // Only async-signal-safe calls until exec. The child dies with us even if we are killed
+      // before the destructor runs.
+      dup2(fds[1], STDOUT_FILENO);
+      dup2(fds[1], STDERR_FILENO);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(127);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
     close(fds[1]);
     out_ = fds[0];
   }
