@@ -1,31 +1,80 @@
-// discovery-service: parses flags, starts the Cluster gRPC server and GC, and stops cleanly on
-// SIGINT/SIGTERM.
+// discovery-service: parses flags and runs the service (discovery/server/app.h) until SIGINT or
+// SIGTERM.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
-#include <exception>
+#include <optional>
 
+#include "discovery/server/app.h"
 #include "discovery/server/duration.h"
-#include "discovery/server/gc_loop.h"
-#include "discovery/server/service.h"
-#include "discovery/server/state.h"
 
 namespace ds = discovery::server;
 
+namespace {
+
+// A positive Go-style duration flag, or nullopt after logging why not.
+std::optional<std::chrono::nanoseconds> duration_flag(std::string_view flag,
+                                                      const std::string& value) {
+  auto parsed = ds::parse_duration(value);
+  if (!parsed || *parsed <= std::chrono::nanoseconds::zero()) {
+    spdlog::error("bad_flag flag={} value=\"{}\" error=\"expected a positive duration such as "
+                  "30s, 1m or 1h\"",
+                  flag, value);
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"Talos discovery service (sidero.discovery.server.Cluster)"};
-  ds::ServerOptions options;
+  ds::AppOptions options;
   std::string gc_interval = "1m";
+  std::string snapshot_interval = "10m";
   std::string log_level = "info";
-  app.add_option("--addr", options.address, "gRPC listen address (host:port or :port)")
+  auto& grpc = options.grpc;
+  app.add_option("--addr", grpc.address, "gRPC listen address (host:port or :port)")
       ->capture_default_str();
+  app.add_option("--certificate-path", grpc.certificate_path,
+                 "PEM certificate chain: serve TLS (needs --key-path; reloaded on change)");
+  app.add_option("--key-path", grpc.key_path, "PEM private key for --certificate-path");
+  app.add_option("--landing-addr", options.landing_address,
+                 "HTTP address of the landing page, /stats and /healthz (empty: off)")
+      ->capture_default_str();
+  app.add_option("--metrics-addr", options.metrics_address,
+                 "HTTP address of Prometheus /metrics (empty: off)")
+      ->capture_default_str();
+  app.add_flag("--enable-inspect", options.landing.enable_inspect,
+               "serve /inspect?clusterID=... on the landing address");
   app.add_option("--gc-interval", gc_interval, "garbage collection interval (Go duration)")
       ->capture_default_str();
-  app.add_option("--redirect-endpoint", options.service.redirect_endpoint,
+  app.add_option("--redirect-endpoint", grpc.service.redirect_endpoint,
                  "advise clients in Hello to use this host:port instead");
-  app.add_flag("--disable-client-ip-reporting", options.service.disable_client_ip_reporting,
+  app.add_flag("--disable-client-ip-reporting", grpc.service.disable_client_ip_reporting,
                "do not tell clients their IP in Hello");
+  app.add_option("--trusted-proxies", options.trusted_proxies,
+                 "comma-separated CIDRs whose X-Real-IP / X-Forwarded-For are believed");
+  app.add_option("--rate-limit", options.rate_limit.rate,
+                 "requests per second per client IP (IPv6: per /64); 0 disables")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e9));
+  app.add_option("--rate-limit-burst", options.rate_limit.burst, "token bucket size per client")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e9));
+  app.add_flag("--snapshots-enabled", options.snapshots_enabled,
+               "load the snapshot at start, save it periodically and at shutdown "
+               "(--snapshots-enabled=false to turn off)")
+      ->capture_default_str();
+  app.add_option("--snapshot-path", options.snapshot_path, "snapshot file")
+      ->capture_default_str();
+  app.add_option("--snapshot-interval", snapshot_interval, "snapshot save interval (Go duration)")
+      ->capture_default_str();
+  app.add_option("--snapshot-key-file", options.snapshot_key_file,
+                 "encrypt snapshots with AES-256-GCM under this key (32 bytes raw, hex or base64)");
+  app.add_flag("--snapshot-strict", options.snapshot_strict,
+               "refuse to start when the snapshot is damaged (default: start with what was read)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
@@ -33,13 +82,11 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%e level=%l event=%v");
   spdlog::set_level(spdlog::level::from_str(log_level));
 
-  auto interval = ds::parse_duration(gc_interval);
-  if (!interval || *interval <= std::chrono::nanoseconds::zero()) {
-    spdlog::error("event=bad_flag flag=--gc-interval value=\"{}\" error=\"expected a positive "
-                  "duration such as 30s, 1m or 1h\"",
-                  gc_interval);
-    return 2;
-  }
+  auto gc = duration_flag("--gc-interval", gc_interval);
+  auto snapshots = duration_flag("--snapshot-interval", snapshot_interval);
+  if (!gc || !snapshots) return 2;
+  options.gc_interval = *gc;
+  options.snapshot_interval = *snapshots;
 
   // Blocked before any thread starts, so every thread inherits the mask and sigwait sees them.
   sigset_t signals;
@@ -47,23 +94,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  ds::SteadyClock clock;
-  ds::State state(clock);
-  try {
-    auto server = ds::start_server(state, options);
-    ds::GcLoop gc(state, *interval);
-    spdlog::info("listening addr={} port={} gc_interval={} redirect=\"{}\" client_ip_reporting={}",
-                 options.address, server->port(), gc_interval, options.service.redirect_endpoint,
-                 !options.service.disable_client_ip_reporting);
+  return ds::run_app(options, [&] {
     int signal = 0;
     sigwait(&signals, &signal);
-    spdlog::info("shutdown signal={}", signal);
-    server->shutdown();
-  } catch (const std::exception& e) {
-    spdlog::error("fatal error=\"{}\"", e.what());
-    return 1;
-  }
-  spdlog::info("stopped");
-  return 0;
+    spdlog::info("signal number={}", signal);
+  });
 }

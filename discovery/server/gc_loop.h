@@ -1,31 +1,29 @@
-// Periodic garbage collection of a State on a dedicated thread.
+// Periodic garbage collection of a State.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
+#include <functional>
+
+#include "discovery/server/periodic.h"
 
 namespace discovery::server {
 
 class State;
+struct GcResult;
 
 // Collects once at construction time and then every `interval`; the destructor stops and joins.
+// `on_run` (optional) sees every result, on the loop's thread.
 class GcLoop {
  public:
-  GcLoop(State& state, std::chrono::nanoseconds interval);
-  ~GcLoop();
-  GcLoop(const GcLoop&) = delete;
-  GcLoop& operator=(const GcLoop&) = delete;
+  GcLoop(State& state, std::chrono::nanoseconds interval,
+         std::function<void(const GcResult&)> on_run = {});
 
  private:
-  void run(std::stop_token stop);
+  void run_once();
 
   State& state_;
-  const std::chrono::nanoseconds interval_;
-  std::mutex mu_;  // only for cv_; the loop thread owns everything else
-  std::condition_variable_any cv_;
-  std::jthread thread_;  // last: started after the members it uses exist
+  const std::function<void(const GcResult&)> on_run_;
+  Periodic loop_;  // last: runs run_once, which uses the members above
 };
 
 }  // namespace discovery::server

@@ -1,23 +1,38 @@
 // Cluster service handlers (gRPC callback API) and the server wrapper. Handlers run on gRPC
-// threads and only take the State's short internal locks, never across I/O.
+// threads and only take short internal locks (State, limiter, metrics), never across I/O. A call
+// that must wait for its rate-limit token is resumed by a gRPC alarm, so no thread blocks.
 #include "discovery/server/service.h"
 
-#include <arpa/inet.h>
+#include <grpcpp/alarm.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <fstream>
+#include <functional>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <stdexcept>
+#include <unordered_map>
 
+#include "discovery/server.grpc.pb.h"
+#include "discovery/server/metrics.h"
+#include "discovery/server/rate_limit.h"
 #include "discovery/server/state.h"
 #include "discovery/server/validate.h"
-#include "discovery/server.grpc.pb.h"
 
 namespace discovery::server {
 namespace {
 
 namespace pb = ::sidero::discovery::server;
+using Steady = std::chrono::steady_clock;
 
 grpc::Status invalid(std::string_view message) {
   return {grpc::StatusCode::INVALID_ARGUMENT, std::string(message)};
@@ -46,34 +61,116 @@ void log_rpc(std::string_view method, std::string_view cluster_id, const grpc::S
                 static_cast<int>(status.error_code()), status.error_message());
 }
 
-// Streams one Watch: the snapshot, then one message per change. It owns itself from start to
+// Continuations parked until a rate-limit token arrives. cancel_all() (shutdown) fires every
+// pending one with `false` so no call is left unfinished. mu_ guards pending_ and closed_.
+class Delays {
+ public:
+  void after(std::chrono::nanoseconds wait, std::function<void(bool)> fn) {
+    auto alarm = std::make_shared<grpc::Alarm>();
+    bool closed;
+    {
+      std::lock_guard lock(mu_);
+      closed = closed_;
+      if (!closed) pending_.emplace(alarm.get(), alarm);
+    }
+    if (closed) return fn(false);
+    // The alarm is dropped inside its own callback: gRPC keeps its internals alive until the
+    // callback returns.
+    alarm->Set(std::chrono::system_clock::now() + wait,
+               [this, raw = alarm.get(), fn = std::move(fn)](bool ok) {
+                 std::shared_ptr<grpc::Alarm> self = take(raw);
+                 fn(ok);
+               });
+    {
+      std::lock_guard lock(mu_);
+      closed = closed_;
+    }
+    if (closed) alarm->Cancel();  // cancel_all may have run before Set
+  }
+
+  void cancel_all() {
+    std::vector<std::shared_ptr<grpc::Alarm>> alarms;
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+      for (auto& [raw, alarm] : pending_) alarms.push_back(alarm);
+    }
+    for (auto& alarm : alarms) alarm->Cancel();
+  }
+
+ private:
+  std::shared_ptr<grpc::Alarm> take(grpc::Alarm* raw) {
+    std::lock_guard lock(mu_);
+    auto it = pending_.find(raw);
+    if (it == pending_.end()) return nullptr;
+    auto alarm = std::move(it->second);
+    pending_.erase(it);
+    return alarm;
+  }
+
+  std::mutex mu_;
+  std::unordered_map<grpc::Alarm*, std::shared_ptr<grpc::Alarm>> pending_;
+  bool closed_ = false;
+};
+
+const grpc::Status kRateLimited{grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                "rate limit exceeds request timeout"};
+const grpc::Status kShuttingDown{grpc::StatusCode::UNAVAILABLE, "server is shutting down"};
+
+// Streams one Watch: the snapshot, then one message per change. It owns itself from creation to
 // OnDone; the State's wake-up only holds a weak reference. mu_ guards the flags below; msg_ is
 // touched only by whoever set in_flight_.
 class WatchReactor final : public grpc::ServerWriteReactor<pb::WatchResponse>,
                            public std::enable_shared_from_this<WatchReactor> {
  public:
-  static grpc::ServerWriteReactor<pb::WatchResponse>* start(State& state,
-                                                            std::string_view cluster_id) {
-    auto reactor = std::make_shared<WatchReactor>();
+  static std::shared_ptr<WatchReactor> create(Metrics* metrics) {
+    auto reactor = std::make_shared<WatchReactor>(metrics);
     reactor->self_ = reactor;
-    if (auto error = check_cluster_id(cluster_id)) {
-      reactor->finished_ = true;
-      reactor->Finish(invalid(*error));
-      return reactor.get();
+    return reactor;
+  }
+
+  explicit WatchReactor(Metrics* metrics) : metrics_(metrics) {}
+
+  // Starts streaming (after admission). The call may have been cancelled while it waited.
+  void begin(State& state, std::string_view cluster_id) {
+    {
+      std::lock_guard lock(mu_);
+      if (finished_) return;  // cancelled while waiting for admission
+      started_ = Steady::now();
     }
-    std::weak_ptr<WatchReactor> weak = reactor;
+    if (metrics_ != nullptr) {
+      metrics_->rpc_started(Method::kWatch);
+      metrics_->msg_received(Method::kWatch);
+    }
+    if (auto error = check_cluster_id(cluster_id)) return end(invalid(*error));
+    std::weak_ptr<WatchReactor> weak = weak_from_this();
     WatchStart start = state.watch(cluster_id, [weak] {
       if (auto self = weak.lock()) self->pump();
     });
-    reactor->watch_ = std::move(start.watch);
-    // Sent even when empty, so clients know the snapshot arrived.
-    for (const auto& affiliate : start.snapshot) fill(*reactor->msg_.add_affiliates(), *affiliate);
-    reactor->in_flight_ = true;
-    reactor->StartWrite(&reactor->msg_);
-    return reactor.get();
+    {
+      std::lock_guard lock(mu_);
+      if (finished_) return;  // cancelled meanwhile; OnDone drops the watch
+      watch_ = std::move(start.watch);
+      // Sent even when empty, so clients know the snapshot arrived.
+      for (const auto& affiliate : start.snapshot) fill(*msg_.add_affiliates(), *affiliate);
+      in_flight_ = true;
+    }
+    write();
+  }
+
+  // Finishes with `status` unless the call already ended.
+  void end(const grpc::Status& status) {
+    {
+      std::lock_guard lock(mu_);
+      if (finished_) return;
+      finished_ = true;
+      code_ = status.error_code();
+    }
+    Finish(status);
   }
 
   void OnWriteDone(bool ok) override {
+    if (ok && metrics_ != nullptr) metrics_->msg_sent(Method::kWatch);
     bool finish = false;
     {
       std::lock_guard lock(mu_);
@@ -102,17 +199,31 @@ class WatchReactor final : public grpc::ServerWriteReactor<pb::WatchResponse>,
   }
 
   void OnDone() override {
-    watch_.reset();
+    std::unique_ptr<Watch> watch;
+    std::optional<Steady::time_point> started;
+    grpc::StatusCode code;
+    {
+      std::lock_guard lock(mu_);
+      watch = std::move(watch_);
+      started = started_;
+      code = code_;
+    }
+    if (metrics_ != nullptr && started) {
+      metrics_->rpc_handled(Method::kWatch, static_cast<int>(code), Steady::now() - *started);
+    }
+    watch.reset();
     self_.reset();  // may destroy this; nothing may follow
   }
 
  private:
+  void write() { StartWrite(&msg_); }
+
   // Sends the next pending change if no write is in flight.
   void pump() {
     bool close = false;
     {
       std::lock_guard lock(mu_);
-      if (in_flight_ || finished_) return;
+      if (in_flight_ || finished_ || watch_ == nullptr) return;
       Change change;
       switch (watch_->next(change)) {
         case Watch::Poll::kIdle:
@@ -137,18 +248,29 @@ class WatchReactor final : public grpc::ServerWriteReactor<pb::WatchResponse>,
     if (close) {
       Finish(grpc::Status::OK);
     } else {
-      StartWrite(&msg_);
+      write();
     }
   }
 
+  Metrics* const metrics_;
   std::mutex mu_;
+  std::optional<Steady::time_point> started_;  // set once admitted
   bool in_flight_ = false;
   bool cancelled_ = false;
   bool finished_ = false;  // Finish was called or is about to be; nothing more may start
+  grpc::StatusCode code_ = grpc::StatusCode::OK;
   pb::WatchResponse msg_;
-  std::unique_ptr<Watch> watch_;  // set before the first write; reset in OnDone
+  std::unique_ptr<Watch> watch_;  // set by begin; taken in OnDone
   std::shared_ptr<WatchReactor> self_;
 };
+
+std::optional<std::string_view> metadata(const grpc::CallbackServerContext& ctx,
+                                         std::string_view key) {
+  const auto& md = ctx.client_metadata();
+  auto it = md.find(grpc::string_ref(key.data(), key.size()));
+  if (it == md.end()) return std::nullopt;
+  return std::string_view(it->second.data(), it->second.size());
+}
 
 class ClusterService final : public pb::Cluster::CallbackService {
  public:
@@ -157,58 +279,118 @@ class ClusterService final : public pb::Cluster::CallbackService {
 
   grpc::ServerUnaryReactor* Hello(grpc::CallbackServerContext* ctx, const pb::HelloRequest* req,
                                   pb::HelloResponse* resp) override {
-    grpc::Status status = grpc::Status::OK;
-    if (auto error = check_cluster_id(req->cluster_id())) {
-      status = invalid(*error);
-    } else {
-      if (!options_.disable_client_ip_reporting) resp->set_client_ip(peer_ip_bytes(ctx->peer()));
+    return unary(ctx, Method::kHello, req->cluster_id(), [this, ctx, req, resp] {
+      // Counted before validation, as upstream.
+      if (options_.metrics != nullptr) options_.metrics->hello(req->client_version());
+      if (auto error = check_cluster_id(req->cluster_id())) return invalid(*error);
+      if (!options_.disable_client_ip_reporting) resp->set_client_ip(client_address(*ctx));
       if (!options_.redirect_endpoint.empty()) {
         resp->mutable_redirect()->set_endpoint(options_.redirect_endpoint);
       }
-    }
-    return finish(ctx, "Hello", req->cluster_id(), status);
+      return grpc::Status::OK;
+    });
   }
 
   grpc::ServerUnaryReactor* AffiliateUpdate(grpc::CallbackServerContext* ctx,
                                             const pb::AffiliateUpdateRequest* req,
                                             pb::AffiliateUpdateResponse*) override {
-    return finish(ctx, "AffiliateUpdate", req->cluster_id(), apply_update(*req));
+    return unary(ctx, Method::kAffiliateUpdate, req->cluster_id(),
+                 [this, req] { return apply_update(*req); });
   }
 
   grpc::ServerUnaryReactor* AffiliateDelete(grpc::CallbackServerContext* ctx,
                                             const pb::AffiliateDeleteRequest* req,
                                             pb::AffiliateDeleteResponse*) override {
-    grpc::Status status = grpc::Status::OK;
-    if (auto error = check_cluster_id(req->cluster_id())) {
-      status = invalid(*error);
-    } else if (auto error = check_affiliate_id(req->affiliate_id())) {
-      status = invalid(*error);
-    } else {
+    return unary(ctx, Method::kAffiliateDelete, req->cluster_id(), [this, req] {
+      if (auto error = check_cluster_id(req->cluster_id())) return invalid(*error);
+      if (auto error = check_affiliate_id(req->affiliate_id())) return invalid(*error);
       state_.remove(req->cluster_id(), req->affiliate_id());
-    }
-    return finish(ctx, "AffiliateDelete", req->cluster_id(), status);
+      return grpc::Status::OK;
+    });
   }
 
   grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* ctx, const pb::ListRequest* req,
                                  pb::ListResponse* resp) override {
-    grpc::Status status = grpc::Status::OK;
-    if (auto error = check_cluster_id(req->cluster_id())) {
-      status = invalid(*error);
-    } else {
+    return unary(ctx, Method::kList, req->cluster_id(), [this, req, resp] {
+      if (auto error = check_cluster_id(req->cluster_id())) return invalid(*error);
       for (const auto& affiliate : state_.list(req->cluster_id())) {
         fill(*resp->add_affiliates(), *affiliate);
       }
-    }
-    return finish(ctx, "List", req->cluster_id(), status);
+      return grpc::Status::OK;
+    });
   }
 
-  grpc::ServerWriteReactor<pb::WatchResponse>* Watch(grpc::CallbackServerContext*,
+  grpc::ServerWriteReactor<pb::WatchResponse>* Watch(grpc::CallbackServerContext* ctx,
                                                      const pb::WatchRequest* req) override {
     spdlog::debug("rpc method=Watch cluster={}", id_tag(req->cluster_id()));
-    return WatchReactor::start(state_, req->cluster_id());
+    auto reactor = WatchReactor::create(options_.metrics);
+    // Copied: a call cancelled while it waits is finished, and its request freed, before this runs.
+    admit(*ctx, [this, reactor, cluster_id = req->cluster_id()](const grpc::Status& refused) {
+      if (refused.ok()) {
+        reactor->begin(state_, cluster_id);
+      } else {
+        reactor->end(refused);
+      }
+    });
+    return reactor.get();
   }
 
+  void shutdown() { delays_.cancel_all(); }
+
  private:
+  // Hello's client IP and the rate-limit key.
+  std::string client_address(const grpc::CallbackServerContext& ctx) const {
+    return client_ip(peer_ip_bytes(ctx.peer()), metadata(ctx, "x-real-ip"),
+                     metadata(ctx, "x-forwarded-for"), options_.trusted_proxies);
+  }
+
+  // Calls `then` with OK once the caller's token is available, or with the refusal.
+  void admit(const grpc::CallbackServerContext& ctx,
+             std::function<void(const grpc::Status&)> then) {
+    if (options_.limiter == nullptr) return then(grpc::Status::OK);
+    std::optional<std::chrono::nanoseconds> time_left;
+    if (auto deadline = ctx.deadline(); deadline != std::chrono::system_clock::time_point::max()) {
+      time_left = deadline - std::chrono::system_clock::now();
+    }
+    auto wait = options_.limiter->reserve(client_address(ctx), time_left);
+    if (!wait) {
+      if (options_.metrics != nullptr) options_.metrics->rate_limit_reject();
+      spdlog::debug("rate_limited peer={} action=reject", ctx.peer());
+      return then(kRateLimited);
+    }
+    if (*wait == std::chrono::nanoseconds::zero()) return then(grpc::Status::OK);
+    if (options_.metrics != nullptr) options_.metrics->rate_limit_wait();
+    delays_.after(*wait, [then = std::move(then)](bool ok) {
+      then(ok ? grpc::Status::OK : kShuttingDown);
+    });
+  }
+
+  // Runs `body` (which returns the call's status) once admitted, with metrics and a log line.
+  grpc::ServerUnaryReactor* unary(grpc::CallbackServerContext* ctx, Method method,
+                                  std::string_view cluster_id,
+                                  std::function<grpc::Status()> body) {
+    auto* reactor = ctx->DefaultReactor();
+    admit(*ctx, [this, reactor, method, cluster_id, body = std::move(body)](
+                    const grpc::Status& refused) {
+      if (!refused.ok()) return reactor->Finish(refused);
+      const auto started = Steady::now();
+      Metrics* metrics = options_.metrics;
+      if (metrics != nullptr) {
+        metrics->rpc_started(method);
+        metrics->msg_received(method);
+      }
+      grpc::Status status = body();
+      if (metrics != nullptr) {
+        if (status.ok()) metrics->msg_sent(method);
+        metrics->rpc_handled(method, static_cast<int>(status.error_code()),
+                             Steady::now() - started);
+      }
+      log_rpc(kNames[static_cast<std::size_t>(method)], cluster_id, status);
+      reactor->Finish(status);
+    });
+    return reactor;
+  }
+
   grpc::Status apply_update(const pb::AffiliateUpdateRequest& req) {
     server::AffiliateUpdate request{req.cluster_id(), req.affiliate_id(), req.affiliate_data(), {},
                                     {}};
@@ -225,18 +407,56 @@ class ClusterService final : public pb::Cluster::CallbackService {
     return status_of(state_.update(request));
   }
 
-  static grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext* ctx,
-                                          std::string_view method, std::string_view cluster_id,
-                                          const grpc::Status& status) {
-    log_rpc(method, cluster_id, status);
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(status);
-    return reactor;
-  }
+  static constexpr std::string_view kNames[] = {"Hello", "AffiliateUpdate", "AffiliateDelete",
+                                                "List", "Watch"};
 
   State& state_;
   const ServiceOptions options_;
+  Delays delays_;
 };
+
+std::string read_text(const std::string& path, std::string_view what) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream text;
+  text << file.rdbuf();
+  if (!file) throw std::runtime_error("cannot read " + std::string(what) + " " + path);
+  return text.str();
+}
+
+// Fails early, with the file named, instead of at every handshake.
+void check_tls_files(const std::string& certificate_path, const std::string& key_path) {
+  std::string cert_pem = read_text(certificate_path, "certificate");
+  std::string key_pem = read_text(key_path, "key");
+  using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
+  Bio cert_bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())), BIO_free);
+  Bio key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())), BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr), X509_free);
+  if (cert == nullptr) throw std::runtime_error("no PEM certificate in " + certificate_path);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+  if (key == nullptr) throw std::runtime_error("no PEM private key in " + key_path);
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    throw std::runtime_error("the key in " + key_path + " does not match the certificate in " +
+                             certificate_path);
+  }
+}
+
+std::shared_ptr<grpc::ServerCredentials> credentials(const ServerOptions& options) {
+  if (options.certificate_path.empty() && options.key_path.empty()) {
+    return grpc::InsecureServerCredentials();
+  }
+  if (options.certificate_path.empty() || options.key_path.empty()) {
+    throw std::runtime_error("TLS needs both a certificate path and a key path");
+  }
+  check_tls_files(options.certificate_path, options.key_path);
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      options.key_path, options.certificate_path, options.tls_refresh_seconds);
+  grpc::experimental::TlsServerCredentialsOptions tls(provider);
+  tls.watch_identity_key_cert_pairs();
+  tls.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  return grpc::experimental::TlsServerCredentials(tls);
+}
 
 class GrpcServer final : public Server {
  public:
@@ -244,8 +464,11 @@ class GrpcServer final : public Server {
       : state_(state), service_(state, options.service) {
     std::string address = options.address;
     if (address.starts_with(':')) address = "[::]" + address;
+    // Both register process-wide hooks that the builder below picks up.
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port_);
+    builder.AddListeningPort(address, credentials(options), &port_);
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
@@ -259,6 +482,8 @@ class GrpcServer final : public Server {
 
   void shutdown() override {
     std::call_once(shutdown_once_, [this] {
+      if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(false);
+      service_.shutdown();
       state_.close_watches();
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
       server_->Wait();
@@ -294,19 +519,11 @@ std::string peer_ip_bytes(std::string_view peer) {
       }
     }
     if (!text.starts_with('[') || text.find(']') == std::string::npos) return {};
-    host = text.substr(1, text.find(']') - 1);
-    if (auto zone = host.find('%'); zone != std::string::npos) host.resize(zone);
+    host = text.substr(0, text.find(']') + 1);
   } else {
     return {};
   }
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, host.c_str(), buf) == 1) return {reinterpret_cast<char*>(buf), 4};
-  if (inet_pton(AF_INET6, host.c_str(), buf) != 1) return {};
-  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (std::equal(std::begin(kMapped), std::end(kMapped), buf)) {
-    return {reinterpret_cast<char*>(buf + 12), 4};
-  }
-  return {reinterpret_cast<char*>(buf), 16};
+  return ip_from_text(host);
 }
 
 std::string id_tag(std::string_view id) {

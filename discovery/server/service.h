@@ -5,21 +5,33 @@
 #include <string>
 #include <string_view>
 
+#include "discovery/server/client_ip.h"
+
 namespace discovery::server {
 
+class Metrics;
+class RateLimiter;
 class State;
 
 struct ServiceOptions {
   std::string redirect_endpoint;  // advisory Hello redirect ("host:port"); empty: none
   bool disable_client_ip_reporting = false;
+  // Peers whose X-Real-IP / X-Forwarded-For are believed (Hello's client IP, rate-limit key).
+  TrustedProxies trusted_proxies;
+  RateLimiter* limiter = nullptr;  // optional; must outlive the server
+  Metrics* metrics = nullptr;      // optional; must outlive the server
 };
 
 struct ServerOptions {
   std::string address = ":3000";  // host:port; a bare ":port" listens on every address
   ServiceOptions service;
+  // Both set: TLS with this PEM chain and key, re-read when the files change. Else h2c.
+  std::string certificate_path;
+  std::string key_path;
+  unsigned tls_refresh_seconds = 10;  // how often the files are checked for changes
 };
 
-// A running gRPC server (plaintext h2c).
+// A running gRPC server: the Cluster service, grpc.health.v1 and server reflection.
 class Server {
  public:
   virtual ~Server() = default;
@@ -29,7 +41,8 @@ class Server {
   virtual void shutdown() = 0;
 };
 
-// Throws std::runtime_error when the address cannot be bound. `state` must outlive the server.
+// Throws std::runtime_error when the address cannot be bound or the certificate or key cannot be
+// used. `state` must outlive the server.
 std::unique_ptr<Server> start_server(State& state, const ServerOptions& options);
 
 // The client's IP from a gRPC peer URI ("ipv4:1.2.3.4:5", "ipv6:[::1]:5") as 4 bytes (IPv4,

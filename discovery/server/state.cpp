@@ -5,6 +5,7 @@
 #include "discovery/server/limits.h"
 
 #include <algorithm>
+#include <atomic>
 #include <list>
 #include <optional>
 #include <mutex>
@@ -20,9 +21,11 @@ namespace {
 // entries are bounded by live affiliates plus known ones awaiting their deletion.
 class Subscription {
  public:
-  Subscription(std::vector<std::string> known, std::function<void()> wake)
+  Subscription(std::vector<std::string> known, std::function<void()> wake,
+               std::atomic<std::uint64_t>& coalesced)
       : known_(std::make_move_iterator(known.begin()), std::make_move_iterator(known.end())),
-        wake_(std::move(wake)) {}
+        wake_(std::move(wake)),
+        coalesced_(coalesced) {}
 
   // Returns true when the caller must invoke wake() once its locks are released.
   bool push(const std::string& id, const AffiliatePtr& affiliate) {
@@ -30,6 +33,7 @@ class Subscription {
     if (closed_) return false;
     auto it = pending_.find(id);
     if (it != pending_.end()) {
+      coalesced_.fetch_add(1, std::memory_order_relaxed);
       if (affiliate == nullptr && !known_.contains(id)) {
         order_.erase(it->second.pos);
         pending_.erase(it);
@@ -97,6 +101,7 @@ class Subscription {
   bool armed_ = false;
   bool closed_ = false;
   const std::function<void()> wake_;
+  std::atomic<std::uint64_t>& coalesced_;  // the State's counter, which outlives subscriptions
 };
 
 using SubscriptionPtr = std::shared_ptr<Subscription>;
@@ -184,6 +189,7 @@ class State::Impl : public std::enable_shared_from_this<State::Impl> {
   }
 
   const Clock& clock_;
+  std::atomic<std::uint64_t> coalesced_{0};
 
  private:
   mutable std::mutex mu_;  // guards clusters_ (the map, not the clusters)
@@ -327,7 +333,8 @@ WatchStart State::watch(std::string_view cluster_id, std::function<void()> on_pe
       known.push_back(id);
       start.snapshot.push_back(affiliate.record);
     }
-    sub = std::make_shared<Subscription>(std::move(known), std::move(on_pending));
+    sub = std::make_shared<Subscription>(std::move(known), std::move(on_pending),
+                                         impl_->coalesced_);
     cluster.subscriptions.push_back(sub);
   });
   start.watch = std::make_unique<WatchImpl>(impl_, std::string(cluster_id), std::move(sub));
@@ -381,6 +388,7 @@ void State::close_watches() {
 
 StateStats State::stats() const {
   StateStats stats;
+  stats.coalesced_changes = impl_->coalesced_.load(std::memory_order_relaxed);
   for (const auto& [cluster_id, cluster] : impl_->all_clusters()) {
     std::lock_guard lock(cluster->mu);
     if (cluster->removed) continue;
@@ -392,6 +400,49 @@ StateStats State::stats() const {
     }
   }
   return stats;
+}
+
+void State::export_clusters(const std::function<void(ClusterExport&&)>& fn) const {
+  for (const auto& [cluster_id, cluster] : impl_->all_clusters()) {
+    ClusterExport out{cluster_id, {}};
+    {
+      std::lock_guard lock(cluster->mu);
+      if (cluster->removed || cluster->affiliates.empty()) continue;
+      const TimePoint now = impl_->clock_.now();
+      out.affiliates.reserve(cluster->affiliates.size());
+      for (const auto& [id, affiliate] : cluster->affiliates) {
+        AffiliateExport entry{affiliate.record, affiliate.expiration - now, {}};
+        entry.endpoint_ttls.reserve(affiliate.endpoint_expiry.size());
+        for (TimePoint expiry : affiliate.endpoint_expiry) {
+          entry.endpoint_ttls.push_back(expiry - now);
+        }
+        out.affiliates.push_back(std::move(entry));
+      }
+    }
+    fn(std::move(out));
+  }
+}
+
+bool State::import_cluster(const ClusterExport& in) {
+  bool imported = false;
+  WakeList wakes;
+  impl_->with_cluster(in.id, true, [&](Cluster& cluster) {
+    if (!cluster.affiliates.empty()) return;
+    const TimePoint now = impl_->clock_.now();
+    for (const auto& entry : in.affiliates) {
+      Affiliate affiliate{entry.record, {}, now + entry.ttl};
+      for (auto ttl : entry.endpoint_ttls) affiliate.endpoint_expiry.push_back(now + ttl);
+      affiliate.endpoint_expiry.resize(entry.record->endpoints.size(), now);
+      if (cluster.affiliates.emplace(entry.record->id, std::move(affiliate)).second) {
+        cluster.notify(entry.record->id, entry.record, wakes);
+      }
+    }
+    imported = true;
+  });
+  wake_all(wakes);
+  // An empty import leaves nothing behind for GC to find.
+  if (imported && in.affiliates.empty()) impl_->remove_if_empty(in.id);
+  return imported;
 }
 
 }  // namespace discovery::server

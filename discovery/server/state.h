@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -77,6 +78,20 @@ struct StateStats {
   std::size_t affiliates = 0;
   std::size_t endpoints = 0;
   std::size_t watches = 0;
+  std::uint64_t coalesced_changes = 0;  // since start: changes merged into one still pending
+};
+
+// One cluster as persisted: records with their remaining lifetimes (relative, so downtime does
+// not consume TTL). A negative remaining lifetime means expired but not yet collected.
+struct AffiliateExport {
+  AffiliatePtr record;
+  std::chrono::nanoseconds ttl{0};
+  std::vector<std::chrono::nanoseconds> endpoint_ttls;  // parallel to record->endpoints
+};
+
+struct ClusterExport {
+  std::string id;
+  std::vector<AffiliateExport> affiliates;
 };
 
 // Thread-safe. Writers never wait for watchers; wake-up callbacks run on the writer's thread
@@ -103,6 +118,13 @@ class State {
   // Closes every watch (shutdown): each reports kClosed from then on.
   void close_watches();
   StateStats stats() const;
+
+  // Calls `fn` once per non-empty cluster with a copy taken under that cluster's lock (consistent
+  // per cluster, not across clusters); no lock is held while `fn` runs.
+  void export_clusters(const std::function<void(ClusterExport&&)>& fn) const;
+  // Adds a cluster that does not exist yet (or is empty); returns false and changes nothing when
+  // it already holds affiliates. The caller validates the contents against the limits.
+  bool import_cluster(const ClusterExport& cluster);
 
   class Impl;  // defined in state.cpp; named here so watches there can share it
 

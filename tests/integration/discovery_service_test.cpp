@@ -1,5 +1,5 @@
 // Runs the real discovery-service binary on 127.0.0.1:0, talks to it over gRPC, and checks that
-// SIGTERM ends it cleanly.
+// SIGTERM ends it cleanly and that its final snapshot brings the registry back after a restart.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <regex>
 #include <string>
@@ -95,13 +96,43 @@ class Process {
   std::string output_;
 };
 
+// A private directory for one test's snapshot, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "discovery-it-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// The service on ephemeral loopback ports with its snapshot in `snapshot`, plus `extra` flags.
+std::vector<std::string> service_args(const std::string& snapshot,
+                                      std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {DISCOVERY_SERVICE_BIN,  "--addr",           "127.0.0.1:0",
+                                   "--landing-addr",       "127.0.0.1:0",      "--metrics-addr",
+                                   "127.0.0.1:0",          "--snapshot-path",  snapshot};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+const std::regex kPort("event=listening .* port=([0-9]+)");
+
 TEST(DiscoveryService, ServesAndStopsCleanlyOnSigterm) {
   const std::string cluster = "c2VjcmV0LWNsdXN0ZXItaWQtdGhhdC1tdXN0LW5vdC1sZWFr";
-  Process proc({DISCOVERY_SERVICE_BIN, "--addr", "127.0.0.1:0", "--gc-interval", "1s",
-                "--redirect-endpoint", "other.example:443", "--log-level", "debug"});
+  TempDir dir;
+  Process proc(service_args(dir.file("state.bin"),
+                            {"--gc-interval", "1s", "--redirect-endpoint", "other.example:443",
+                             "--log-level", "debug"}));
   ASSERT_TRUE(proc.running());
-  auto port = proc.wait_for_output(std::regex("event=listening .*port=([0-9]+)"),
-                                   std::chrono::seconds(30));
+  auto port = proc.wait_for_output(kPort, std::chrono::seconds(30));
   ASSERT_TRUE(port.has_value()) << proc.output();
 
   auto stub = pb::Cluster::NewStub(
@@ -144,6 +175,65 @@ TEST(DiscoveryService, ServesAndStopsCleanlyOnSigterm) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << proc.output();
   EXPECT_NE(proc.output().find("event=stopped"), std::string::npos) << proc.output();
   EXPECT_EQ(proc.output().find(cluster), std::string::npos) << "cluster ID leaked into logs";
+}
+
+TEST(DiscoveryService, FinalSnapshotSurvivesRestart) {
+  TempDir dir;
+  const std::string snapshot = dir.file("state.bin");
+  {
+    Process proc(service_args(snapshot));
+    auto port = proc.wait_for_output(kPort, std::chrono::seconds(30));
+    ASSERT_TRUE(port.has_value()) << proc.output();
+    auto stub = pb::Cluster::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + *port, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    pb::AffiliateUpdateRequest req;
+    req.set_cluster_id("cluster");
+    req.set_affiliate_id("af1");
+    req.set_affiliate_data("data");
+    req.add_affiliate_endpoints("endpoint");
+    req.mutable_ttl()->set_seconds(600);
+    pb::AffiliateUpdateResponse resp;
+    ASSERT_TRUE(stub->AffiliateUpdate(&ctx, req, &resp).ok());
+    proc.signal(SIGTERM);
+    auto status = proc.wait_exit(std::chrono::seconds(30));
+    ASSERT_TRUE(status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+        << proc.output();
+    EXPECT_NE(proc.output().find("event=state saved"), std::string::npos) << proc.output();
+  }
+  Process proc(service_args(snapshot));
+  auto port = proc.wait_for_output(kPort, std::chrono::seconds(30));
+  ASSERT_TRUE(port.has_value()) << proc.output();
+  EXPECT_NE(proc.output().find("event=state loaded"), std::string::npos) << proc.output();
+  auto stub = pb::Cluster::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + *port, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  pb::ListRequest req;
+  req.set_cluster_id("cluster");
+  pb::ListResponse resp;
+  ASSERT_TRUE(stub->List(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.affiliates_size(), 1);
+  EXPECT_EQ(resp.affiliates(0).data(), "data");
+  EXPECT_EQ(resp.affiliates(0).endpoints_size(), 1);
+}
+
+TEST(DiscoveryService, DamagedSnapshotWithStrictRefusesToStart) {
+  TempDir dir;
+  const std::string snapshot = dir.file("state.bin");
+  {
+    FILE* f = fopen(snapshot.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    fputs("\x0a\x7f garbage", f);  // upstream framing that claims more bytes than exist
+    fclose(f);
+  }
+  Process proc(service_args(snapshot, {"--snapshot-strict"}));
+  auto status = proc.wait_exit(std::chrono::seconds(30));
+  ASSERT_TRUE(status.has_value()) << proc.output();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << proc.output();
+  EXPECT_NE(proc.output().find("snapshot_damaged path=" + snapshot + " offset=0"),
+            std::string::npos)
+      << proc.output();
+  EXPECT_TRUE(std::filesystem::exists(snapshot)) << "the damaged file must be kept";
 }
 
 TEST(DiscoveryService, BadFlagsFailWithAClearError) {

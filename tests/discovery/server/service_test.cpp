@@ -5,12 +5,17 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <future>
 #include <map>
 #include <string>
 #include <thread>
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include "discovery/server.grpc.pb.h"
 #include "discovery/server/limits.h"
+#include "discovery/server/metrics.h"
+#include "discovery/server/rate_limit.h"
 #include "discovery/server/state.h"
 #include "tests/discovery/server/manual_clock.h"
 
@@ -61,7 +66,10 @@ class ServiceTest : public ::testing::Test {
 
   void start(ServiceOptions service) {
     server_.reset();
-    server_ = start_server(state_, {"127.0.0.1:0", std::move(service)});
+    ServerOptions options;
+    options.address = "127.0.0.1:0";
+    options.service = std::move(service);
+    server_ = start_server(state_, options);
     auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
                                        grpc::InsecureChannelCredentials());
     stub_ = pb::Cluster::NewStub(channel);
@@ -141,7 +149,10 @@ TEST_F(ServiceTest, HelloReportsClientIpAsFourBytes) {
 }
 
 TEST_F(ServiceTest, HelloRedirectAndDisabledClientIp) {
-  start({"new.example.com:443", true});
+  ServiceOptions options;
+  options.redirect_endpoint = "new.example.com:443";
+  options.disable_client_ip_reporting = true;
+  start(options);
   pb::HelloResponse resp;
   ASSERT_TRUE(hello(kCluster, &resp).ok());
   ASSERT_TRUE(resp.has_redirect());
@@ -343,6 +354,101 @@ TEST_F(ServiceTest, SlowWatcherConvergesWithoutAbort) {
   // Fewer messages than writes shows the stream really stalled and changes were coalesced.
   EXPECT_LT(messages, kAffiliates * kRounds);
   RecordProperty("messages", messages);
+}
+
+// As upstream's testHitRateLimit: rate 1/s, burst 60: 60 calls pass, the 61st (whose 1 s wait
+// would outlast its deadline) is refused; a call with room in its deadline waits instead.
+TEST_F(ServiceTest, RateLimitWaitsThenRefuses) {
+  RateLimiter limiter(clock_, {.rate = 1, .burst = 60});
+  Metrics metrics(false);
+  ServiceOptions options;
+  options.limiter = &limiter;
+  options.metrics = &metrics;
+  start(options);
+  auto hello_within = [&](std::chrono::milliseconds deadline) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + deadline);
+    pb::HelloRequest req;
+    req.set_cluster_id(kCluster);
+    pb::HelloResponse resp;
+    return stub_->Hello(&ctx, req, &resp);
+  };
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(hello_within(seconds(1)).ok()) << i;
+  expect_result(hello_within(std::chrono::milliseconds(500)), StatusCode::RESOURCE_EXHAUSTED,
+                "rate limit exceeds request timeout");
+  // The bucket refills on the test's clock, which stands still: a 1 s wait is real time on the
+  // gRPC alarm, and the call succeeds after it.
+  EXPECT_TRUE(hello_within(seconds(30)).ok());
+  const std::string text = metrics.render({nullptr, limiter.buckets()});
+  EXPECT_NE(text.find("discovery_ratelimit_rejects_total 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("discovery_ratelimit_waits_total 1\n"), std::string::npos) << text;
+  // Throttled calls are not counted as handled RPCs, as upstream.
+  EXPECT_NE(text.find("grpc_server_started_total{grpc_method=\"Hello\",grpc_service=\"sidero."
+                      "discovery.server.Cluster\",grpc_type=\"unary\"} 61\n"),
+            std::string::npos)
+      << text;
+}
+
+TEST_F(ServiceTest, WatchOpenCostsAToken) {
+  RateLimiter limiter(clock_, {.rate = 1, .burst = 1});
+  ServiceOptions options;
+  options.limiter = &limiter;
+  start(options);
+  auto first = watch(kCluster);
+  pb::WatchResponse msg;
+  ASSERT_TRUE(first->reader->Read(&msg));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+  pb::WatchRequest req;
+  req.set_cluster_id(kCluster);
+  auto second = stub_->Watch(&ctx, req);
+  EXPECT_FALSE(second->Read(&msg));
+  expect_result(second->Finish(), StatusCode::RESOURCE_EXHAUSTED,
+                "rate limit exceeds request timeout");
+  first->ctx.TryCancel();
+}
+
+TEST_F(ServiceTest, ForwardedHeadersOnlyFromTrustedProxies) {
+  auto hello_with = [&](const std::string& real_ip, const std::string& forwarded) {
+    grpc::ClientContext ctx;
+    if (!real_ip.empty()) ctx.AddMetadata("x-real-ip", real_ip);
+    if (!forwarded.empty()) ctx.AddMetadata("x-forwarded-for", forwarded);
+    pb::HelloRequest req;
+    req.set_cluster_id(kCluster);
+    pb::HelloResponse resp;
+    EXPECT_TRUE(stub_->Hello(&ctx, req, &resp).ok());
+    return resp.client_ip();
+  };
+  const std::string loopback("\x7f\x00\x00\x01", 4);
+  EXPECT_EQ(hello_with("1.2.3.4", ""), loopback) << "headers are ignored by default";
+  std::string error;
+  ServiceOptions options;
+  options.trusted_proxies = *TrustedProxies::parse("127.0.0.0/8", error);
+  start(options);
+  EXPECT_EQ(hello_with("1.2.3.4", ""), std::string("\x01\x02\x03\x04", 4));
+  EXPECT_EQ(hello_with("", "5.6.7.8,192.168.0.0.1"), std::string("\x05\x06\x07\x08", 4));
+  EXPECT_EQ(hello_with("bad", "also bad"), loopback);
+}
+
+TEST_F(ServiceTest, HealthServiceReportsServing) {
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                     grpc::InsecureChannelCredentials());
+  grpc::GenericStub generic(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + seconds(30));
+  grpc::Slice empty("", 0);
+  grpc::ByteBuffer request(&empty, 1);  // HealthCheckRequest{service: ""}
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                    &response, [&](grpc::Status status) { done.set_value(status); });
+  ASSERT_TRUE(done.get_future().get().ok());
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()),
+                                                slice.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2)) << "HealthCheckResponse{status: SERVING}";
 }
 
 TEST(PeerIp, ParsesGrpcPeerUris) {

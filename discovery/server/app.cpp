@@ -1,0 +1,159 @@
+// Process wiring of the discovery-service. Startup order: snapshot load, then listeners, so
+// clients never see a half-loaded registry; shutdown: listeners, then the final snapshot.
+#include "discovery/server/app.h"
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <optional>
+
+#include "discovery/server/gc_loop.h"
+#include "discovery/server/metrics.h"
+#include "discovery/server/periodic.h"
+#include "discovery/server/snapshot.h"
+#include "discovery/server/state.h"
+
+namespace discovery::server {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+StorageEvent event_of(bool save, bool ok, const SnapshotCounts& counts,
+                      Steady::duration elapsed) {
+  return {save,
+          ok,
+          counts.bytes,
+          counts.clusters,
+          counts.affiliates,
+          counts.endpoints,
+          std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed)};
+}
+
+// Loads the snapshot into `state`; false when the process must not start.
+bool load_snapshot(const SnapshotFile& file, State& state, Metrics& metrics, bool strict) {
+  const auto started = Steady::now();
+  LoadResult result = file.load(state);
+  const bool ok = !result.refused && result.problems.empty();
+  metrics.storage(event_of(false, ok, result.counts, Steady::now() - started));
+  if (result.refused) {
+    spdlog::error("snapshot_refused path={} error=\"{}\" hint=\"the file is kept; fix the key or "
+                  "move the file away\"",
+                  file.path(), *result.refused);
+    return false;
+  }
+  if (!result.found) {
+    spdlog::info("snapshot_missing path={} (a fresh start)", file.path());
+    return true;
+  }
+  for (const auto& problem : result.problems) {
+    spdlog::error("snapshot_damaged path={} offset={} error=\"{}\"", file.path(), problem.offset,
+                  problem.message);
+  }
+  if (!result.problems.empty()) {
+    if (strict) {
+      spdlog::error("snapshot_strict path={} refusing to start with a damaged snapshot",
+                    file.path());
+      return false;
+    }
+    try {
+      // Kept for inspection: the next save would otherwise replace what could not be read.
+      spdlog::warn("snapshot_set_aside path={} moved_to={}", file.path(), file.set_aside());
+    } catch (const std::exception& e) {
+      spdlog::error("snapshot_set_aside path={} error=\"{}\"", file.path(), e.what());
+      return false;
+    }
+  }
+  spdlog::info("state loaded path={} clusters={} affiliates={} endpoints={} bytes={} "
+               "duration_ms={}",
+               file.path(), result.counts.clusters, result.counts.affiliates,
+               result.counts.endpoints, result.counts.bytes,
+               std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - started)
+                   .count());
+  return true;
+}
+
+void save_snapshot(const SnapshotFile& file, const State& state, Metrics& metrics) {
+  const auto started = Steady::now();
+  try {
+    SnapshotCounts counts = file.save(state);
+    metrics.storage(event_of(true, true, counts, Steady::now() - started));
+    spdlog::info("state saved path={} clusters={} affiliates={} endpoints={} bytes={} "
+                 "duration_ms={}",
+                 file.path(), counts.clusters, counts.affiliates, counts.endpoints, counts.bytes,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - started)
+                     .count());
+  } catch (const std::exception& e) {
+    metrics.storage(event_of(true, false, {}, Steady::now() - started));
+    spdlog::error("snapshot_save_failed path={} error=\"{}\" (the previous file is kept)",
+                  file.path(), e.what());
+  }
+}
+
+}  // namespace
+
+int run_app(const AppOptions& options, const std::function<void()>& wait_for_stop) {
+  SteadyClock clock;
+  State state(clock);
+  Metrics metrics(options.snapshots_enabled);
+  RateLimiter limiter(clock, options.rate_limit);
+  ServerOptions grpc = options.grpc;
+  std::string error;
+  auto trusted = TrustedProxies::parse(options.trusted_proxies, error);
+  if (!trusted) {
+    spdlog::error("bad_flag flag=--trusted-proxies error=\"{}\"", error);
+    return 1;
+  }
+  grpc.service.trusted_proxies = *trusted;
+  grpc.service.limiter = &limiter;
+  grpc.service.metrics = &metrics;
+
+  try {
+    std::optional<SnapshotFile> snapshots;
+    if (options.snapshots_enabled) {
+      std::optional<SnapshotKey> key;
+      if (!options.snapshot_key_file.empty()) key = read_snapshot_key(options.snapshot_key_file);
+      snapshots.emplace(options.snapshot_path, key);
+      if (!load_snapshot(*snapshots, state, metrics, options.snapshot_strict)) return 1;
+    }
+
+    auto server = start_server(state, grpc);
+    std::unique_ptr<HttpServer> landing;
+    if (!options.landing_address.empty()) {
+      landing = start_http_server(options.landing_address, landing_handler(state, options.landing));
+    }
+    std::unique_ptr<HttpServer> metrics_http;
+    if (!options.metrics_address.empty()) {
+      metrics_http = start_http_server(options.metrics_address, metrics_handler([&] {
+        StateStats stats = state.stats();
+        return metrics.render({&stats, limiter.buckets()});
+      }));
+    }
+    spdlog::info("listening addr={} port={} tls={} landing_port={} metrics_port={} "
+                 "snapshots={} redirect=\"{}\" client_ip_reporting={}",
+                 grpc.address, server->port(), !grpc.certificate_path.empty(),
+                 landing ? landing->port() : 0, metrics_http ? metrics_http->port() : 0,
+                 options.snapshots_enabled ? options.snapshot_path : "off",
+                 grpc.service.redirect_endpoint, !grpc.service.disable_client_ip_reporting);
+    {
+      GcLoop gc(state, options.gc_interval, [&](const GcResult& result) { metrics.gc(result); });
+      std::optional<Periodic> saver;
+      if (snapshots) {
+        saver.emplace(options.snapshot_interval,
+                      [&] { save_snapshot(*snapshots, state, metrics); }, false);
+      }
+      wait_for_stop();
+      spdlog::info("shutdown");
+    }
+    server->shutdown();
+    if (landing) landing->shutdown();
+    if (metrics_http) metrics_http->shutdown();
+    if (snapshots) save_snapshot(*snapshots, state, metrics);
+  } catch (const std::exception& e) {
+    spdlog::error("fatal error=\"{}\"", e.what());
+    return 1;
+  }
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace discovery::server

@@ -1,0 +1,34 @@
+// The discovery-service process: loads the snapshot, serves gRPC, the landing site and metrics,
+// collects garbage, saves snapshots, and shuts down in order. main() only parses flags.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "discovery/server/pages.h"
+#include "discovery/server/rate_limit.h"
+#include "discovery/server/service.h"
+
+namespace discovery::server {
+
+struct AppOptions {
+  ServerOptions grpc;
+  std::string landing_address = ":3001";  // empty: no landing site
+  std::string metrics_address = ":2122";  // empty: no metrics endpoint
+  std::string trusted_proxies;            // comma-separated CIDRs
+  std::chrono::nanoseconds gc_interval = std::chrono::minutes(1);
+  bool snapshots_enabled = true;
+  std::string snapshot_path = "/var/discovery-service/state.binpb";
+  std::chrono::nanoseconds snapshot_interval = std::chrono::minutes(10);
+  std::string snapshot_key_file;  // empty: snapshots are not encrypted
+  bool snapshot_strict = false;   // refuse to start when the snapshot is damaged
+  RateLimitOptions rate_limit;
+  LandingOptions landing;
+};
+
+// Runs until `wait_for_stop` returns, then stops everything and writes the final snapshot.
+// Returns the exit code: 0 after a clean stop, 1 when startup fails (each reason is logged).
+int run_app(const AppOptions& options, const std::function<void()>& wait_for_stop);
+
+}  // namespace discovery::server
