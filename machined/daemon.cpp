@@ -1,0 +1,254 @@
+// Daemon wiring. Startup order: state dir and lock, store and registry, config, gRPC servers,
+// event-loop threads, controllers. Shutdown runs it backwards, gRPC first.
+#include "machined/daemon.h"
+
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/service_type.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "config/machine_config.h"
+#include "machined/listen_address.h"
+#include "machined/metrics.h"
+#include "machined/tls.h"
+#include "machined/version_service.h"
+#include "resources/config/config.h"
+#include "resources/register.h"
+#include "runtime/api/state_service.h"
+#include "runtime/controller/engine.h"
+#include "runtime/registry/registry.h"
+#include "runtime/resource/proto_spec.h"
+#include "runtime/state/inmem_state.h"
+
+namespace machined {
+namespace {
+
+namespace api = runtime::api;
+using std::chrono::seconds;
+
+constexpr auto kShutdownGrace = seconds(5);
+
+std::runtime_error errno_error(const std::string& what) {
+  return std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+// The state dir is private to machined: created 0700, and flock()ed so that two daemons never
+// share one (the second would steal the first's socket).
+class StateDirLock {
+ public:
+  explicit StateDirLock(const std::filesystem::path& dir) {
+    std::error_code ec;
+    if (std::filesystem::create_directories(dir, ec)) {
+      std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+    }
+    if (ec) throw std::runtime_error("state dir " + dir.string() + ": " + ec.message());
+    const auto path = dir / "machined.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) throw errno_error("state dir lock " + path.string());
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw std::runtime_error("state dir " + dir.string() + " is in use by another machined (" +
+                               path.string() + " is locked)");
+    }
+  }
+  ~StateDirLock() { ::close(fd_); }
+  StateDirLock(const StateDirLock&) = delete;
+  StateDirLock& operator=(const StateDirLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+std::string read_config(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw errno_error("config " + path.string());
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw errno_error("config " + path.string());
+  return text.str();
+}
+
+class DaemonImpl final : public Daemon {
+ public:
+  explicit DaemonImpl(const DaemonOptions& options)
+      : options_(options),
+        socket_path_(options.socket_path.empty() ? options.state_dir / "machined.sock"
+                                                 : options.socket_path),
+        lock_(options.state_dir),
+        work_(boost::asio::make_work_guard(io_)) {
+    if (socket_path_.string().size() >= sizeof(sockaddr_un{}.sun_path)) {
+      throw std::runtime_error("socket path " + socket_path_.string() + " is longer than " +
+                               std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes");
+    }
+    registry_ = runtime::registry::make_state_registry(state_);
+    resources::register_all(*registry_);
+    if (!options_.config_path.empty()) reload_config();
+    engine_ = std::make_unique<runtime::controller::Engine>(state_, io_.get_executor());
+
+    start_local_server();
+    start_api_server();
+    if (!options_.metrics_addr.empty()) {
+      metrics_ = start_metrics_server(io_.get_executor(), options_.metrics_addr, [this] {
+        return render_metrics(engine_->stats(), state_.stats());
+      });
+    }
+    // Nothing below throws past here without stop(): threads must be joined.
+    for (int i = 0; i < std::max(1, options_.threads); ++i) {
+      threads_.emplace_back([this] { io_.run(); });
+    }
+    try {
+      engine_->start();
+    } catch (...) {
+      stop();
+      throw;
+    }
+  }
+
+  ~DaemonImpl() override { stop(); }
+
+  int api_port() const override { return api_port_; }
+  int metrics_port() const override { return metrics_ ? metrics_->port() : 0; }
+  const std::filesystem::path& socket_path() const override { return socket_path_; }
+
+  void reload_config() override {
+    if (options_.config_path.empty()) throw std::runtime_error("no --config to reload");
+    const std::string text = read_config(options_.config_path);
+    // Validated here so that a bad edit is refused and the running config stays.
+    config::parse(text, options_.config_path.string());
+    namespace rc = resources::config;
+    rc::MachineConfigSpec spec;
+    spec.set_yaml_marshalled(text);
+    runtime::resource::Metadata md(runtime::resource::Pointer{std::string(rc::kNamespace),
+                                                              std::string(rc::kMachineConfigType),
+                                                              std::string(rc::kActiveId)});
+    auto current = state_.get(md.pointer());
+    if (!current) {
+      state_.create(runtime::resource::make_resource(std::move(md), std::move(spec)));
+    } else {
+      md.version = current->metadata.version;
+      auto next = runtime::resource::make_resource(std::move(md), std::move(spec));
+      if (current->spec && next.spec->equals(*current->spec)) {
+        spdlog::info("config_unchanged path={}", options_.config_path.string());
+        return;
+      }
+      state_.update(std::move(next));
+    }
+    spdlog::info("config_loaded path={} bytes={}", options_.config_path.string(), text.size());
+  }
+
+  void stop() override {
+    std::lock_guard lock(stop_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    const auto deadline = std::chrono::system_clock::now() + kShutdownGrace;
+    for (auto* server : {local_server_.get(), api_server_.get()}) {
+      if (server != nullptr) server->Shutdown(deadline);
+    }
+    if (metrics_) metrics_->stop();
+    if (engine_) engine_->stop();
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    std::error_code ignored;
+    std::filesystem::remove(socket_path_, ignored);
+  }
+
+ private:
+  // The full State API for local tools and out-of-process controllers; the socket is 0600.
+  void start_local_server() {
+    std::error_code ec;
+    // We hold the state dir lock, so a socket left here belongs to a daemon that died.
+    if (std::filesystem::is_socket(socket_path_, ec)) std::filesystem::remove(socket_path_, ec);
+    local_state_ = api::make_state_service(state_, io_.get_executor(), {api::Access::kReadWrite});
+    local_version_ = make_version_service(build_version_info());
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("unix:" + socket_path_.string(), grpc::InsecureServerCredentials());
+    builder.RegisterService(local_state_.get());
+    builder.RegisterService(local_version_.get());
+    // The socket is created by bind(): a strict umask closes the window before the chmod.
+    const mode_t old_mask = ::umask(0177);
+    local_server_ = builder.BuildAndStart();
+    ::umask(old_mask);
+    if (!local_server_)
+      throw std::runtime_error("cannot listen on unix socket " + socket_path_.string());
+    if (::chmod(socket_path_.c_str(), 0600) != 0)
+      throw errno_error("chmod " + socket_path_.string());
+    spdlog::info("listening surface=local socket={} access=read-write", socket_path_.string());
+  }
+
+  // The read-only State API and Version over TLS, as talosctl --insecure expects them.
+  void start_api_server() {
+    KeyPair pair;
+    if (options_.tls_cert.empty() != options_.tls_key.empty()) {
+      throw std::runtime_error("--tls-cert and --tls-key go together");
+    }
+    pair = options_.tls_cert.empty() ? load_or_create_api_key_pair(options_.state_dir)
+                                     : load_key_pair(options_.tls_cert, options_.tls_key);
+    grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    ssl.pem_key_cert_pairs.push_back({pair.key_pem, pair.cert_pem});
+    api_state_ = api::make_state_service(state_, io_.get_executor(), {api::Access::kReadOnly});
+    api_version_ = make_version_service(build_version_info());
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(grpc_listen_address(options_.api_addr),
+                             grpc::SslServerCredentials(ssl), &api_port_);
+    builder.RegisterService(api_state_.get());
+    builder.RegisterService(api_version_.get());
+    api_server_ = builder.BuildAndStart();
+    if (!api_server_ || api_port_ == 0) {
+      throw std::runtime_error("cannot listen on --api-addr " + options_.api_addr);
+    }
+    spdlog::info("listening surface=api addr={} port={} tls=self-signed:{} access=read-only",
+                 options_.api_addr, api_port_, options_.tls_cert.empty());
+  }
+
+  const DaemonOptions options_;
+  const std::filesystem::path socket_path_;
+  StateDirLock lock_;
+
+  // Outlives the event loop, whose abandoned handlers may still refer to it when destroyed.
+  runtime::state::InMemoryState state_;
+  // Outlives everything that posts to it.
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+
+  std::unique_ptr<runtime::registry::Registry> registry_;
+  std::unique_ptr<runtime::controller::Engine> engine_;
+
+  std::unique_ptr<grpc::Service> local_state_;
+  std::unique_ptr<grpc::Service> local_version_;
+  std::unique_ptr<grpc::Server> local_server_;
+  std::unique_ptr<grpc::Service> api_state_;
+  std::unique_ptr<grpc::Service> api_version_;
+  int api_port_ = 0;
+  std::unique_ptr<grpc::Server> api_server_;
+  std::unique_ptr<MetricsServer> metrics_;
+
+  std::mutex stop_mu_;
+  bool stopped_ = false;  // guarded by stop_mu_
+};
+
+}  // namespace
+
+std::unique_ptr<Daemon> start_daemon(const DaemonOptions& options) {
+  return std::make_unique<DaemonImpl>(options);
+}
+
+}  // namespace machined

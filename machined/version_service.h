@@ -1,0 +1,34 @@
+// machine.MachineService/Version: the call talosctl makes before anything else. It reports a
+// Talos API tag that talosctl accepts and machined's own product version beside it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace grpc {
+class Service;
+}
+
+namespace machined {
+
+// The Talos release whose API machined's surfaces match; talosctl parses it as a semver and
+// only warns when it is older than the client.
+inline constexpr char kTalosApiTag[] = "v1.11.0";
+
+struct VersionInfo {
+  std::string tag = kTalosApiTag;
+  std::string product;    // machined's own version, reported in the `sha` field
+  std::string built;      // build date
+  std::string toolchain;  // compiler, in the `go_version` field
+  std::string os = "linux";
+  std::string arch;  // in Go's spelling: amd64, arm64
+  std::string platform = "tds";
+  std::string mode = "metal";
+};
+
+// The running binary's VersionInfo (product version, compiler, architecture).
+VersionInfo build_version_info();
+
+std::unique_ptr<grpc::Service> make_version_service(VersionInfo info);
+
+}  // namespace machined

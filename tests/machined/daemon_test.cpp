@@ -1,0 +1,197 @@
+// The daemon in-process: the read-write State API on a 0600 unix socket, the read-only one plus
+// Version over TLS, metrics, the state-dir lock, config errors, and a clean stop.
+#include "machined/daemon.h"
+
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/tls_credentials_options.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "cosi/v1alpha1/state.grpc.pb.h"
+#include "machine/machine.grpc.pb.h"
+#include "machined/version_service.h"
+#include "tests/machined/temp_dir.h"
+
+namespace machined {
+namespace {
+
+namespace wire = ::cosi::resource;
+using ::testing::HasSubstr;
+
+DaemonOptions options_for(const std::filesystem::path& dir) {
+  DaemonOptions options;
+  options.state_dir = dir / "state";
+  options.api_addr = "127.0.0.1:0";
+  return options;
+}
+
+std::shared_ptr<grpc::Channel> tls_channel(int port) {
+  grpc::experimental::TlsChannelCredentialsOptions tls;
+  tls.set_verify_server_certs(false);
+  tls.set_check_call_host(false);
+  tls.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  return grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                             grpc::experimental::TlsCredentials(tls));
+}
+
+std::shared_ptr<grpc::Channel> unix_channel(const std::filesystem::path& path) {
+  return grpc::CreateChannel("unix:" + path.string(), grpc::InsecureChannelCredentials());
+}
+
+std::vector<std::string> list_ids(wire::State::Stub& stub, const std::string& ns,
+                                  const std::string& type) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  wire::ListRequest request;
+  request.set_namespace_(ns);
+  request.set_type(type);
+  auto reader = stub.List(&ctx, request);
+  std::vector<std::string> ids;
+  wire::ListResponse response;
+  while (reader->Read(&response)) ids.push_back(response.resource().metadata().id());
+  EXPECT_TRUE(reader->Finish().ok());
+  return ids;
+}
+
+grpc::Status create_namespace(wire::State::Stub& stub, const std::string& id) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  wire::CreateRequest request;
+  auto* md = request.mutable_resource()->mutable_metadata();
+  md->set_namespace_("meta");
+  md->set_type("Namespaces.meta.cosi.dev");
+  md->set_id(id);
+  md->set_version("1");
+  md->set_phase("running");
+  request.mutable_resource()->mutable_spec()->set_yaml_spec("description: test\n");
+  wire::CreateResponse response;
+  return stub.Create(&ctx, request, &response);
+}
+
+TEST(Daemon, ServesBothSurfacesAndStopsCleanly) {
+  tds::test::TempDir dir;
+  auto options = options_for(dir.path());
+  options.metrics_addr = "127.0.0.1:0";
+  auto daemon = start_daemon(options);
+  ASSERT_GT(daemon->api_port(), 0);
+  EXPECT_GT(daemon->metrics_port(), 0);
+  EXPECT_EQ(daemon->socket_path(), options.state_dir / "machined.sock");
+
+  struct stat st {};
+  ASSERT_EQ(stat(daemon->socket_path().c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  auto local = wire::State::NewStub(unix_channel(daemon->socket_path()));
+  auto remote = wire::State::NewStub(tls_channel(daemon->api_port()));
+  const auto rds = list_ids(*local, "meta", "ResourceDefinitions.meta.cosi.dev");
+  EXPECT_THAT(rds, ::testing::Contains("namespaces.meta.cosi.dev"));
+  EXPECT_EQ(list_ids(*remote, "meta", "ResourceDefinitions.meta.cosi.dev"), rds);
+
+  const grpc::Status denied = create_namespace(*remote, "from-api");
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(create_namespace(*local, "from-socket").ok());
+  EXPECT_THAT(list_ids(*remote, "meta", "Namespaces.meta.cosi.dev"),
+              ::testing::Contains("from-socket"));
+  EXPECT_THAT(list_ids(*remote, "meta", "Namespaces.meta.cosi.dev"),
+              ::testing::Not(::testing::Contains("from-api")));
+
+  for (auto channel : {unix_channel(daemon->socket_path()), tls_channel(daemon->api_port())}) {
+    grpc::ClientContext ctx;
+    ::machine::VersionResponse version;
+    ASSERT_TRUE(::machine::MachineService::NewStub(channel)
+                    ->Version(&ctx, google::protobuf::Empty(), &version)
+                    .ok());
+    EXPECT_EQ(version.messages(0).version().tag(), kTalosApiTag);
+  }
+
+  daemon->stop();
+  daemon->stop();
+  EXPECT_FALSE(std::filesystem::exists(options.state_dir / "machined.sock"));
+  EXPECT_TRUE(std::filesystem::exists(options.state_dir / "api.crt"));
+}
+
+TEST(Daemon, StateDirIsExclusive) {
+  tds::test::TempDir dir;
+  auto first = start_daemon(options_for(dir.path()));
+  try {
+    start_daemon(options_for(dir.path()));
+    FAIL() << "a second daemon shared the state dir";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("in use by another machined"));
+  }
+  // The first one's socket survived the attempt.
+  auto local = wire::State::NewStub(unix_channel(first->socket_path()));
+  EXPECT_FALSE(list_ids(*local, "meta", "Namespaces.meta.cosi.dev").empty());
+}
+
+TEST(Daemon, StartupErrorsAreClear) {
+  tds::test::TempDir dir;
+  auto options = options_for(dir.path());
+  options.config_path = dir.path() / "missing.yaml";
+  try {
+    start_daemon(options);
+    FAIL() << "a missing config was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("missing.yaml"));
+  }
+
+  options = options_for(dir.path());
+  options.api_addr = "127.0.0.1:nope";
+  EXPECT_THROW(start_daemon(options), std::invalid_argument);
+
+  options = options_for(dir.path());
+  options.tls_cert = dir.path() / "only-cert.pem";
+  try {
+    start_daemon(options);
+    FAIL() << "a certificate without a key was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("--tls-key"));
+  }
+
+  options = options_for(dir.path());
+  options.socket_path = "/tmp/" + std::string(120, 's');
+  EXPECT_THROW(start_daemon(options), std::runtime_error);
+}
+
+std::string config_version(wire::State::Stub& stub) {
+  grpc::ClientContext ctx;
+  wire::GetRequest request;
+  request.set_namespace_("config");
+  request.set_type("MachineConfigs.config.talos.dev");
+  request.set_id("v1alpha1");
+  wire::GetResponse response;
+  const grpc::Status status = stub.Get(&ctx, request, &response);
+  return status.ok() ? response.resource().metadata().version() : status.error_message();
+}
+
+TEST(Daemon, ConfigIsStoredAndReloadedOnlyWhenValid) {
+  tds::test::TempDir dir;
+  auto options = options_for(dir.path());
+  options.config_path = dir.path() / "config.yaml";
+  std::ofstream(options.config_path) << "version: v1alpha1\nmachine:\n  type: worker\n";
+  auto daemon = start_daemon(options);
+  auto local = wire::State::NewStub(unix_channel(daemon->socket_path()));
+  EXPECT_EQ(config_version(*local), "1");
+
+  daemon->reload_config();  // same text: not a write
+  EXPECT_EQ(config_version(*local), "1");
+
+  std::ofstream(options.config_path) << "version: v1alpha1\nmachine: [not, a, map]\n";
+  EXPECT_THROW(daemon->reload_config(), std::runtime_error);
+  EXPECT_EQ(config_version(*local), "1");
+
+  std::filesystem::remove(options.config_path);
+  EXPECT_THROW(daemon->reload_config(), std::runtime_error);
+  EXPECT_EQ(config_version(*local), "1");
+
+  std::ofstream(options.config_path) << "version: v1alpha1\nmachine:\n  type: controlplane\n";
+  daemon->reload_config();
+  EXPECT_EQ(config_version(*local), "2");
+}
+
+}  // namespace
+}  // namespace machined
