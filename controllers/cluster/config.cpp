@@ -1,0 +1,60 @@
+// DiscoveryConfig from the machine config: normalized service endpoints, the decoded cluster
+// key, the legacy single-endpoint fields Omni still reads, and the Kubernetes registry switch.
+#include "controllers/cluster/config.h"
+
+#include <stdexcept>
+
+#include "controllers/internal/config_transform_impl.h"
+#include "resources/cluster/cluster.h"
+#include "runtime/resource/internal/base64.h"
+
+namespace controllers::cluster {
+namespace {
+
+namespace rc = resources::cluster;
+
+rc::ConfigSpec discovery_config(const config::MachineConfig& cfg) {
+  rc::ConfigSpec spec;
+  auto services = config::discovery_services(cfg);
+  if (!services.empty()) {
+    for (const auto& svc : services) {
+      auto e = config::normalize_endpoint(svc.endpoint);
+      auto* out = spec.add_service_endpoints();
+      out->set_name(svc.name);
+      out->set_endpoint(e.host_port);
+      out->set_insecure(e.insecure);
+    }
+    auto identity = config::discovery_identity(cfg);
+    if (!identity) {
+      throw std::runtime_error("cluster identity is required when discovery service is configured");
+    }
+    auto key = runtime::resource::base64_decode(identity->cluster_secret);
+    if (!key) throw std::runtime_error("cluster secret: illegal base64 data");
+    spec.set_service_encryption_key(*key);
+    spec.set_service_cluster_id(identity->cluster_id);
+    spec.set_registry_service_enabled(true);
+    spec.set_service_endpoint(spec.service_endpoints(0).endpoint());
+    spec.set_service_endpoint_insecure(spec.service_endpoints(0).insecure());
+  }
+  spec.set_registry_kubernetes_enabled(config::kubernetes_registry_enabled(cfg));
+  return spec;
+}
+
+}  // namespace
+
+std::unique_ptr<runtime::controller::Controller> make_config_controller() {
+  return internal::make_transform<rc::ConfigSpec>({
+      "cluster.ConfigController",
+      std::string(rc::kConfigNamespace),
+      std::string(rc::kConfigType),
+      [](const config::MachineConfig* cfg) {
+        std::map<std::string, rc::ConfigSpec> out;
+        if (cfg != nullptr && cfg->has_v1alpha1) {
+          out.emplace(std::string(rc::kConfigId), discovery_config(*cfg));
+        }
+        return out;
+      },
+  });
+}
+
+}  // namespace controllers::cluster

@@ -1,0 +1,133 @@
+// Node identity: generated once per state directory, reused across restarts.
+#include "controllers/cluster/node_identity.h"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "controllers/internal/base62.h"
+#include "resources/cluster/cluster.h"
+#include "runtime/controller/controller.h"
+#include "runtime/controller/modify.h"
+
+namespace controllers::cluster {
+namespace {
+
+namespace rc = resources::cluster;
+constexpr std::size_t kIdentityBytes = 32;
+
+std::runtime_error file_error(const std::filesystem::path& p, const std::string& what) {
+  return std::runtime_error(p.string() + ": " + what);
+}
+
+std::string read_id(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw file_error(p, std::string("cannot read: ") + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string id;
+  try {
+    YAML::Node doc = YAML::Load(text.str());
+    if (doc.IsMap() && doc["nodeId"] && doc["nodeId"].IsScalar()) id = doc["nodeId"].Scalar();
+  } catch (const YAML::Exception& e) {
+    throw file_error(p, "not valid YAML (" + e.msg + "); remove it to generate a new identity");
+  }
+  if (id.empty()) {
+    throw file_error(p, "nodeId is missing or empty; remove the file to generate a new identity");
+  }
+  try {
+    internal::base62_decode(id);
+  } catch (const std::invalid_argument& e) {
+    throw file_error(p, std::string("nodeId: ") + e.what());
+  }
+  return id;
+}
+
+void write_new(const std::filesystem::path& p, const std::string& id) {
+  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw file_error(p, std::string("cannot create: ") + std::strerror(errno));
+  const std::string text = "nodeId: " + id + "\n";
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ok = ::fsync(fd) == 0 && ok;
+  ::close(fd);
+  if (!ok) {
+    // A half-written file would be refused on the next start; do not leave one behind.
+    std::filesystem::remove(p);
+    throw file_error(p, "cannot write the new identity");
+  }
+}
+
+class NodeIdentityController final : public runtime::controller::Controller {
+ public:
+  explicit NodeIdentityController(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+  std::string name() const override { return "cluster.NodeIdentityController"; }
+  std::vector<runtime::controller::Input> inputs() const override { return {}; }
+  std::vector<runtime::controller::Output> outputs() const override {
+    return {{std::string(rc::kIdentityType), runtime::controller::OutputKind::kShared}};
+  }
+
+  void reconcile(runtime::controller::Runtime& rt) override {
+    // Established once per process, as Talos does; the file is the source of truth.
+    if (node_id_.empty()) {
+      node_id_ = load_or_create_node_id(dir_);
+      spdlog::info("node identity established node_id={}", node_id_);
+    }
+    runtime::controller::modify<rc::IdentitySpec>(
+        rt,
+        {std::string(rc::kNamespace), std::string(rc::kIdentityType),
+         std::string(rc::kLocalIdentityId)},
+        [&](rc::IdentitySpec& spec, runtime::resource::Metadata&) { spec.set_node_id(node_id_); });
+  }
+
+ private:
+  const std::filesystem::path dir_;
+  std::string node_id_;  // controller strand
+};
+
+}  // namespace
+
+std::string generate_node_id() {
+  std::string bytes(kIdentityBytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), kIdentityBytes) != 1) {
+    throw std::runtime_error("node identity: the random number generator failed");
+  }
+  return internal::base62_encode(bytes);
+}
+
+std::string load_or_create_node_id(const std::filesystem::path& dir) {
+  const auto p = dir / kNodeIdentityFile;
+  std::error_code ec;
+  if (std::filesystem::exists(p, ec)) return read_id(p);
+  if (ec) throw file_error(p, ec.message());
+  auto id = generate_node_id();
+  write_new(p, id);
+  return id;
+}
+
+std::string machine_id(const std::string& node_id) {
+  auto bytes = internal::base62_decode(node_id);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < 16 && i < bytes.size(); ++i) {
+    auto b = static_cast<unsigned char>(bytes[i]);
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xf]);
+  }
+  return out;
+}
+
+std::unique_ptr<runtime::controller::Controller> make_node_identity_controller(
+    std::filesystem::path state_dir) {
+  return std::make_unique<NodeIdentityController>(std::move(state_dir));
+}
+
+}  // namespace controllers::cluster

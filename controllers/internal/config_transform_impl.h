@@ -1,0 +1,47 @@
+// make_transform's definition, included by the files that instantiate it.
+#pragma once
+
+#include "controllers/internal/config_transform.h"
+#include "runtime/controller/modify.h"
+#include "runtime/controller/runtime.h"
+#include "resources/config/config.h"
+
+namespace controllers::internal {
+
+template <class Spec>
+class TransformController final : public runtime::controller::Controller {
+ public:
+  explicit TransformController(Transform<Spec> t) : t_(std::move(t)) {}
+
+  std::string name() const override { return t_.name; }
+  std::vector<runtime::controller::Input> inputs() const override {
+    return {{std::string(resources::config::kNamespace),
+             std::string(resources::config::kMachineConfigType),
+             std::string(resources::config::kActiveId), runtime::controller::InputKind::kWeak}};
+  }
+  std::vector<runtime::controller::Output> outputs() const override {
+    return {{t_.type, runtime::controller::OutputKind::kExclusive}};
+  }
+
+  void reconcile(runtime::controller::Runtime& rt) override {
+    auto cfg = active_config(rt);
+    auto wanted = t_.outputs(cfg.get());
+    rt.start_tracking_outputs();
+    for (auto& [id, spec] : wanted) {
+      runtime::controller::modify<Spec>(
+          rt, runtime::resource::Pointer{t_.ns, t_.type, id},
+          [&](Spec& current, runtime::resource::Metadata&) { current = spec; });
+    }
+    rt.cleanup_outputs({runtime::resource::Kind{t_.ns, t_.type}});
+  }
+
+ private:
+  Transform<Spec> t_;
+};
+
+template <class Spec>
+std::unique_ptr<runtime::controller::Controller> make_transform(Transform<Spec> t) {
+  return std::make_unique<TransformController<Spec>>(std::move(t));
+}
+
+}  // namespace controllers::internal

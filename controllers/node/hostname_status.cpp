@@ -1,0 +1,33 @@
+// HostnameStatus network/hostname: the config's .machine.network.hostname, else the host's name;
+// text after the first dot is the domain.
+#include "controllers/internal/config_transform_impl.h"
+#include "controllers/node/host_facts.h"
+#include "controllers/node/node_inputs.h"
+#include "resources/network/network.h"
+
+namespace controllers::node {
+
+namespace rn = resources::network;
+
+std::unique_ptr<runtime::controller::Controller> make_hostname_status_controller(
+    std::shared_ptr<const HostFacts> host) {
+  return internal::make_transform<rn::HostnameStatusSpec>({
+      "node.HostnameStatusController",
+      std::string(rn::kNamespace),
+      std::string(rn::kHostnameStatusType),
+      [host](const config::MachineConfig* cfg) {
+        std::map<std::string, rn::HostnameStatusSpec> out;
+        std::string name = cfg != nullptr && !cfg->hostname.empty() ? cfg->hostname
+                                                                    : host->hostname();
+        if (name.empty()) return out;
+        rn::HostnameStatusSpec spec;
+        auto dot = name.find('.');
+        spec.set_hostname(name.substr(0, dot));
+        if (dot != std::string::npos) spec.set_domainname(name.substr(dot + 1));
+        out.emplace(std::string(rn::kHostnameId), std::move(spec));
+        return out;
+      },
+  });
+}
+
+}  // namespace controllers::node

@@ -1,0 +1,24 @@
+// The host input controllers of a generic Linux node: HostnameStatus, Nodename, NodeAddress
+// (routed-no-k8s, current-no-k8s) and MachineType, from the machine config with the host's own
+// facts as fallback. On Talos other subsystems (networkd, kubelet) produce these.
+#pragma once
+
+#include <memory>
+
+namespace runtime::controller {
+class Controller;
+}
+
+namespace controllers::node {
+
+class HostFacts;
+
+std::unique_ptr<runtime::controller::Controller> make_hostname_status_controller(
+    std::shared_ptr<const HostFacts> host);
+std::unique_ptr<runtime::controller::Controller> make_nodename_controller(
+    std::shared_ptr<const HostFacts> host);
+std::unique_ptr<runtime::controller::Controller> make_node_address_controller(
+    std::shared_ptr<const HostFacts> host);
+std::unique_ptr<runtime::controller::Controller> make_machine_type_controller();
+
+}  // namespace controllers::node

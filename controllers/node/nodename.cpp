@@ -1,0 +1,33 @@
+// Nodename k8s/nodename: the HostConfig nodename, else the short hostname (as the kubelet
+// registers it by default).
+#include "controllers/internal/config_transform_impl.h"
+#include "controllers/node/host_facts.h"
+#include "controllers/node/node_inputs.h"
+#include "resources/k8s/k8s.h"
+
+namespace controllers::node {
+
+namespace rk = resources::k8s;
+
+std::unique_ptr<runtime::controller::Controller> make_nodename_controller(
+    std::shared_ptr<const HostFacts> host) {
+  return internal::make_transform<rk::NodenameSpec>({
+      "node.NodenameController",
+      std::string(rk::kNamespace),
+      std::string(rk::kNodenameType),
+      [host](const config::MachineConfig* cfg) {
+        std::map<std::string, rk::NodenameSpec> out;
+        std::string name;
+        if (cfg != nullptr) name = !cfg->nodename.empty() ? cfg->nodename : cfg->hostname;
+        if (name.empty()) name = host->hostname();
+        if (cfg == nullptr || cfg->nodename.empty()) name = name.substr(0, name.find('.'));
+        if (name.empty()) return out;
+        rk::NodenameSpec spec;
+        spec.set_nodename(name);
+        out.emplace(std::string(rk::kNodenameId), std::move(spec));
+        return out;
+      },
+  });
+}
+
+}  // namespace controllers::node

@@ -1,0 +1,32 @@
+// The built-in controllers, in one place.
+#include "controllers/register.h"
+
+#include "controllers/cluster/affiliate_merge.h"
+#include "controllers/cluster/config.h"
+#include "controllers/cluster/endpoint.h"
+#include "controllers/cluster/info.h"
+#include "controllers/cluster/local_affiliate.h"
+#include "controllers/cluster/member.h"
+#include "controllers/cluster/node_identity.h"
+#include "controllers/node/host_facts.h"
+#include "controllers/node/node_inputs.h"
+#include "runtime/controller/controller.h"
+#include "runtime/controller/engine.h"
+
+namespace controllers {
+
+void register_controllers(runtime::controller::Engine& engine, const Dependencies& deps) {
+  engine.register_controller(cluster::make_node_identity_controller(deps.state_dir));
+  engine.register_controller(cluster::make_config_controller());
+  engine.register_controller(cluster::make_info_controller());
+  engine.register_controller(cluster::make_local_affiliate_controller(deps.host->operating_system()));
+  engine.register_controller(cluster::make_affiliate_merge_controller());
+  engine.register_controller(cluster::make_member_controller());
+  engine.register_controller(cluster::make_endpoint_controller());
+  engine.register_controller(node::make_hostname_status_controller(deps.host));
+  engine.register_controller(node::make_nodename_controller(deps.host));
+  engine.register_controller(node::make_node_address_controller(deps.host));
+  engine.register_controller(node::make_machine_type_controller());
+}
+
+}  // namespace controllers

@@ -1,0 +1,26 @@
+// One call that registers every built-in controller of cluster discovery's node side (except the
+// discovery service client, which lives with discovery/client).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+namespace runtime::controller {
+class Engine;
+}
+
+namespace controllers {
+
+namespace node {
+class HostFacts;
+}
+
+struct Dependencies {
+  std::filesystem::path state_dir;          // node-identity.yaml lives here
+  std::shared_ptr<const node::HostFacts> host;  // hostname, addresses, os-release
+};
+
+// Throws state::Error when a controller conflicts with one already registered.
+void register_controllers(runtime::controller::Engine& engine, const Dependencies& deps);
+
+}  // namespace controllers

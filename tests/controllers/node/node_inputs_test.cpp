@@ -1,0 +1,103 @@
+// Host input controllers over fake host facts.
+#include "controllers/node/node_inputs.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "controllers/node/host_facts.h"
+#include "resources/config/config.h"
+#include "resources/k8s/k8s.h"
+#include "resources/net.h"
+#include "resources/network/network.h"
+#include "tests/controllers/harness.h"
+
+namespace controllers::node {
+namespace {
+
+namespace rn = resources::network;
+namespace rk = resources::k8s;
+namespace rcfg = resources::config;
+using runtime::resource::Pointer;
+
+class FakeHost final : public HostFacts {
+ public:
+  std::string hostname() const override { return "box.lan"; }
+  std::vector<HostAddress> addresses() const override {
+    return {{resources::net::ip("192.168.1.7").ip(), 24}};
+  }
+  std::string operating_system() const override { return "Fake (1)"; }
+};
+
+const Pointer kHostname{"network", std::string(rn::kHostnameStatusType), "hostname"};
+const Pointer kNodename{"k8s", std::string(rk::kNodenameType), "nodename"};
+const Pointer kRouted{"network", std::string(rn::kNodeAddressType), "routed-no-k8s"};
+const Pointer kCurrent{"network", std::string(rn::kNodeAddressType), "current-no-k8s"};
+const Pointer kType{"config", std::string(rcfg::kMachineTypeType), "machine-type"};
+
+class NodeInputs : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto host = std::make_shared<FakeHost>();
+    h_.add(make_hostname_status_controller(host));
+    h_.add(make_nodename_controller(host));
+    h_.add(make_node_address_controller(host));
+    h_.add(make_machine_type_controller());
+    h_.start();
+  }
+  testing::Harness h_;
+};
+
+TEST_F(NodeInputs, HostFactsWithoutConfig) {
+  auto hs = h_.wait_for<rn::HostnameStatusSpec>(kHostname);
+  ASSERT_TRUE(hs);
+  EXPECT_EQ(hs->hostname(), "box");
+  EXPECT_EQ(hs->domainname(), "lan");
+  auto nn = h_.wait_for<rk::NodenameSpec>(kNodename);
+  ASSERT_TRUE(nn);
+  EXPECT_EQ(nn->nodename(), "box");
+  auto routed = h_.wait_for<rn::NodeAddressSpec>(kRouted);
+  ASSERT_TRUE(routed);
+  ASSERT_EQ(routed->addresses_size(), 1);
+  EXPECT_EQ(resources::net::text(routed->addresses(0)), "192.168.1.7/24");
+  EXPECT_TRUE(h_.wait_for<rn::NodeAddressSpec>(kCurrent));
+  EXPECT_EQ(h_.state().get(kType), nullptr);
+}
+
+TEST_F(NodeInputs, ConfigOverridesHost) {
+  h_.put_config(
+      "version: v1alpha1\nmachine:\n  type: controlplane\n  network:\n    hostname: node-1\n"
+      "---\napiVersion: v1alpha1\nkind: HostConfig\nnodename: n1.example\n"
+      "addresses: [10.0.0.1/8, fd00::1]\n");
+  auto hs = h_.wait_for<rn::HostnameStatusSpec>(
+      kHostname, [](const rn::HostnameStatusSpec& s) { return s.hostname() == "node-1"; });
+  ASSERT_TRUE(hs);
+  EXPECT_EQ(hs->domainname(), "");
+  EXPECT_TRUE(h_.wait_for<rk::NodenameSpec>(
+      kNodename, [](const rk::NodenameSpec& s) { return s.nodename() == "n1.example"; }));
+  auto cur = h_.wait_for<rn::NodeAddressSpec>(
+      kCurrent, [](const rn::NodeAddressSpec& s) { return s.addresses_size() == 2; });
+  ASSERT_TRUE(cur);
+  EXPECT_EQ(resources::net::text(cur->addresses(1)), "fd00::1/128");
+  auto mt = h_.wait_for<rcfg::MachineTypeSpec>(kType);
+  ASSERT_TRUE(mt);
+  EXPECT_EQ(mt->machine_type(), talos::resource::definitions::enums::TYPE_CONTROL_PLANE);
+}
+
+TEST(OsRelease, NameAndVersion) {
+  EXPECT_EQ(os_release_text("NAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\n"),
+            "Debian GNU/Linux (12)");
+  EXPECT_EQ(os_release_text("NAME=Arch Linux\n"), "Arch Linux");
+  EXPECT_EQ(os_release_text(""), "Linux");
+}
+
+TEST(LinuxHostFacts, SkipsLoopback) {
+  auto host = make_linux_host_facts();
+  EXPECT_FALSE(host->hostname().empty());
+  for (const auto& a : host->addresses()) {
+    EXPECT_NE(resources::net::ip_text(a.ip), "127.0.0.1");
+    EXPECT_NE(resources::net::ip_text(a.ip), "::1");
+  }
+}
+
+}  // namespace
+}  // namespace controllers::node
