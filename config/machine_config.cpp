@@ -219,7 +219,8 @@ void validate(const MachineConfig& cfg, std::vector<std::string>& errors) {
   if (!cfg.legacy_cluster_secret.empty()) {
     auto key = runtime::resource::base64_decode(cfg.legacy_cluster_secret);
     if (!key) {
-      errors.push_back("invalid .cluster.secret: failed to decode from base64: illegal base64 data");
+      errors.push_back(
+          "invalid .cluster.secret: failed to decode from base64: illegal base64 data");
     } else if (key->size() != 16 && key->size() != 24 && key->size() != 32) {
       errors.push_back("invalid .cluster.secret: expected 16, 24 or 32 bytes, got " +
                        std::to_string(key->size()));

@@ -19,7 +19,8 @@ void register_controllers(runtime::controller::Engine& engine, const Dependencie
   engine.register_controller(cluster::make_node_identity_controller(deps.state_dir));
   engine.register_controller(cluster::make_config_controller());
   engine.register_controller(cluster::make_info_controller());
-  engine.register_controller(cluster::make_local_affiliate_controller(deps.host->operating_system()));
+  engine.register_controller(
+      cluster::make_local_affiliate_controller(deps.host->operating_system()));
   engine.register_controller(cluster::make_affiliate_merge_controller());
   engine.register_controller(cluster::make_member_controller());
   engine.register_controller(cluster::make_endpoint_controller());

@@ -11,7 +11,8 @@ namespace {
 
 bool scheme_char(char c, bool first) {
   if (std::isalpha(static_cast<unsigned char>(c))) return true;
-  return !first && (std::isdigit(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.');
+  return !first &&
+         (std::isdigit(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.');
 }
 
 }  // namespace

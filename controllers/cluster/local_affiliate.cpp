@@ -162,7 +162,9 @@ class LocalAffiliateController final : public runtime::controller::Controller {
     for (const auto& ip : rn::ips(current)) {
       if (ip != ks_address && !is_siderolink(ip)) ips.push_back(ip);
     }
-    for (const auto& r : rt.list({std::string(rc::kNamespace), std::string(rn::kAddressStatusType)})) {
+    const runtime::resource::Kind discovered{std::string(rc::kNamespace),
+                                             std::string(rn::kAddressStatusType)};
+    for (const auto& r : rt.list(discovered)) {
       const auto* status = runtime::resource::spec_as<rn::AddressStatusSpec>(*r);
       if (status == nullptr) continue;
       const std::string& ip = status->address().ip();

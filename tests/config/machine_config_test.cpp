@@ -29,7 +29,8 @@ std::vector<std::string> errors_of(const std::string& yaml) {
 }
 
 TEST(MachineConfig, LegacyEnabledTurnsOnKubernetesAndDefaultService) {
-  auto cfg = parse(std::string("version: v1alpha1\ncluster:\n  id: cluster1\n  secret: ") + kSecret +
+  auto cfg = parse(std::string("version: v1alpha1\ncluster:\n  id: cluster1\n  secret: ") +
+                       kSecret +
                        "\n  discovery:\n    enabled: true\n",
                    "t");
   EXPECT_TRUE(kubernetes_registry_enabled(cfg));
@@ -123,7 +124,8 @@ TEST(MachineConfig, ClusterSecretMustBe32BytesOfBase64) {
   auto errs = errors_of(
       "apiVersion: v1alpha1\nkind: DiscoveryIdentityConfig\nclusterID: x\nclusterSecret: "
       "AAAA\n");
-  EXPECT_THAT(errs, ElementsAre(HasSubstr("invalid clusterSecret: expected 32 bytes, got 3: AAAA")));
+  EXPECT_THAT(errs,
+              ElementsAre(HasSubstr("invalid clusterSecret: expected 32 bytes, got 3: AAAA")));
   errs = errors_of(
       "apiVersion: v1alpha1\nkind: DiscoveryIdentityConfig\nclusterID: x\nclusterSecret: '!!'\n");
   EXPECT_THAT(errs,

@@ -27,7 +27,8 @@ TEST_P(NormalizeEndpoint, Table) {
 
 INSTANTIATE_TEST_SUITE_P(
     Talos, NormalizeEndpoint,
-    ::testing::Values(Case{"https://discovery.example.com:6443", "discovery.example.com:6443", false},
+    ::testing::Values(
+        Case{"https://discovery.example.com:6443", "discovery.example.com:6443", false},
                       Case{"https://discovery.example.com", "discovery.example.com:443", false},
                       Case{"http://discovery.example.com:8080", "discovery.example.com:8080", true},
                       Case{"http://discovery.example.com", "discovery.example.com:80", true},
@@ -35,7 +36,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"http://192.168.1.1", "192.168.1.1:80", true},
                       Case{"https://[::1]:6443", "[::1]:6443", false},
                       Case{"http://[::1]", "[::1]:80", true},
-                      Case{"https://discovery.example.com/api/v1", "discovery.example.com:443", false},
+                      Case{"https://discovery.example.com/api/v1", "discovery.example.com:443",
+                           false},
                       Case{"https://discovery.example.com?key=value", "discovery.example.com:443",
                            false},
                       Case{"grpc://discovery.example.com", "discovery.example.com:443", false},

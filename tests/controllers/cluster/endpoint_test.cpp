@@ -21,7 +21,8 @@ TEST(EndpointController, ControlPlaneAddressesSorted) {
   testing::Harness h;
   h.add(make_endpoint_controller());
   h.start();
-  auto put = [&](const char* name, enums::MachineType type, std::initializer_list<const char*> ips) {
+  auto put = [&](const char* name, enums::MachineType type,
+                 std::initializer_list<const char*> ips) {
     rc::MemberSpec m;
     m.set_machine_type(type);
     for (auto ip : ips) *m.add_addresses() = resources::net::ip(ip);

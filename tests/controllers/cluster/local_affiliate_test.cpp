@@ -87,7 +87,8 @@ TEST_F(LocalAffiliate, WorkerThenKubeSpanThenDisabled) {
   set_type(enums::TYPE_WORKER);
   auto a = h_.wait_for<rc::AffiliateSpec>(kAffiliate);
   ASSERT_TRUE(a);
-  EXPECT_THAT(ips(*a), ElementsAre("172.20.0.2", "10.5.0.1", "192.168.192.168", "2001:123:4567::1"));
+  EXPECT_THAT(ips(*a),
+              ElementsAre("172.20.0.2", "10.5.0.1", "192.168.192.168", "2001:123:4567::1"));
   EXPECT_EQ(a->hostname(), "example1");
   EXPECT_EQ(a->nodename(), "example1.com");
   EXPECT_EQ(a->machine_type(), enums::TYPE_WORKER);
