@@ -88,9 +88,10 @@ class ChildProcess {
     return std::nullopt;
   }
 
-  // The port a discovery-service (or any of our servers) logs as `event=listening ... port=N`.
+  // The gRPC port a discovery-service logs as `event=listening addr=... port=N ...` (the first
+  // ` port=`, not landing_port/metrics_port).
   std::optional<int> wait_for_listening_port(Clock::duration timeout) {
-    auto port = wait_for_output(std::regex("event=listening .*port=([0-9]+)"), timeout);
+    auto port = wait_for_output(std::regex("event=listening .*? port=([0-9]+)"), timeout);
     if (!port) return std::nullopt;
     return std::stoi(*port);
   }

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-var listeningPort = regexp.MustCompile(`event=listening .*port=([0-9]+)`)
+var listeningPort = regexp.MustCompile(`event=listening .*? port=([0-9]+)`)
 
 // server is one running discovery-service process.
 type server struct {
@@ -39,7 +39,12 @@ func startServer(t *testing.T, flags ...string) *server {
 	}
 	defer logFile.Close() //nolint:errcheck
 
-	args := append([]string{"--addr", "127.0.0.1:0", "--log-level", "debug"}, flags...)
+	// Only the gRPC port: no fixed HTTP ports (tests run in parallel), no snapshot file, and no
+	// per-IP rate limit, since every client here is 127.0.0.1.
+	args := append([]string{
+		"--addr", "127.0.0.1:0", "--landing-addr", "", "--metrics-addr", "",
+		"--snapshots-enabled=false", "--rate-limit", "0", "--log-level", "debug",
+	}, flags...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
