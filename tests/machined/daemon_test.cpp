@@ -4,7 +4,6 @@
 
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/security/tls_credentials_options.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -13,6 +12,7 @@
 #include "cosi/v1alpha1/state.grpc.pb.h"
 #include "machine/machine.grpc.pb.h"
 #include "machined/version_service.h"
+#include "tests/machined/channels.h"
 #include "tests/machined/temp_dir.h"
 
 namespace machined {
@@ -28,18 +28,9 @@ DaemonOptions options_for(const std::filesystem::path& dir) {
   return options;
 }
 
-std::shared_ptr<grpc::Channel> tls_channel(int port) {
-  grpc::experimental::TlsChannelCredentialsOptions tls;
-  tls.set_verify_server_certs(false);
-  tls.set_check_call_host(false);
-  tls.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
-  return grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                             grpc::experimental::TlsCredentials(tls));
-}
+using tds::test::unix_channel;
 
-std::shared_ptr<grpc::Channel> unix_channel(const std::filesystem::path& path) {
-  return grpc::CreateChannel("unix:" + path.string(), grpc::InsecureChannelCredentials());
-}
+constexpr auto tls_channel = &tds::test::insecure_tls_channel;
 
 std::vector<std::string> list_ids(wire::State::Stub& stub, const std::string& ns,
                                   const std::string& type) {
