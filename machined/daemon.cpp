@@ -24,6 +24,8 @@
 #include <vector>
 
 #include "config/machine_config.h"
+#include "controllers/node/host_facts.h"
+#include "controllers/register.h"
 #include "machined/listen_address.h"
 #include "machined/metrics.h"
 #include "machined/tls.h"
@@ -100,6 +102,8 @@ class DaemonImpl final : public Daemon {
     resources::register_all(*registry_);
     if (!options_.config_path.empty()) reload_config();
     engine_ = std::make_unique<runtime::controller::Engine>(state_, io_.get_executor());
+    controllers::register_controllers(
+        *engine_, {options_.state_dir, controllers::node::make_linux_host_facts()});
 
     start_local_server();
     start_api_server();
