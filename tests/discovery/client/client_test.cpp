@@ -5,12 +5,17 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange under C++20
 
@@ -54,8 +59,12 @@ Affiliate local(const std::string& node_id, const std::string& hostname,
 // The discovery-service on 127.0.0.1; restart() keeps the port and starts from an empty registry.
 class TestServer {
  public:
-  explicit TestServer(std::string redirect = "", int port = 0) : redirect_(std::move(redirect)) {
-    start(port);
+  explicit TestServer(std::string redirect = "", std::string cert_path = "",
+                      std::string key_path = "")
+      : redirect_(std::move(redirect)),
+        cert_path_(std::move(cert_path)),
+        key_path_(std::move(key_path)) {
+    start(0);
   }
 
   void restart() {
@@ -81,10 +90,14 @@ class TestServer {
     server::ServerOptions options;
     options.address = "127.0.0.1:" + std::to_string(port);
     options.service.redirect_endpoint = redirect_;
+    options.certificate_path = cert_path_;
+    options.key_path = key_path_;
     server_ = server::start_server(*state_, options);
   }
 
   std::string redirect_;
+  std::string cert_path_;
+  std::string key_path_;
   server::SteadyClock clock_;
   std::unique_ptr<server::State> state_ = std::make_unique<server::State>(clock_);
   std::unique_ptr<server::Server> server_;
@@ -104,8 +117,14 @@ class ClientTest : public ::testing::Test {
                 const std::string& key = kKey,
                 std::chrono::nanoseconds ttl = std::chrono::minutes(30)) {
     Options options;
-    options.endpoint = endpoint;
     options.insecure = true;
+    return start(std::move(options), endpoint, affiliate_id, key, ttl);
+  }
+
+  Client& start(Options options, const std::string& endpoint, const std::string& affiliate_id,
+                const std::string& key = kKey,
+                std::chrono::nanoseconds ttl = std::chrono::minutes(30)) {
+    options.endpoint = endpoint;
     options.cluster_id = kCluster;
     options.affiliate_id = affiliate_id;
     options.key = key;
@@ -323,6 +342,45 @@ TEST_F(ClientTest, FollowsHelloRedirect) {
   EXPECT_EQ(a.endpoint(), target.address());
   EXPECT_EQ(b.endpoint(), target.address());
   EXPECT_TRUE(redirecting.list().empty()) << "nothing was published to the redirecting server";
+}
+
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+TEST_F(ClientTest, TlsWithCustomRootsOrSkipVerify) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("tds-client-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto cert = (dir / "cert.pem").string();
+  auto key = (dir / "key.pem").string();
+  std::string command =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "
+      "/CN=discovery-test -addext subjectAltName=IP:127.0.0.1 -keyout " +
+      key + " -out " + cert + " >/dev/null 2>&1";
+  if (std::system(command.c_str()) != 0) GTEST_SKIP() << "openssl command line tool unavailable";
+
+  TestServer server("", cert, key);
+  Options trusting;
+  trusting.ca_pem = read_all(cert);
+  Options skipping;
+  skipping.skip_verify = true;
+  auto& a = start(trusting, server.address(), "a");
+  auto& b = start(skipping, server.address(), "b");
+  auto& c = start(Options{}, server.address(), "c");  // system roots: the handshake fails
+  a.set_local_data(local("a", "host-a"), {});
+  b.set_local_data(local("b", "host-b"), {});
+  c.set_local_data(local("c", "host-c"), {});
+  ASSERT_TRUE(eventually([&] { return sees_hostname(a, "b", "host-b"); }));
+  ASSERT_TRUE(eventually([&] { return sees_hostname(b, "a", "host-a"); }));
+  EXPECT_EQ(server.list().count("c"), 0u);
+  EXPECT_TRUE(c.public_ip().empty());
+  EXPECT_TRUE(c.affiliates()->empty());
+  clients_.clear();
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(ClientTest, ConvergesAgainAfterServerRestart) {
