@@ -12,7 +12,7 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   -DTDS_FUZZERS=ON -DTDS_BENCHMARKS=OFF -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 
-targets=(tds_discovery_state_fuzz)
+targets=(tds_discovery_state_fuzz tds_snapshot_load_fuzz)
 cmake --build build-fuzz --target "${targets[@]}"
 
 for target in "${targets[@]}"; do
