@@ -3,6 +3,7 @@
 
 #include "controllers/cluster/affiliate_merge.h"
 #include "controllers/cluster/config.h"
+#include "controllers/cluster/discovery_service.h"
 #include "controllers/cluster/endpoint.h"
 #include "controllers/cluster/info.h"
 #include "controllers/cluster/local_affiliate.h"
@@ -21,6 +22,7 @@ void register_controllers(runtime::controller::Engine& engine, const Dependencie
   engine.register_controller(cluster::make_info_controller());
   engine.register_controller(
       cluster::make_local_affiliate_controller(deps.host->operating_system()));
+  engine.register_controller(cluster::make_discovery_service_controller(deps.discovery_service));
   engine.register_controller(cluster::make_affiliate_merge_controller());
   engine.register_controller(cluster::make_member_controller());
   engine.register_controller(cluster::make_endpoint_controller());

@@ -1,9 +1,10 @@
-// One call that registers every built-in controller of cluster discovery's node side (except the
-// discovery service client, which lives with discovery/client).
+// One call that registers every built-in controller of cluster discovery's node side.
 #pragma once
 
 #include <filesystem>
 #include <memory>
+
+#include "controllers/cluster/discovery_service.h"
 
 namespace runtime::controller {
 class Engine;
@@ -18,6 +19,7 @@ class HostFacts;
 struct Dependencies {
   std::filesystem::path state_dir;          // node-identity.yaml lives here
   std::shared_ptr<const node::HostFacts> host;  // hostname, addresses, os-release
+  cluster::DiscoveryServiceOptions discovery_service = {};  // client version, TLS roots
 };
 
 // Throws state::Error when a controller conflicts with one already registered.

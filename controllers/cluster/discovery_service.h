@@ -1,0 +1,37 @@
+// cluster.DiscoveryServiceController: one discovery client per configured service; publishes the
+// local affiliate to each and turns what they see into cluster-raw `service/<nodeId>` Affiliates
+// and the AddressStatus cluster/`service` (reference 3.5).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "discovery/client/client.h"
+#include "resources/cluster/cluster.h"
+
+namespace runtime::controller {
+class Controller;
+}
+
+namespace controllers::cluster {
+
+// Talos sends its release tag as the client version; ours matches the Talos API machined speaks.
+inline constexpr char kDefaultDiscoveryClientVersion[] = "v1.11.0";
+
+struct DiscoveryServiceOptions {
+  std::string client_version = kDefaultDiscoveryClientVersion;
+  std::string ca_pem;  // TLS roots to trust instead of the system's (private services, tests)
+};
+
+std::unique_ptr<runtime::controller::Controller> make_discovery_service_controller(
+    DiscoveryServiceOptions options);
+
+// The local affiliate as the discovery plaintext: endpoints travel only with KubeSpan.
+discovery::client::Affiliate to_discovery_affiliate(const resources::cluster::AffiliateSpec& spec);
+
+// A decrypted peer as an AffiliateSpec. Addresses, prefixes and endpoints that are not valid IPs
+// are logged and skipped; endpoints of a peer without KubeSpan are dropped, as Talos does.
+resources::cluster::AffiliateSpec from_discovery_affiliate(
+    const discovery::client::Affiliate& affiliate);
+
+}  // namespace controllers::cluster
