@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "controllers/internal/inputs.h"
 #include "resources/kubespan/kubespan.h"
 #include "resources/machine/machine.h"
 #include "resources/machine_type.h"
@@ -29,9 +30,9 @@ namespace rc = resources::cluster;
 namespace rks = resources::kubespan;
 namespace rm = resources::machine;
 namespace rn = resources::network;
+using controllers::internal::weak_input;
 using google::protobuf::util::MessageDifferencer;
 using runtime::controller::Input;
-using runtime::controller::InputKind;
 using runtime::controller::Output;
 using runtime::controller::OutputKind;
 using runtime::controller::Runtime;
@@ -67,12 +68,6 @@ void add_prefixes(const google::protobuf::RepeatedPtrField<dc::pb::IPPrefix>& fr
   }
 }
 
-Input weak(std::string_view ns, std::string_view type, std::optional<std::string_view> id) {
-  return Input{std::string(ns), std::string(type),
-               id ? std::optional<std::string>(std::string(*id)) : std::nullopt,
-               InputKind::kWeak};
-}
-
 template <class M>
 const M* spec_of(const runtime::resource::ResourcePtr& r) {
   return r ? runtime::resource::spec_as<M>(*r) : nullptr;
@@ -96,10 +91,10 @@ struct Published {
   std::vector<dc::OtherEndpoints> other;
 };
 
-bool same_endpoints(const std::vector<dc::pb::Endpoint>& a, const std::vector<dc::pb::Endpoint>& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
-    return MessageDifferencer::Equals(x, y);
-  });
+bool same_endpoints(const std::vector<dc::pb::Endpoint>& a,
+                    const std::vector<dc::pb::Endpoint>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const auto& x, const auto& y) { return MessageDifferencer::Equals(x, y); });
 }
 
 bool operator==(const Published& a, const Published& b) {
@@ -128,10 +123,10 @@ class DiscoveryServiceController final : public runtime::controller::Controller 
 
   std::vector<Input> inputs() const override {
     return {
-        weak(rc::kConfigNamespace, rc::kConfigType, rc::kConfigId),
-        weak(rc::kNamespace, rc::kIdentityType, rc::kLocalIdentityId),
-        weak(rks::kNamespace, rks::kEndpointType, std::nullopt),
-        weak(rm::kNamespace, rm::kResetSignalType, rm::kResetSignalId),
+        weak_input(rc::kConfigNamespace, rc::kConfigType, rc::kConfigId),
+        weak_input(rc::kNamespace, rc::kIdentityType, rc::kLocalIdentityId),
+        weak_input(rks::kNamespace, rks::kEndpointType, std::nullopt),
+        weak_input(rm::kNamespace, rm::kResetSignalType, rm::kResetSignalId),
     };
   }
 
@@ -151,9 +146,9 @@ class DiscoveryServiceController final : public runtime::controller::Controller 
 
  private:
   void reconcile_clients(Runtime& rt) {
-    const auto* config = spec_of<rc::ConfigSpec>(rt.get(
-        Pointer{std::string(rc::kConfigNamespace), std::string(rc::kConfigType),
-                std::string(rc::kConfigId)}));
+    const auto* config = spec_of<rc::ConfigSpec>(
+        rt.get(Pointer{std::string(rc::kConfigNamespace), std::string(rc::kConfigType),
+                       std::string(rc::kConfigId)}));
     // Unlike Talos, a vanished config also stops the clients: without it nothing says that
     // discovery is still wanted.
     if (config == nullptr || config->service_endpoints_size() == 0) {
@@ -161,14 +156,14 @@ class DiscoveryServiceController final : public runtime::controller::Controller 
       clients_.clear();
       return;
     }
-    const auto* identity = spec_of<rc::IdentitySpec>(rt.get(
-        Pointer{std::string(rc::kNamespace), std::string(rc::kIdentityType),
-                std::string(rc::kLocalIdentityId)}));
+    const auto* identity = spec_of<rc::IdentitySpec>(
+        rt.get(Pointer{std::string(rc::kNamespace), std::string(rc::kIdentityType),
+                       std::string(rc::kLocalIdentityId)}));
     if (identity == nullptr || identity->node_id().empty()) return;
     if (identity->node_id() != node_id_) {
       node_id_ = identity->node_id();
       auto in = inputs();
-      in.push_back(weak(rc::kNamespace, rc::kAffiliateType, node_id_));
+      in.push_back(weak_input(rc::kNamespace, rc::kAffiliateType, node_id_));
       rt.update_inputs(std::move(in));
     }
 
@@ -205,8 +200,8 @@ class DiscoveryServiceController final : public runtime::controller::Controller 
     o.client_version = options_.client_version;
     RunningClient running{std::move(spec), nullptr, std::nullopt, false};
     try {
-      running.client = dc::start_client(std::move(o), rt.executor(),
-                                        [rt = &rt] { rt->queue_reconcile(); });
+      running.client =
+          dc::start_client(std::move(o), rt.executor(), [rt = &rt] { rt->queue_reconcile(); });
       spdlog::info("starting discovery client name={} endpoint={} insecure={}", name,
                    running.spec.endpoint, running.spec.insecure);
     } catch (const std::invalid_argument& e) {
@@ -231,13 +226,13 @@ class DiscoveryServiceController final : public runtime::controller::Controller 
       }
       return;
     }
-    const auto* local = spec_of<rc::AffiliateSpec>(rt.get(
-        Pointer{std::string(rc::kNamespace), std::string(rc::kAffiliateType), node_id_}));
+    const auto* local = spec_of<rc::AffiliateSpec>(
+        rt.get(Pointer{std::string(rc::kNamespace), std::string(rc::kAffiliateType), node_id_}));
     if (local == nullptr) return;
 
     Published desired{to_discovery_affiliate(*local), {}};
-    for (const auto& r : rt.list(Kind{std::string(rks::kNamespace),
-                                      std::string(rks::kEndpointType)})) {
+    for (const auto& r :
+         rt.list(Kind{std::string(rks::kNamespace), std::string(rks::kEndpointType)})) {
       const auto* ep = spec_of<rks::EndpointSpec>(r);
       if (ep == nullptr) continue;
       dc::pb::Endpoint e;
@@ -275,8 +270,7 @@ class DiscoveryServiceController final : public runtime::controller::Controller 
     // Never cleaned up, as in Talos: the address stays known when discovery is turned off.
     if (valid_ip(public_ip)) {
       runtime::controller::modify<rn::AddressStatusSpec>(
-          rt,
-          Pointer{std::string(rc::kNamespace), std::string(rn::kAddressStatusType), "service"},
+          rt, Pointer{std::string(rc::kNamespace), std::string(rn::kAddressStatusType), "service"},
           [&](rn::AddressStatusSpec& spec, runtime::resource::Metadata&) {
             spec.mutable_address()->set_ip(public_ip);
             spec.mutable_address()->set_prefix_length(static_cast<int>(public_ip.size() * 8));
@@ -347,8 +341,9 @@ rc::AffiliateSpec from_discovery_affiliate(const dc::Affiliate& affiliate) {
     if (valid_ip(ip)) {
       spec.add_addresses()->set_ip(ip);
     } else {
-      spdlog::warn("discovery affiliate field skipped affiliate={} field=addresses reason=invalid_ip",
-                   data.node_id());
+      spdlog::warn(
+          "discovery affiliate field skipped affiliate={} field=addresses reason=invalid_ip",
+          data.node_id());
     }
   }
   if (!data.has_kubespan()) return spec;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "controllers/internal/inputs.h"
 #include "resources/cluster/affiliate.h"
 #include "resources/cluster/cluster.h"
 #include "resources/config/config.h"
@@ -23,8 +24,8 @@ namespace rk = resources::k8s;
 namespace rks = resources::kubespan;
 namespace rn = resources::network;
 namespace rcfg = resources::config;
+using controllers::internal::weak_input;
 using runtime::controller::Input;
-using runtime::controller::InputKind;
 using runtime::controller::Runtime;
 using runtime::resource::Pointer;
 
@@ -45,12 +46,6 @@ std::optional<M> get_spec(Runtime& rt, std::string_view ns, std::string_view typ
   return *spec;
 }
 
-Input weak(std::string_view ns, std::string_view type, std::optional<std::string_view> id) {
-  return Input{std::string(ns), std::string(type),
-               id ? std::optional<std::string>(std::string(*id)) : std::nullopt,
-               InputKind::kWeak};
-}
-
 class LocalAffiliateController final : public runtime::controller::Controller {
  public:
   explicit LocalAffiliateController(std::string os) : os_(std::move(os)) {}
@@ -59,17 +54,17 @@ class LocalAffiliateController final : public runtime::controller::Controller {
 
   std::vector<Input> inputs() const override {
     return {
-        weak(rc::kConfigNamespace, rc::kConfigType, rc::kConfigId),
-        weak(rc::kNamespace, rc::kIdentityType, rc::kLocalIdentityId),
-        weak(rn::kNamespace, rn::kHostnameStatusType, rn::kHostnameId),
-        weak(rk::kNamespace, rk::kNodenameType, rk::kNodenameId),
-        weak(rn::kNamespace, rn::kNodeAddressType, std::nullopt),
-        weak(rk::kNamespace, rk::kNodeStatusType, std::nullopt),
-        weak(rks::kNamespace, rks::kIdentityType, rks::kLocalIdentityId),
-        weak(rks::kConfigNamespace, rks::kConfigType, rks::kConfigId),
-        weak(rcfg::kNamespace, rcfg::kMachineTypeType, rcfg::kMachineTypeId),
-        weak(rc::kNamespace, rn::kAddressStatusType, std::nullopt),
-        weak(rk::kControlPlaneNamespace, rk::kAPIServerConfigType, rk::kAPIServerConfigId),
+        weak_input(rc::kConfigNamespace, rc::kConfigType, rc::kConfigId),
+        weak_input(rc::kNamespace, rc::kIdentityType, rc::kLocalIdentityId),
+        weak_input(rn::kNamespace, rn::kHostnameStatusType, rn::kHostnameId),
+        weak_input(rk::kNamespace, rk::kNodenameType, rk::kNodenameId),
+        weak_input(rn::kNamespace, rn::kNodeAddressType, std::nullopt),
+        weak_input(rk::kNamespace, rk::kNodeStatusType, std::nullopt),
+        weak_input(rks::kNamespace, rks::kIdentityType, rks::kLocalIdentityId),
+        weak_input(rks::kConfigNamespace, rks::kConfigType, rks::kConfigId),
+        weak_input(rcfg::kNamespace, rcfg::kMachineTypeType, rcfg::kMachineTypeId),
+        weak_input(rc::kNamespace, rn::kAddressStatusType, std::nullopt),
+        weak_input(rk::kControlPlaneNamespace, rk::kAPIServerConfigType, rk::kAPIServerConfigId),
     };
   }
 
