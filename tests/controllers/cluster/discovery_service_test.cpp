@@ -172,6 +172,27 @@ TEST(DiscoveryServiceController, NodesSeeEachOtherThenResetAndDisable) {
   EXPECT_EQ(b.raw_count(), 0u);
 }
 
+TEST(DiscoveryServiceController, ObservedKubeSpanEndpointsReachOtherNodes) {
+  TestServer server;
+  Node a("nodeA", server.address(), kKey, full_affiliate("nodeA"));
+  Node b("nodeB", server.address(), kKey, plain_affiliate("nodeB"));
+  ASSERT_TRUE(b.wait_peer("nodeA"));
+
+  // B observed A at 1.1.1.1:343: the service merges it into A's record, which C then reads.
+  resources::kubespan::EndpointSpec observed;
+  observed.set_affiliate_id("nodeA");
+  *observed.mutable_endpoint() = net::ip_port("1.1.1.1:343");
+  b.h().put(Pointer{std::string(resources::kubespan::kNamespace),
+                    std::string(resources::kubespan::kEndpointType),
+                    full_affiliate("nodeA").kube_span().public_key()},
+            observed);
+  Node c("nodeC", server.address(), kKey, plain_affiliate("nodeC"));
+  auto seen = c.h().wait_for<rc::AffiliateSpec>(
+      raw("nodeA"), [](const rc::AffiliateSpec& s) { return s.kube_span().endpoints_size() == 3; });
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(net::text(seen->kube_span().endpoints(2)), "1.1.1.1:343");
+}
+
 TEST(DiscoveryServiceController, WrongKeySeesNothingAndIsNotSeen) {
   TestServer server;
   Node a("nodeA", server.address(), kKey, plain_affiliate("nodeA"));
