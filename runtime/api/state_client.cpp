@@ -70,6 +70,17 @@ state::Event decode(const wire::Event& e) {
   return out;
 }
 
+// Destroy and Teardown requests: a pointer plus the owner option.
+template <class Request>
+Request owned_request(const Pointer& ptr, const std::string& owner) {
+  Request req;
+  req.set_namespace_(ptr.ns);
+  req.set_type(ptr.type);
+  req.set_id(ptr.id);
+  req.mutable_options()->set_owner(owner);
+  return req;
+}
+
 void check_writable(const Resource& r) {
   if (r.spec == nullptr) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -222,11 +233,7 @@ class StateClient final : public state::State {
   }
 
   void destroy(const Pointer& ptr, const state::DestroyOptions& opts) override {
-    wire::DestroyRequest req;
-    req.set_namespace_(ptr.ns);
-    req.set_type(ptr.type);
-    req.set_id(ptr.id);
-    req.mutable_options()->set_owner(opts.owner);
+    auto req = owned_request<wire::DestroyRequest>(ptr, opts.owner);
     wire::DestroyResponse resp;
     grpc::ClientContext ctx;
     auto status = stub_->Destroy(&ctx, req, &resp);
@@ -234,11 +241,7 @@ class StateClient final : public state::State {
   }
 
   bool teardown(const Pointer& ptr, const state::TeardownOptions& opts) override {
-    wire::TeardownRequest req;
-    req.set_namespace_(ptr.ns);
-    req.set_type(ptr.type);
-    req.set_id(ptr.id);
-    req.mutable_options()->set_owner(opts.owner);
+    auto req = owned_request<wire::TeardownRequest>(ptr, opts.owner);
     wire::TeardownResponse resp;
     grpc::ClientContext ctx;
     auto status = stub_->Teardown(&ctx, req, &resp);
