@@ -7,7 +7,7 @@
 
 #include <stdexcept>
 
-#include "runtime/resource/internal/base64.h"
+#include "runtime/resource/base64.h"
 
 namespace config {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "config/internal/url.h"
 #include "resources/net.h"
-#include "runtime/resource/internal/base64.h"
+#include "runtime/resource/base64.h"
 
 namespace config {
 namespace {

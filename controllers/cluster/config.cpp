@@ -6,7 +6,7 @@
 
 #include "controllers/internal/config_transform_impl.h"
 #include "resources/cluster/cluster.h"
-#include "runtime/resource/internal/base64.h"
+#include "runtime/resource/base64.h"
 
 namespace controllers::cluster {
 namespace {

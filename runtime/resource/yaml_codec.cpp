@@ -16,7 +16,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "runtime/resource/internal/base64.h"
+#include "runtime/resource/base64.h"
 #include "runtime/resource/internal/builtin_yaml_codecs.h"
 #include "runtime/resource/yaml_registry.h"
 

@@ -4,7 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "runtime/resource/internal/base64.h"
+#include "runtime/resource/base64.h"
 
 namespace config {
 namespace {
