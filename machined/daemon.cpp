@@ -166,8 +166,9 @@ class DaemonImpl final : public Daemon {
     }
     if (metrics_) metrics_->stop();
     if (engine_) engine_->stop();
+    // No io_.stop(): finished gRPC streams free themselves with a task on the io_context, so
+    // the threads run until that queue is empty.
     work_.reset();
-    io_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
     std::error_code ignored;

@@ -27,7 +27,9 @@ struct StateServiceOptions {
   std::size_t max_pending_watch_messages = 1024;
 };
 
-// `executor` runs the watch streams (each on its own strand); it must outlive the service.
+// `executor` runs the watch streams (each on its own strand); it must outlive the service and
+// keep running until the gRPC server has shut down and the tasks it queued then have run (a
+// finished stream frees itself with one), so drain it rather than stop it.
 std::unique_ptr<grpc::Service> make_state_service(state::State& state, state::Executor executor,
                                                   const StateServiceOptions& options = {});
 

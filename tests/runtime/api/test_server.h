@@ -39,8 +39,8 @@ class Server {
 
   ~Server() {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    // Finished streams free themselves with a task on io_: let the thread drain it.
     work_.reset();
-    io_.stop();
     thread_.join();
   }
 
