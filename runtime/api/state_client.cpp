@@ -102,16 +102,15 @@ struct WatchShared {
 
 class WatchReactor final : public grpc::ClientReadReactor<wire::WatchResponse> {
  public:
+  // `ready` resolves when the server sent its empty readiness message or failed before it. The
+  // reactor may be gone by then (a refused watch ends at once), so the caller holds the future.
   WatchReactor(wire::State::Stub& stub, const wire::WatchRequest& request,
-               std::shared_ptr<WatchShared> shared)
-      : shared_(std::move(shared)) {
+               std::shared_ptr<WatchShared> shared, std::promise<grpc::Status> ready)
+      : shared_(std::move(shared)), ready_(std::move(ready)) {
     stub.async()->Watch(&shared_->context, &request, this);
     StartRead(&message_);
     StartCall();
   }
-
-  // Resolves when the server sent its empty readiness message or failed before it.
-  std::future<grpc::Status> ready() { return ready_.get_future(); }
 
   void OnReadDone(bool ok) override {
     if (!ok) return;  // OnDone follows with the status
@@ -315,8 +314,10 @@ class StateClient final : public state::State {
                                             state::WatchCallback cb) {
     req.set_api_version(1);
     auto shared = std::make_shared<WatchShared>(std::move(executor), std::move(cb));
-    auto* reactor = new WatchReactor(*stub_, req, shared);  // deletes itself in OnDone
-    auto status = reactor->ready().get();
+    std::promise<grpc::Status> ready;
+    auto handshake = ready.get_future();
+    new WatchReactor(*stub_, req, shared, std::move(ready));  // deletes itself in OnDone
+    auto status = handshake.get();
     if (!status.ok()) fail(status, {ErrorCode::kInvalidBookmark, ErrorCode::kInvalidArgument});
     return std::make_unique<RemoteWatch>(std::move(shared));
   }
