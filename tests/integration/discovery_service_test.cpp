@@ -1,13 +1,9 @@
 // Runs the real discovery-service binary on 127.0.0.1:0, talks to it over gRPC, and checks that
 // SIGTERM ends it cleanly and that its final snapshot brings the registry back after a restart.
-#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -16,85 +12,11 @@
 #include <string>
 
 #include "discovery/server.grpc.pb.h"
+#include "tests/interop/child_process.h"
 
 namespace {
 
 namespace pb = ::sidero::discovery::server;
-using Clock = std::chrono::steady_clock;
-
-// The service as a child process; killed and reaped on destruction if still running.
-class Process {
- public:
-  explicit Process(std::vector<std::string> args) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    out_ = fds[0];
-  }
-
-  ~Process() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (out_ >= 0) close(out_);
-  }
-
-  bool running() const { return pid_ > 0; }
-
-  // Reads output until `pattern` matches or the deadline passes; returns the first group.
-  std::optional<std::string> wait_for_output(const std::regex& pattern, Clock::duration timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      std::smatch match;
-      if (std::regex_search(output_, match, pattern)) return match.size() > 1 ? match[1] : match[0];
-      pollfd pfd{out_, POLLIN, 0};
-      if (poll(&pfd, 1, 100) > 0) {
-        char buf[4096];
-        ssize_t n = read(out_, buf, sizeof buf);
-        if (n <= 0) break;
-        output_.append(buf, static_cast<std::size_t>(n));
-      }
-    }
-    return std::nullopt;
-  }
-
-  // Waits for the process to exit; returns its wait status or nullopt on timeout.
-  std::optional<int> wait_exit(Clock::duration timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return status;
-      }
-      pollfd pfd{out_, POLLIN, 0};
-      if (poll(&pfd, 1, 20) > 0) {
-        char buf[4096];
-        ssize_t n = read(out_, buf, sizeof buf);
-        if (n > 0) output_.append(buf, static_cast<std::size_t>(n));
-      }
-    }
-    return std::nullopt;
-  }
-
-  void signal(int sig) { kill(pid_, sig); }
-  const std::string& output() const { return output_; }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  std::string output_;
-};
 
 // A private directory for one test's snapshot, removed afterwards.
 class TempDir {
@@ -128,7 +50,7 @@ const std::regex kPort("event=listening .* port=([0-9]+)");
 TEST(DiscoveryService, ServesAndStopsCleanlyOnSigterm) {
   const std::string cluster = "c2VjcmV0LWNsdXN0ZXItaWQtdGhhdC1tdXN0LW5vdC1sZWFr";
   TempDir dir;
-  Process proc(service_args(dir.file("state.bin"),
+  tds::test::ChildProcess proc(service_args(dir.file("state.bin"),
                             {"--gc-interval", "1s", "--redirect-endpoint", "other.example:443",
                              "--log-level", "debug"}));
   ASSERT_TRUE(proc.running());
@@ -181,7 +103,7 @@ TEST(DiscoveryService, FinalSnapshotSurvivesRestart) {
   TempDir dir;
   const std::string snapshot = dir.file("state.bin");
   {
-    Process proc(service_args(snapshot));
+    tds::test::ChildProcess proc(service_args(snapshot));
     auto port = proc.wait_for_output(kPort, std::chrono::seconds(30));
     ASSERT_TRUE(port.has_value()) << proc.output();
     auto stub = pb::Cluster::NewStub(
@@ -201,7 +123,7 @@ TEST(DiscoveryService, FinalSnapshotSurvivesRestart) {
         << proc.output();
     EXPECT_NE(proc.output().find("event=state saved"), std::string::npos) << proc.output();
   }
-  Process proc(service_args(snapshot));
+  tds::test::ChildProcess proc(service_args(snapshot));
   auto port = proc.wait_for_output(kPort, std::chrono::seconds(30));
   ASSERT_TRUE(port.has_value()) << proc.output();
   EXPECT_NE(proc.output().find("event=state loaded"), std::string::npos) << proc.output();
@@ -226,7 +148,7 @@ TEST(DiscoveryService, DamagedSnapshotWithStrictRefusesToStart) {
     fputs("\x0a\x7f garbage", f);  // upstream framing that claims more bytes than exist
     fclose(f);
   }
-  Process proc(service_args(snapshot, {"--snapshot-strict"}));
+  tds::test::ChildProcess proc(service_args(snapshot, {"--snapshot-strict"}));
   auto status = proc.wait_exit(std::chrono::seconds(30));
   ASSERT_TRUE(status.has_value()) << proc.output();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << proc.output();
@@ -237,7 +159,7 @@ TEST(DiscoveryService, DamagedSnapshotWithStrictRefusesToStart) {
 }
 
 TEST(DiscoveryService, BadFlagsFailWithAClearError) {
-  Process proc({DISCOVERY_SERVICE_BIN, "--gc-interval", "soon"});
+  tds::test::ChildProcess proc({DISCOVERY_SERVICE_BIN, "--gc-interval", "soon"});
   ASSERT_TRUE(proc.running());
   auto status = proc.wait_exit(std::chrono::seconds(30));
   ASSERT_TRUE(status.has_value());
