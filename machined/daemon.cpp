@@ -13,24 +13,29 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "config/machine_config.h"
+#include "controllers/cluster/node_identity.h"
 #include "controllers/node/host_facts.h"
 #include "controllers/register.h"
+#include "machined/file_watch.h"
 #include "machined/listen_address.h"
 #include "machined/metrics.h"
 #include "machined/tls.h"
-#include "machined/version_service.h"
+#include "machined/machine_service.h"
 #include "resources/config/config.h"
+#include "resources/machine/machine.h"
 #include "resources/register.h"
 #include "runtime/api/state_service.h"
 #include "runtime/controller/engine.h"
@@ -45,6 +50,9 @@ namespace api = runtime::api;
 using std::chrono::seconds;
 
 constexpr auto kShutdownGrace = seconds(5);
+// How long a graceful reset waits for the discovery services to acknowledge the delete; after
+// that the node goes anyway and its records expire by TTL.
+constexpr auto kLeaveTimeout = seconds(10);
 
 std::runtime_error errno_error(const std::string& what) {
   return std::runtime_error(what + ": " + std::strerror(errno));
@@ -102,14 +110,24 @@ class DaemonImpl final : public Daemon {
     resources::register_all(*registry_);
     if (!options_.config_path.empty()) reload_config();
     engine_ = std::make_unique<runtime::controller::Engine>(state_, io_.get_executor());
-    controllers::register_controllers(
-        *engine_, {options_.state_dir, controllers::node::make_linux_host_facts()});
+    controllers::Dependencies deps{options_.state_dir, controllers::node::make_linux_host_facts()};
+    deps.discovery_service.on_left = [this] { finish_reset("left the cluster"); };
+    controllers::register_controllers(*engine_, deps);
 
     start_local_server();
     start_api_server();
     if (!options_.metrics_addr.empty()) {
       metrics_ = start_metrics_server(io_.get_executor(), options_.metrics_addr, [this] {
         return render_metrics(engine_->stats(), state_.stats());
+      });
+    }
+    if (!options_.config_path.empty()) {
+      config_watch_ = watch_file(io_.get_executor(), options_.config_path, [this] {
+        try {
+          reload_config();
+        } catch (const std::exception& e) {
+          spdlog::error("config_reload_failed error=\"{}\"", e.what());
+        }
       });
     }
     // Nothing below throws past here without stop(): threads must be joined.
@@ -132,6 +150,8 @@ class DaemonImpl final : public Daemon {
 
   void reload_config() override {
     if (options_.config_path.empty()) throw std::runtime_error("no --config to reload");
+    // SIGHUP (main thread) and the file watch (event loop) may both get here.
+    std::lock_guard lock(reload_mu_);
     const std::string text = read_config(options_.config_path);
     // Validated here so that a bad edit is refused and the running config stays.
     config::parse(text, options_.config_path.string());
@@ -164,8 +184,15 @@ class DaemonImpl final : public Daemon {
     for (auto* server : {local_server_.get(), api_server_.get()}) {
       if (server != nullptr) server->Shutdown(deadline);
     }
+    config_watch_.reset();
     if (metrics_) metrics_->stop();
     if (engine_) engine_->stop();
+    bool wipe = false;
+    {
+      std::lock_guard reset_lock(reset_mu_);
+      if (leave_timer_) leave_timer_->cancel();
+      wipe = reset_started_;
+    }
     // No io_.stop(): finished gRPC streams free themselves with a task on the io_context, so
     // the threads run until that queue is empty.
     work_.reset();
@@ -173,20 +200,80 @@ class DaemonImpl final : public Daemon {
     threads_.clear();
     std::error_code ignored;
     std::filesystem::remove(socket_path_, ignored);
+    if (wipe) wipe_state();
   }
 
  private:
+  // Reset, step 1 (on a gRPC thread): signal it, which makes the discovery controller delete the
+  // affiliate everywhere; step 2 is finish_reset, when that is acknowledged or the wait is over.
+  std::string start_reset(const ResetRequest& request) {
+    namespace rm = resources::machine;
+    {
+      std::lock_guard lock(reset_mu_);
+      if (reset_started_) return "a reset is already in progress";
+      try {
+        state_.create(runtime::resource::make_resource(
+            runtime::resource::Metadata(runtime::resource::Pointer{
+                std::string(rm::kNamespace), std::string(rm::kResetSignalType),
+                std::string(rm::kResetSignalId)}),
+            rm::MachineResetSignalSpec{}));
+      } catch (const std::exception& e) {
+        return std::string("cannot signal the reset: ") + e.what();
+      }
+      reset_started_ = true;
+      spdlog::info("reset_started graceful={}", request.graceful);
+      if (request.graceful) {
+        leave_timer_.emplace(io_, kLeaveTimeout);
+        leave_timer_->async_wait([this](const boost::system::error_code& ec) {
+          if (!ec) finish_reset("timed out waiting for the discovery services; records expire by TTL");
+        });
+        return {};
+      }
+    }
+    finish_reset("not graceful: the discovery records expire by TTL");
+    return {};
+  }
+
+  // Also reached when something else created the reset signal through the State API: only a
+  // reset started by Reset asks the owner to stop.
+  void finish_reset(const char* how) {
+    {
+      std::lock_guard lock(reset_mu_);
+      if (!reset_started_ || reset_finished_) return;
+      reset_finished_ = true;
+    }
+    spdlog::info("reset_ready how=\"{}\"", how);
+    if (options_.on_exit_request) options_.on_exit_request();
+  }
+
+  // What makes this node this node; the config is the operator's and stays.
+  void wipe_state() {
+    std::vector<std::filesystem::path> files{options_.state_dir /
+                                             controllers::cluster::kNodeIdentityFile};
+    if (options_.tls_cert.empty()) {
+      files.push_back(options_.state_dir / kApiCertFile);
+      files.push_back(options_.state_dir / kApiKeyFile);
+    }
+    for (const auto& f : files) {
+      std::error_code ec;
+      std::filesystem::remove(f, ec);
+      if (ec) spdlog::error("reset_wipe_failed file={} error=\"{}\"", f.string(), ec.message());
+    }
+    spdlog::info("reset_state_wiped state_dir={}", options_.state_dir.string());
+  }
+
   // The full State API for local tools and out-of-process controllers; the socket is 0600.
   void start_local_server() {
     std::error_code ec;
     // We hold the state dir lock, so a socket left here belongs to a daemon that died.
     if (std::filesystem::is_socket(socket_path_, ec)) std::filesystem::remove(socket_path_, ec);
     local_state_ = api::make_state_service(state_, io_.get_executor(), {api::Access::kReadWrite});
-    local_version_ = make_version_service(build_version_info());
+    local_machine_ = make_machine_service(
+        build_version_info(), [this](const ResetRequest& r) { return start_reset(r); });
     grpc::ServerBuilder builder;
     builder.AddListeningPort("unix:" + socket_path_.string(), grpc::InsecureServerCredentials());
     builder.RegisterService(local_state_.get());
-    builder.RegisterService(local_version_.get());
+    builder.RegisterService(local_machine_.get());
     // The socket is created by bind(): a strict umask closes the window before the chmod.
     const mode_t old_mask = ::umask(0177);
     local_server_ = builder.BuildAndStart();
@@ -209,12 +296,12 @@ class DaemonImpl final : public Daemon {
     grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
     ssl.pem_key_cert_pairs.push_back({pair.key_pem, pair.cert_pem});
     api_state_ = api::make_state_service(state_, io_.get_executor(), {api::Access::kReadOnly});
-    api_version_ = make_version_service(build_version_info());
+    api_machine_ = make_machine_service(build_version_info());
     grpc::ServerBuilder builder;
     builder.AddListeningPort(grpc_listen_address(options_.api_addr),
                              grpc::SslServerCredentials(ssl), &api_port_);
     builder.RegisterService(api_state_.get());
-    builder.RegisterService(api_version_.get());
+    builder.RegisterService(api_machine_.get());
     api_server_ = builder.BuildAndStart();
     if (!api_server_ || api_port_ == 0) {
       throw std::runtime_error("cannot listen on --api-addr " + options_.api_addr);
@@ -238,16 +325,23 @@ class DaemonImpl final : public Daemon {
   std::unique_ptr<runtime::controller::Engine> engine_;
 
   std::unique_ptr<grpc::Service> local_state_;
-  std::unique_ptr<grpc::Service> local_version_;
+  std::unique_ptr<grpc::Service> local_machine_;
   std::unique_ptr<grpc::Server> local_server_;
   std::unique_ptr<grpc::Service> api_state_;
-  std::unique_ptr<grpc::Service> api_version_;
+  std::unique_ptr<grpc::Service> api_machine_;
   int api_port_ = 0;
   std::unique_ptr<grpc::Server> api_server_;
   std::unique_ptr<MetricsServer> metrics_;
+  std::unique_ptr<FileWatch> config_watch_;
+  std::mutex reload_mu_;
 
   std::mutex stop_mu_;
   bool stopped_ = false;  // guarded by stop_mu_
+
+  std::mutex reset_mu_;
+  bool reset_started_ = false;   // guarded by reset_mu_
+  bool reset_finished_ = false;  // guarded by reset_mu_
+  std::optional<boost::asio::steady_timer> leave_timer_;  // guarded by reset_mu_
 };
 
 }  // namespace

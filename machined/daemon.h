@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,9 @@ struct DaemonOptions {
   std::filesystem::path tls_cert;
   std::filesystem::path tls_key;
   int threads = 2;
+  // Called once, from any thread, when the daemon asks its owner to stop it: a reset (Reset on
+  // the local socket) has left the cluster. The owner then calls stop(), which wipes the state.
+  std::function<void()> on_exit_request;
 };
 
 class Daemon {
@@ -32,12 +36,15 @@ class Daemon {
   virtual int metrics_port() const = 0;  // 0 without a metrics listener
   virtual const std::filesystem::path& socket_path() const = 0;
 
-  // Re-reads the config file into the machine config resource. Throws std::runtime_error when
-  // the file cannot be read; the stored config is then left as it was.
+  // Re-reads the config file into the machine config resource (the daemon also does this by
+  // itself whenever the file is written or replaced). Throws std::runtime_error when the file
+  // cannot be read or does not validate; the stored config is then left as it was.
   virtual void reload_config() = 0;
 
   // gRPC servers first (with a deadline, while the event loop still runs), then metrics, the
-  // controllers and the event loop. Idempotent; also done by the destructor.
+  // controllers and the event loop. After a reset it then wipes what the node keeps in the state
+  // dir (identity, generated TLS identity), so the next start is a new node. Idempotent; also
+  // done by the destructor.
   virtual void stop() = 0;
 };
 

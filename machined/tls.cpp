@@ -1,7 +1,6 @@
 // Self-signed API certificates with OpenSSL 3; every OpenSSL object is owned by a unique_ptr.
 #include "machined/tls.h"
 
-#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -17,7 +16,8 @@
 #include <memory>
 #include <sstream>
 #include <stdexcept>
-#include <system_error>
+
+#include "platform/private_file.h"
 
 namespace machined {
 namespace {
@@ -69,28 +69,6 @@ std::string read_file(const std::filesystem::path& path) {
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
-}
-
-// Written to a temporary file with mode 0600 and renamed, so a crash leaves no half file.
-void write_private_file(const std::filesystem::path& path, const std::string& contents) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), tmp.string());
-  std::size_t done = 0;
-  while (done < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      throw std::system_error(err, std::generic_category(), tmp.string());
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    throw std::system_error(errno, std::generic_category(), tmp.string());
-  }
-  std::filesystem::rename(tmp, path);
 }
 
 }  // namespace
@@ -163,8 +141,8 @@ KeyPair load_key_pair(const std::filesystem::path& cert_path,
 }
 
 KeyPair load_or_create_api_key_pair(const std::filesystem::path& dir) {
-  const auto cert = dir / "api.crt";
-  const auto key = dir / "api.key";
+  const auto cert = dir / kApiCertFile;
+  const auto key = dir / kApiKeyFile;
   const bool have_cert = std::filesystem::exists(cert);
   const bool have_key = std::filesystem::exists(key);
   if (have_cert && have_key) return load_key_pair(cert, key);
@@ -177,8 +155,8 @@ KeyPair load_or_create_api_key_pair(const std::filesystem::path& dir) {
   std::vector<std::string> dns{"localhost"};
   if (std::string_view(host) != "localhost") dns.emplace_back(host);
   KeyPair pair = generate_self_signed(host, dns, {"127.0.0.1", "::1"});
-  write_private_file(key, pair.key_pem);
-  write_private_file(cert, pair.cert_pem);
+  platform::write_private_file(key, pair.key_pem);
+  platform::write_private_file(cert, pair.cert_pem);
   return pair;
 }
 

@@ -25,6 +25,9 @@ KeyPair generate_self_signed(const std::string& common_name,
 // std::runtime_error naming the file and the problem.
 KeyPair load_key_pair(const std::filesystem::path& cert, const std::filesystem::path& key);
 
+inline constexpr char kApiCertFile[] = "api.crt";
+inline constexpr char kApiKeyFile[] = "api.key";
+
 // <dir>/api.crt and <dir>/api.key: loaded when both exist, generated (mode 0600, written
 // atomically) when neither does. One without the other is an error, so an operator's files are
 // never overwritten.

@@ -1,6 +1,8 @@
 // machined: parses flags, starts the daemon, reloads the config on SIGHUP and stops cleanly on
-// SIGINT/SIGTERM.
+// SIGINT/SIGTERM, or after a reset (which wipes the node's state on the way out).
 #include <spdlog/spdlog.h>
+
+#include <pthread.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -15,7 +17,7 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", options.state_dir,
                  "directory for the socket, TLS identity and node state")
       ->required();
-  app.add_option("--config", options.config_path, "machine config YAML (re-read on SIGHUP)");
+  app.add_option("--config", options.config_path, "machine config YAML (re-read when it changes and on SIGHUP)");
   app.add_option("--api-addr", options.api_addr,
                  "TLS listen address of the read-only API (host:port or :port)")
       ->capture_default_str();
@@ -38,6 +40,9 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // A finished reset stops the daemon as SIGTERM does; sent to this thread, which sigwaits.
+  options.on_exit_request = [main_thread = pthread_self()] { pthread_kill(main_thread, SIGTERM); };
 
   try {
     auto daemon = machined::start_daemon(options);

@@ -137,7 +137,13 @@ class DiscoveryServiceController final : public runtime::controller::Controller 
 
   void reconcile(Runtime& rt) override {
     reconcile_clients(rt);
-    publish_local(rt);
+    if (rt.get(Pointer{std::string(rm::kNamespace), std::string(rm::kResetSignalType),
+                       std::string(rm::kResetSignalId)})) {
+      leave();
+    } else {
+      reported_left_ = false;
+      publish_local(rt);
+    }
     publish_outputs(rt);
   }
 
@@ -213,19 +219,28 @@ class DiscoveryServiceController final : public runtime::controller::Controller 
     return running;
   }
 
-  void publish_local(Runtime& rt) {
-    if (clients_.empty()) return;
-    if (rt.get(Pointer{std::string(rm::kNamespace), std::string(rm::kResetSignalType),
-                       std::string(rm::kResetSignalId)})) {
-      for (auto& [name, c] : clients_) {
-        if (!c.client || c.deleted) continue;
+  // Reset: each client deletes the local affiliate (and repeats it on every refresh); once all
+  // of them have it acknowledged, the owner hears that the node has left.
+  void leave() {
+    bool all_left = true;
+    for (auto& [name, c] : clients_) {
+      if (!c.client) continue;
+      if (!c.deleted) {
         spdlog::info("deleting local affiliate from discovery service name={}", name);
         c.client->delete_local_affiliate();
         c.deleted = true;
         c.published.reset();
       }
-      return;
+      all_left = all_left && c.client->left();
     }
+    if (!all_left || reported_left_) return;
+    reported_left_ = true;
+    spdlog::info("left every discovery service services={}", clients_.size());
+    if (options_.on_left) options_.on_left();
+  }
+
+  void publish_local(Runtime& rt) {
+    if (clients_.empty()) return;
     const auto* local = spec_of<rc::AffiliateSpec>(
         rt.get(Pointer{std::string(rc::kNamespace), std::string(rc::kAffiliateType), node_id_}));
     if (local == nullptr) return;
@@ -290,6 +305,7 @@ class DiscoveryServiceController final : public runtime::controller::Controller 
   // Owned by the controller's strand (all methods run there).
   std::string node_id_;
   std::map<std::string, RunningClient> clients_;  // by service endpoint name
+  bool reported_left_ = false;  // on_left already called for the current reset signal
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 // and the AddressStatus cluster/`service` (reference 3.5).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,9 @@ inline constexpr char kDefaultDiscoveryClientVersion[] = "v1.11.0";
 struct DiscoveryServiceOptions {
   std::string client_version = kDefaultDiscoveryClientVersion;
   std::string ca_pem;  // TLS roots to trust instead of the system's (private services, tests)
+  // Called once on the controller's strand when a reset is signalled and every discovery service
+  // has acknowledged the AffiliateDelete (at once when there is none): the node has left.
+  std::function<void()> on_left;
 };
 
 std::unique_ptr<runtime::controller::Controller> make_discovery_service_controller(

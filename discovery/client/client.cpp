@@ -198,6 +198,7 @@ class ClientImpl final : public Client {
     asio::post(*io_, [this, sealed] {
       local_ = sealed;
       delete_pending_ = false;
+      set_left(false);
       request_refresh();
     });
   }
@@ -206,6 +207,7 @@ class ClientImpl final : public Client {
     asio::post(*io_, [this] {
       local_.reset();
       delete_pending_ = true;
+      set_left(false);
       request_refresh();
     });
   }
@@ -217,6 +219,10 @@ class ClientImpl final : public Client {
   std::string public_ip() const override {
     std::lock_guard lock(mu_);
     return public_ip_;
+  }
+  bool left() const override {
+    std::lock_guard lock(mu_);
+    return left_;
   }
   std::string endpoint() const override {
     std::lock_guard lock(mu_);
@@ -262,6 +268,7 @@ class ClientImpl final : public Client {
   void notify();
   void publish(std::shared_ptr<const AffiliateMap> next);
   void set_public_ip(const std::string& ip);
+  void set_left(bool left);
 
   const Options options_;
   const crypto::Cipher cipher_;
@@ -293,6 +300,7 @@ class ClientImpl final : public Client {
   mutable std::mutex mu_;  // guards the published copies below, read from any thread
   std::string endpoint_;
   std::string public_ip_;
+  bool left_ = false;
   std::shared_ptr<const AffiliateMap> published_;
 };
 
@@ -447,6 +455,7 @@ asio::awaitable<bool> ClientImpl::refresh() {
     if (!status.ok()) co_return fail("delete", status);
     spdlog::info("discovery affiliate deleted endpoint={} affiliate={}", current_endpoint_,
                  options_.affiliate_id);
+    set_left(true);
     co_return true;
   }
   auto local = local_;  // set_local_data may replace it while we wait
@@ -550,6 +559,15 @@ void ClientImpl::set_public_ip(const std::string& ip) {
   }
   spdlog::info("discovery public ip endpoint={} ip={}", current_endpoint_, ip_text(ip));
   notify();
+}
+
+void ClientImpl::set_left(bool left) {
+  {
+    std::lock_guard lock(mu_);
+    if (left_ == left) return;
+    left_ = left;
+  }
+  if (left) notify();
 }
 
 void ClientImpl::notify() {

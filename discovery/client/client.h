@@ -60,13 +60,16 @@ class Client {
   virtual std::shared_ptr<const AffiliateMap> affiliates() const = 0;
   // The client's address as the service saw it in Hello: 4 or 16 bytes, empty before the first.
   virtual std::string public_ip() const = 0;
+  // True once the service acknowledged the AffiliateDelete that delete_local_affiliate() asked
+  // for, until the next set_local_data(): the node has left this service.
+  virtual bool left() const = 0;
   // The endpoint in use (differs from Options::endpoint after a redirect).
   virtual std::string endpoint() const = 0;
 };
 
 // Starts the client on its own thread. `on_change` is posted to `notify` (coalesced: at most one
 // pending) whenever affiliates() or public_ip() changed; it is never invoked after the Client is
-// destroyed if destruction happens on `notify`'s strand. Destruction cancels in-flight calls and
+// destroyed if destruction happens on `notify`'s strand. left() turning true notifies as well. Destruction cancels in-flight calls and
 // joins the thread; it deletes nothing remotely (the registration expires by TTL, as upstream).
 // Throws std::invalid_argument for unusable options (key size, empty IDs, ttl not positive).
 std::unique_ptr<Client> start_client(Options options, boost::asio::any_io_executor notify,

@@ -1,5 +1,6 @@
 // The daemon in-process: the read-write State API on a 0600 unix socket, the read-only one plus
-// Version over TLS, metrics, the state-dir lock, config errors, and a clean stop.
+// Version over TLS, metrics, the state-dir lock, config errors and reloads, reset, and a clean
+// stop.
 #include "machined/daemon.h"
 
 #include <gmock/gmock.h>
@@ -7,19 +8,22 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
 
 #include "cosi/v1alpha1/state.grpc.pb.h"
 #include "machine/machine.grpc.pb.h"
-#include "machined/version_service.h"
+#include "machined/machine_service.h"
 #include "tests/machined/channels.h"
 #include "tests/machined/temp_dir.h"
+#include "tests/runtime/controller/test_util.h"
 
 namespace machined {
 namespace {
 
 namespace wire = ::cosi::resource;
 using ::testing::HasSubstr;
+using runtime::controller::testing::eventually;
 
 DaemonOptions options_for(const std::filesystem::path& dir) {
   DaemonOptions options;
@@ -159,11 +163,19 @@ std::string config_version(wire::State::Stub& stub) {
   return status.ok() ? response.resource().metadata().version() : status.error_message();
 }
 
+constexpr char kWorkerConfig[] = "version: v1alpha1\nmachine:\n  type: worker\n";
+
+// Options whose config file holds `yaml`.
+DaemonOptions options_with_config(const std::filesystem::path& dir, const std::string& yaml) {
+  auto options = options_for(dir);
+  options.config_path = dir / "config.yaml";
+  std::ofstream(options.config_path) << yaml;
+  return options;
+}
+
 TEST(Daemon, ConfigIsStoredAndReloadedOnlyWhenValid) {
   tds::test::TempDir dir;
-  auto options = options_for(dir.path());
-  options.config_path = dir.path() / "config.yaml";
-  std::ofstream(options.config_path) << "version: v1alpha1\nmachine:\n  type: worker\n";
+  const auto options = options_with_config(dir.path(), kWorkerConfig);
   auto daemon = start_daemon(options);
   auto local = wire::State::NewStub(unix_channel(daemon->socket_path()));
   EXPECT_EQ(config_version(*local), "1");
@@ -182,6 +194,83 @@ TEST(Daemon, ConfigIsStoredAndReloadedOnlyWhenValid) {
   std::ofstream(options.config_path) << "version: v1alpha1\nmachine:\n  type: controlplane\n";
   daemon->reload_config();
   EXPECT_EQ(config_version(*local), "2");
+}
+
+TEST(Daemon, ConfigFileChangesAreReloadedWithoutASignal) {
+  tds::test::TempDir dir;
+  const auto options = options_with_config(dir.path(), kWorkerConfig);
+  auto daemon = start_daemon(options);
+  auto local = wire::State::NewStub(unix_channel(daemon->socket_path()));
+  ASSERT_EQ(config_version(*local), "1");
+
+  // Saved the way editors do: a new file renamed over the old one.
+  const auto next = dir.path() / "config.yaml.new";
+  std::ofstream(next) << "version: v1alpha1\nmachine:\n  type: controlplane\n";
+  std::filesystem::rename(next, options.config_path);
+  EXPECT_TRUE(eventually([&] { return config_version(*local) == "2"; }));
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+grpc::Status reset(const std::shared_ptr<grpc::Channel>& channel, bool graceful) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  ::machine::ResetRequest request;
+  request.set_graceful(graceful);
+  ::machine::ResetResponse response;
+  return ::machine::MachineService::NewStub(channel)->Reset(&ctx, request, &response);
+}
+
+TEST(Daemon, ResetSignalsLeavesAsksToStopAndWipesTheNodeState) {
+  tds::test::TempDir dir;
+  auto options = options_for(dir.path());
+  std::atomic<int> exit_requests{0};
+  options.on_exit_request = [&] { ++exit_requests; };
+  auto daemon = start_daemon(options);
+  const auto identity = options.state_dir / "node-identity.yaml";
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(identity); }));
+  const std::string first_identity = read_file(identity);
+
+  // Not over TLS: that surface is read-only.
+  EXPECT_EQ(reset(tls_channel(daemon->api_port()), true).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(exit_requests, 0);
+
+  // No discovery service configured: nothing to leave, so the daemon asks to stop at once.
+  ASSERT_TRUE(reset(unix_channel(daemon->socket_path()), true).ok());
+  EXPECT_TRUE(eventually([&] { return exit_requests == 1; }));
+  auto local = wire::State::NewStub(unix_channel(daemon->socket_path()));
+  EXPECT_EQ(list_ids(*local, "runtime", "MachineResetSignals.runtime.talos.dev"),
+            std::vector<std::string>{"machine"});
+  const auto again = reset(unix_channel(daemon->socket_path()), true);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(again.error_message(), HasSubstr("already in progress"));
+  EXPECT_TRUE(std::filesystem::exists(identity));  // wiped on the way out, not before
+
+  daemon->stop();
+  EXPECT_EQ(exit_requests, 1);
+  EXPECT_FALSE(std::filesystem::exists(identity));
+  EXPECT_FALSE(std::filesystem::exists(options.state_dir / "api.crt"));
+  EXPECT_FALSE(std::filesystem::exists(options.state_dir / "api.key"));
+
+  // The next start is a new node.
+  daemon.reset();
+  daemon = start_daemon(options);
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(identity); }));
+  EXPECT_NE(read_file(identity), first_identity);
+}
+
+TEST(Daemon, StoppingWithoutAResetKeepsTheIdentity) {
+  tds::test::TempDir dir;
+  auto options = options_for(dir.path());
+  auto daemon = start_daemon(options);
+  const auto identity = options.state_dir / "node-identity.yaml";
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(identity); }));
+  daemon->stop();
+  EXPECT_TRUE(std::filesystem::exists(identity));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,7 @@ namespace {
 namespace rc = resources::cluster;
 namespace net = resources::net;
 using google::protobuf::util::MessageDifferencer;
+using testing::eventually;
 using testing::Harness;
 using testing::Pointer;
 
@@ -103,7 +105,7 @@ rc::AffiliateSpec full_affiliate(const std::string& node_id) {
 class Node {
  public:
   Node(std::string node_id, const std::string& endpoint, const std::string& key,
-       const rc::AffiliateSpec& local)
+       const rc::AffiliateSpec& local, DiscoveryServiceOptions options = {})
       : id_(std::move(node_id)) {
     rc::IdentitySpec identity;
     identity.set_node_id(id_);
@@ -112,7 +114,7 @@ class Node {
            identity);
     h_.put(config_ptr(), config(endpoint, key));
     h_.put(Pointer{std::string(rc::kNamespace), std::string(rc::kAffiliateType), id_}, local);
-    h_.add(make_discovery_service_controller({}));
+    h_.add(make_discovery_service_controller(std::move(options)));
     h_.start();
   }
 
@@ -121,6 +123,12 @@ class Node {
 
   std::optional<rc::AffiliateSpec> wait_peer(const std::string& id) {
     return h_.wait_for<rc::AffiliateSpec>(raw(id));
+  }
+  void signal_reset() {
+    h_.put(Pointer{std::string(resources::machine::kNamespace),
+                   std::string(resources::machine::kResetSignalType),
+                   std::string(resources::machine::kResetSignalId)},
+           resources::machine::MachineResetSignalSpec{});
   }
   std::size_t raw_count() {
     return h_.state()
@@ -160,16 +168,48 @@ TEST(DiscoveryServiceController, NodesSeeEachOtherThenResetAndDisable) {
   EXPECT_EQ(net::text(ip->address()), "127.0.0.1/32");
 
   // A reset deletes B's record at the service, so A loses it.
-  b.h().put(Pointer{std::string(resources::machine::kNamespace),
-                    std::string(resources::machine::kResetSignalType),
-                    std::string(resources::machine::kResetSignalId)},
-            resources::machine::MachineResetSignalSpec{});
+  b.signal_reset();
   EXPECT_TRUE(a.h().wait_gone(raw("nodeB")));
 
   // No endpoint configured: B stops its client and drops what it learnt from it.
   b.h().put(config_ptr(), config("", kKey));
   EXPECT_TRUE(b.h().wait_gone(raw("nodeA")));
   EXPECT_EQ(b.raw_count(), 0u);
+}
+
+TEST(DiscoveryServiceController, ResetReportsLeftOnceTheServiceAcknowledgedTheDelete) {
+  TestServer server;
+  std::atomic<int> left{0};
+  std::atomic<std::size_t> registered_when_left{999};
+  DiscoveryServiceOptions options;
+  options.on_left = [&] {
+    registered_when_left = server.registered();
+    ++left;
+  };
+  Node a("nodeA", server.address(), kKey, plain_affiliate("nodeA"), std::move(options));
+  Node b("nodeB", server.address(), kKey, plain_affiliate("nodeB"));
+  ASSERT_TRUE(b.wait_peer("nodeA"));
+  EXPECT_EQ(left, 0);
+
+  a.signal_reset();
+  ASSERT_TRUE(eventually([&] { return left > 0; }));
+  // Reported after the service dropped the record, not merely after asking.
+  EXPECT_EQ(registered_when_left, 1u);
+  EXPECT_TRUE(b.h().wait_gone(raw("nodeA")));
+  // Later reconciles (B's record changing A's view) do not report again.
+  b.h().put(Pointer{std::string(rc::kNamespace), std::string(rc::kAffiliateType), "nodeB"},
+            full_affiliate("nodeB"));
+  ASSERT_TRUE(a.wait_peer("nodeB"));
+  EXPECT_EQ(left, 1);
+}
+
+TEST(DiscoveryServiceController, ResetWithoutServicesReportsLeftAtOnce) {
+  std::atomic<int> left{0};
+  DiscoveryServiceOptions options;
+  options.on_left = [&] { ++left; };
+  Node a("nodeA", "", kKey, plain_affiliate("nodeA"), std::move(options));
+  a.signal_reset();
+  EXPECT_TRUE(eventually([&] { return left == 1; }));
 }
 
 TEST(DiscoveryServiceController, ObservedKubeSpanEndpointsReachOtherNodes) {

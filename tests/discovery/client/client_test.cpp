@@ -227,10 +227,25 @@ TEST_F(ClientTest, TwoClientsDiscoverUpdateAndDelete) {
   a.set_local_data(local("a", "host-a2"), {});
   EXPECT_TRUE(eventually([&] { return sees_hostname(b, "a", "host-a2"); }));
 
+  EXPECT_FALSE(a.left());
   a.delete_local_affiliate();
   EXPECT_TRUE(eventually([&] { return find(b, "a") == nullptr; }));
   EXPECT_TRUE(eventually([&] { return server.list().count("a") == 0; }));
   EXPECT_TRUE(sees_hostname(a, "b", "host-b"));
+  // left() follows the service's acknowledgement, and new data clears it.
+  EXPECT_TRUE(eventually([&] { return a.left(); }));
+  a.set_local_data(local("a", "host-a3"), {});
+  EXPECT_TRUE(eventually([&] { return !a.left() && sees_hostname(b, "a", "host-a3"); }));
+}
+
+TEST_F(ClientTest, LeftStaysFalseWhileTheServiceIsUnreachable) {
+  auto& client = start("127.0.0.1:1", "a");
+  client.delete_local_affiliate();
+  const int before = notifications();
+  // Several failed attempts at 50..500 ms backoff; none may count as having left.
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_FALSE(client.left());
+  EXPECT_EQ(notifications(), before);
 }
 
 TEST_F(ClientTest, WrongKeyDataIsSkippedAndNeverLeaks) {

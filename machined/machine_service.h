@@ -1,7 +1,8 @@
-// machine.MachineService/Version: the call talosctl makes before anything else. It reports a
-// Talos API tag that talosctl accepts and machined's own product version beside it.
+// machine.MachineService: Version, the call talosctl makes before anything else (a Talos API tag
+// that talosctl accepts and machined's own product version beside it), and Reset.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,16 @@ struct VersionInfo {
 // The running binary's VersionInfo (product version, compiler, architecture).
 VersionInfo build_version_info();
 
-std::unique_ptr<grpc::Service> make_version_service(VersionInfo info);
+// A reset as machined can do it: no reboot and no disks, only leaving the cluster and wiping the
+// state dir.
+struct ResetRequest {
+  bool graceful = true;  // leave every discovery service (and wait for it) before wiping
+};
+
+// Starts a reset and returns at once: an empty string when it started, else why it was refused.
+using ResetHandler = std::function<std::string(const ResetRequest&)>;
+
+// `reset` null: Reset is refused with PERMISSION_DENIED (the read-only TLS surface).
+std::unique_ptr<grpc::Service> make_machine_service(VersionInfo info, ResetHandler reset = nullptr);
 
 }  // namespace machined

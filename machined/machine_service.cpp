@@ -1,0 +1,112 @@
+// machine.MachineService (Version, Reset) over the gRPC callback API.
+#include "machined/machine_service.h"
+
+#include <fmt/format.h>
+#include <grpcpp/grpcpp.h>
+
+#include "machine/machine.grpc.pb.h"
+
+#ifndef TDS_VERSION
+#define TDS_VERSION "0.0.0"
+#endif
+
+namespace machined {
+namespace {
+
+std::string go_arch() {
+#if defined(__x86_64__)
+  return "amd64";
+#elif defined(__aarch64__)
+  return "arm64";
+#elif defined(__i386__)
+  return "386";
+#elif defined(__arm__)
+  return "arm";
+#else
+  return "unknown";
+#endif
+}
+
+// Why a request asks for something machined cannot do (it has no disks and cannot reboot), or
+// empty.
+std::string unsupported(const ::machine::ResetRequest& request) {
+  if (request.reboot()) return "machined cannot reboot the host: use reboot=false";
+  if (request.system_partitions_to_wipe_size() > 0 || request.user_disks_to_wipe_size() > 0 ||
+      request.mode() != ::machine::ResetRequest::ALL) {
+    return "machined has no disks or partitions to wipe: it wipes its state dir";
+  }
+  return {};
+}
+
+class MachineService final : public ::machine::MachineService::CallbackService {
+ public:
+  MachineService(VersionInfo info, ResetHandler reset)
+      : info_(std::move(info)), reset_(std::move(reset)) {}
+
+  grpc::ServerUnaryReactor* Reset(grpc::CallbackServerContext* ctx,
+                                  const ::machine::ResetRequest* request,
+                                  ::machine::ResetResponse* response) override {
+    auto* reactor = ctx->DefaultReactor();
+    if (!reset_) {
+      reactor->Finish({grpc::StatusCode::PERMISSION_DENIED,
+                       "reset is only allowed on machined's local socket"});
+      return reactor;
+    }
+    if (auto why = unsupported(*request); !why.empty()) {
+      reactor->Finish({grpc::StatusCode::INVALID_ARGUMENT, why});
+      return reactor;
+    }
+    if (auto refused = reset_(ResetRequest{request->graceful()}); !refused.empty()) {
+      reactor->Finish({grpc::StatusCode::FAILED_PRECONDITION, refused});
+      return reactor;
+    }
+    response->add_messages()->mutable_metadata();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Version(grpc::CallbackServerContext* ctx,
+                                    const google::protobuf::Empty* /*request*/,
+                                    ::machine::VersionResponse* response) override {
+    auto* message = response->add_messages();
+    message->mutable_metadata();
+    auto* version = message->mutable_version();
+    version->set_tag(info_.tag);
+    version->set_sha(info_.product);
+    version->set_built(info_.built);
+    version->set_go_version(info_.toolchain);
+    version->set_os(info_.os);
+    version->set_arch(info_.arch);
+    message->mutable_platform()->set_name(info_.platform);
+    message->mutable_platform()->set_mode(info_.mode);
+    message->mutable_features()->set_rbac(false);
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  const VersionInfo info_;
+  const ResetHandler reset_;
+};
+
+}  // namespace
+
+VersionInfo build_version_info() {
+  VersionInfo info;
+  info.product = fmt::format("tds-machined {}", TDS_VERSION);
+  info.built = __DATE__;
+#if defined(__clang__)
+  info.toolchain = fmt::format("clang {}", __clang_version__);
+#else
+  info.toolchain = fmt::format("gcc {}", __VERSION__);
+#endif
+  info.arch = go_arch();
+  return info;
+}
+
+std::unique_ptr<grpc::Service> make_machine_service(VersionInfo info, ResetHandler reset) {
+  return std::make_unique<MachineService>(std::move(info), std::move(reset));
+}
+
+}  // namespace machined
