@@ -1,133 +1,17 @@
-// Subcommands and the connection to machined (unix socket, or TLS without verification).
+// The command line: global connection flags and one subcommand each for get, reset and gen config.
 #include "nodectl/app.h"
 
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/security/tls_credentials_options.h>
-
 #include <CLI/CLI.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <optional>
 #include <string>
 
-#include "nodectl/printer.h"
-#include "nodectl/resolve.h"
-#include "runtime/api/state_client.h"
-#include "runtime/resource/definition.h"
+#include "nodectl/gen_config.h"
+#include "nodectl/get.h"
+#include "nodectl/reset.h"
 
 namespace nodectl {
-namespace {
-
-namespace state = runtime::state;
-using runtime::resource::Kind;
-using runtime::resource::Pointer;
-
-struct Target {
-  std::string socket = kDefaultSocket;
-  std::string endpoint;  // host[:port]; when set, used instead of the socket
-
-  // The NODE column: the endpoint, or empty for the local socket.
-  std::string node() const { return endpoint; }
-};
-
-struct GetOptions {
-  std::string type;
-  std::string id;
-  std::string ns;
-  std::string output = "table";
-  bool watch = false;
-};
-
-// talosctl --insecure: TLS without verifying the server; port 50000 unless one is given.
-std::shared_ptr<grpc::Channel> channel_for(const Target& target) {
-  if (target.endpoint.empty()) {
-    return grpc::CreateChannel("unix:" + target.socket, grpc::InsecureChannelCredentials());
-  }
-  std::string address = target.endpoint;
-  const bool bracketed_v6 = address.starts_with('[');
-  const auto colon = address.rfind(':');
-  const bool has_port =
-      bracketed_v6 ? address.find("]:") != std::string::npos : colon != std::string::npos;
-  if (!has_port) address += ":50000";
-  grpc::experimental::TlsChannelCredentialsOptions tls;
-  tls.set_verify_server_certs(false);
-  tls.set_check_call_host(false);
-  tls.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(32 << 20);
-  return grpc::CreateCustomChannel(address, grpc::experimental::TlsCredentials(tls), args);
-}
-
-int get(const Target& target, const GetOptions& opts, std::ostream& out, std::ostream& err) {
-  const Format format = parse_format(opts.output);
-  auto client = runtime::api::make_state_client(channel_for(target));
-  const auto definitions =
-      client->list(Kind{std::string(runtime::resource::kMetaNamespace),
-                        std::string(runtime::resource::kResourceDefinitionType)});
-  const ResolvedType type = resolve_type(definitions, opts.type);
-  const std::string ns = opts.ns.empty() ? type.default_namespace : opts.ns;
-  auto printer = make_printer(format, out);
-  printer->header(type, opts.watch);
-
-  if (!opts.watch) {
-    if (!opts.id.empty()) {
-      auto r = client->get(Pointer{ns, type.type, opts.id});
-      if (!r) {
-        printer->flush();
-        err << "nodectl: resource " << ns << "/" << type.type << "/" << opts.id << " not found\n";
-        return 1;
-      }
-      printer->resource(target.node(), *r, state::EventType::kCreated);
-    } else {
-      for (const auto& r : client->list(Kind{ns, type.type})) {
-        printer->resource(target.node(), *r, state::EventType::kCreated);
-      }
-    }
-    printer->flush();
-    return 0;
-  }
-
-  // Watch: rows before Bootstrapped are flushed together (aligned), then each batch on its own.
-  boost::asio::io_context io;
-  auto work = boost::asio::make_work_guard(io);
-  bool bootstrapped = !opts.id.empty();  // a single-resource watch has no bootstrap phase
-  std::optional<std::string> failure;
-  auto on_batch = [&](state::WatchBatch batch) {
-    for (const auto& e : batch.events) {
-      switch (e.type) {
-        case state::EventType::kBootstrapped:
-          bootstrapped = true;
-          break;
-        case state::EventType::kErrored:
-          failure = e.error;
-          break;
-        case state::EventType::kNoop:
-          break;
-        default:
-          if (e.resource) printer->resource(target.node(), *e.resource, e.type);
-      }
-    }
-    if (bootstrapped || failure) printer->flush();
-    if (failure) work.reset(), io.stop();
-  };
-  std::unique_ptr<state::Watch> watch;
-  if (opts.id.empty()) {
-    state::WatchKindOptions wopts;
-    wopts.bootstrap_contents = true;
-    watch = client->watch_kind(Kind{ns, type.type}, io.get_executor(), on_batch, wopts);
-  } else {
-    watch = client->watch(Pointer{ns, type.type, opts.id}, io.get_executor(), on_batch);
-  }
-  io.run();
-  watch.reset();
-  err << "nodectl: error watching resource: " << failure.value_or("stopped") << '\n';
-  return 1;
-}
-
-}  // namespace
 
 int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
-  CLI::App app{"nodectl: query machined's resources, like talosctl get"};
+  CLI::App app{"nodectl: query and control machined, like talosctl"};
   app.require_subcommand(1);
   Target target;
   app.add_option("--socket", target.socket, "machined's unix socket (read-write API)")
@@ -145,13 +29,52 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   get_cmd->add_option("-o,--output", get_opts.output, "table, yaml or json")->capture_default_str();
   get_cmd->add_flag("-w,--watch", get_opts.watch, "print changes as they happen");
 
+  ResetOptions reset_opts;
+  int reset_timeout = static_cast<int>(reset_opts.timeout.count());
+  auto* reset_cmd = app.add_subcommand(
+      "reset",
+      "leave the cluster (delete the affiliate from every discovery service), wipe the node's "
+      "identity and stop machined; only on the local socket");
+  reset_cmd->add_flag("--graceful{true}", reset_opts.graceful,
+                      "wait for the discovery services to acknowledge the delete "
+                      "(--graceful=false: go at once, records expire by TTL)")
+      ->capture_default_str();
+  reset_cmd->add_flag("--wait{true}", reset_opts.wait, "wait until machined has stopped")
+      ->capture_default_str();
+  reset_cmd->add_option("--timeout", reset_timeout, "seconds to wait for machined to stop")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+
+  GenConfigOptions gen_opts;
+  auto* gen_cmd = app.add_subcommand("gen", "generate files");
+  gen_cmd->require_subcommand(1);
+  auto* gen_config_cmd = gen_cmd->add_subcommand(
+      "config", "a machine config with a fresh cluster ID and secret (0600 when written to a file)");
+  auto& g = gen_opts.config;
+  gen_config_cmd->add_option("--cluster-name", g.cluster_name, "cluster name")
+      ->capture_default_str();
+  gen_config_cmd->add_option("--discovery-endpoint", g.discovery_endpoint,
+                             "discovery service URL (http:// for plaintext)")
+      ->capture_default_str();
+  gen_config_cmd->add_option("--type", gen_opts.machine_type, "controlplane, worker or init")
+      ->capture_default_str();
+  gen_config_cmd->add_option("--hostname", g.hostname, "hostname (default: the host's)");
+  gen_config_cmd->add_option("--nodename", g.nodename, "node name (default: the hostname)");
+  gen_config_cmd->add_option("--address", g.addresses,
+                             "node address to advertise, repeatable (default: the host's)");
+  gen_config_cmd->add_option("-o,--output", gen_opts.output, "write to this file, not stdout");
+  gen_config_cmd->add_flag("--force", gen_opts.force, "overwrite an existing output file");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e, out, err) == 0 ? 0 : 2;
   }
+  reset_opts.timeout = std::chrono::seconds(reset_timeout);
   try {
     if (*get_cmd) return get(target, get_opts, out, err);
+    if (*reset_cmd) return reset(target, reset_opts, out, err);
+    if (*gen_config_cmd) return gen_config(gen_opts, out, err);
   } catch (const std::exception& e) {
     err << "nodectl: " << e.what() << '\n';
     return 1;

@@ -1,4 +1,4 @@
-// The nodectl command line: `get` now; `reset` and `gen config` join as further subcommands.
+// The nodectl command line: `get`, `reset` and `gen config`.
 #pragma once
 
 #include <ostream>
