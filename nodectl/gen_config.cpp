@@ -17,6 +17,13 @@ int gen_config(const GenConfigOptions& opts, std::ostream& out, std::ostream& er
   generate.machine_type = *type;
   std::string text;
   try {
+    if (!opts.identity_from.empty()) {
+      generate.identity = config::discovery_identity(config::load_file(opts.identity_from));
+      if (!generate.identity) {
+        err << "nodectl: " << opts.identity_from.string() << " has no cluster ID and secret\n";
+        return 1;
+      }
+    }
     text = config::generate(generate);
   } catch (const std::exception& e) {
     err << "nodectl: " << e.what() << '\n';

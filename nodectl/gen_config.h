@@ -11,7 +11,8 @@ namespace nodectl {
 struct GenConfigOptions {
   config::GenerateOptions config;
   std::string machine_type = "controlplane";
-  std::filesystem::path output;  // empty: stdout
+  std::filesystem::path identity_from;  // a config whose cluster ID and secret to reuse
+  std::filesystem::path output;         // empty: stdout
   bool force = false;            // overwrite an existing output file
 };
 

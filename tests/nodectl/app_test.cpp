@@ -78,6 +78,30 @@ TEST(GenConfig, EachRunIsANewClusterAndFilesAreKeptWithoutForce) {
   EXPECT_NE(a->cluster_secret, b->cluster_secret);
 }
 
+TEST(GenConfig, IdentityFromAnotherNodesConfigJoinsItsCluster) {
+  tds::test::TempDir dir;
+  const auto first = dir.path() / "n1.yaml";
+  const auto second = dir.path() / "n2.yaml";
+  ASSERT_EQ(run_args({"gen", "config", "--hostname", "n1", "-o", first.string()}).code, 0);
+  auto r = run_args({"gen", "config", "--hostname", "n2", "--identity-from", first.string(), "-o",
+                     second.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto a = config::discovery_identity(config::load_file(first.string()));
+  const auto b = config::discovery_identity(config::load_file(second.string()));
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->cluster_id, b->cluster_id);
+  EXPECT_EQ(a->cluster_secret, b->cluster_secret);
+
+  const auto plain = dir.path() / "plain.yaml";
+  std::ofstream(plain) << "version: v1alpha1\nmachine:\n  type: worker\n";
+  r = run_args({"gen", "config", "--identity-from", plain.string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("no cluster ID"));
+  r = run_args({"gen", "config", "--identity-from", (dir.path() / "missing.yaml").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("missing.yaml"));
+}
+
 TEST(GenConfig, BadOptionsWriteNothing) {
   tds::test::TempDir dir;
   const auto path = dir.path() / "node.yaml";
