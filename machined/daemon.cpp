@@ -33,6 +33,7 @@
 #include "machined/listen_address.h"
 #include "machined/metrics.h"
 #include "machined/tls.h"
+#include "platform/log_value.h"
 #include "machined/machine_service.h"
 #include "resources/config/config.h"
 #include "resources/machine/machine.h"
@@ -126,7 +127,7 @@ class DaemonImpl final : public Daemon {
         try {
           reload_config();
         } catch (const std::exception& e) {
-          spdlog::error("config_reload_failed error=\"{}\"", e.what());
+          spdlog::error("config_reload_failed error=\"{}\"", platform::log_value(e.what()));
         }
       });
     }

@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "machined/daemon.h"
+#include "platform/log_value.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"machined: the node daemon (COSI resource store, controllers, State API)"};
@@ -58,12 +59,12 @@ int main(int argc, char** argv) {
       try {
         daemon->reload_config();
       } catch (const std::exception& e) {
-        spdlog::error("config_reload_failed error=\"{}\"", e.what());
+        spdlog::error("config_reload_failed error=\"{}\"", platform::log_value(e.what()));
       }
     }
     daemon->stop();
   } catch (const std::exception& e) {
-    spdlog::error("fatal error=\"{}\"", e.what());
+    spdlog::error("fatal error=\"{}\"", platform::log_value(e.what()));
     return 1;
   }
   spdlog::info("stopped");

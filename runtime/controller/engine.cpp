@@ -13,6 +13,7 @@
 #include <set>
 #include <spdlog/spdlog.h>
 
+#include "platform/log_value.h"
 #include "runtime/controller/internal/backoff.h"
 #include "runtime/controller/internal/controller_runtime.h"
 #include "runtime/controller/internal/counting_executor.h"
@@ -129,7 +130,7 @@ class Runner final : public std::enable_shared_from_this<Runner>, public interna
     crashes_.fetch_add(1, std::memory_order_relaxed);
     const auto delay = backoff_.next();
     spdlog::error("controller crashed controller={} stage={} error=\"{}\" backoff={}", name_, stage,
-                  error, format_ms(delay));
+                  platform::log_value(error), format_ms(delay));
     in_backoff_ = true;
     backoff_timer_.expires_after(delay);
     backoff_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
@@ -147,7 +148,8 @@ class Runner final : public std::enable_shared_from_this<Runner>, public interna
     try {
       controller_->stop();
     } catch (const std::exception& e) {
-      spdlog::error("controller stop failed controller={} error=\"{}\"", name_, e.what());
+      spdlog::error("controller stop failed controller={} error=\"{}\"", name_,
+                    platform::log_value(e.what()));
     }
     spdlog::info("controller stopped controller={}", name_);
   }
@@ -326,7 +328,7 @@ class Engine::Impl {
           continue;
         case state::EventType::kErrored:
           spdlog::warn("controller engine watch error ns={} type={} error=\"{}\"", kind.ns,
-                       kind.type, ev.error);
+                       kind.type, platform::log_value(ev.error));
           wake_all = true;
           continue;
         default:

@@ -1,0 +1,54 @@
+// write_private_file on a real directory: mode 0600, replaces the old file whole, and a failure
+// names the file and leaves nothing behind.
+#include "platform/private_file.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <system_error>
+
+#include "tests/machined/temp_dir.h"
+
+namespace platform {
+namespace {
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(PrivateFile, WritesWithMode0600AndReplacesWhole) {
+  tds::test::TempDir dir;
+  const auto path = dir.path() / "secret.key";
+  write_private_file(path, "first");
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(read_file(path), "first");
+
+  write_private_file(path, "second, longer than the first");
+  EXPECT_EQ(read_file(path), "second, longer than the first");
+  EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp"));
+}
+
+TEST(PrivateFile, FailureNamesTheFileAndKeepsTheOldOne) {
+  tds::test::TempDir dir;
+  try {
+    write_private_file(dir.path() / "missing-dir" / "secret.key", "x");
+    FAIL() << "wrote into a missing directory";
+  } catch (const std::system_error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("missing-dir/secret.key"));
+  }
+
+  // The target is a directory: rename fails, the temp file is removed.
+  const auto target = dir.path() / "occupied";
+  std::filesystem::create_directory(target);
+  EXPECT_THROW(write_private_file(target, "x"), std::system_error);
+  EXPECT_TRUE(std::filesystem::is_directory(target));
+  EXPECT_FALSE(std::filesystem::exists(target.string() + ".tmp"));
+}
+
+}  // namespace
+}  // namespace platform
