@@ -1,14 +1,11 @@
 // Starts our discovery-service binary for the interop tests: on 127.0.0.1:0, port read from its
-// log, killed (and reaped) when the test ends, whether it passed or not.
+// log, stopped with SIGTERM (and reaped) when the test ends, whether it passed or not.
 package interop
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -33,38 +30,15 @@ func startServer(t *testing.T, flags ...string) *server {
 	// A file instead of a pipe: nobody has to keep draining it, and it is there to show on failure.
 	logPath := filepath.Join(t.TempDir(), "discovery-service.log")
 
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close() //nolint:errcheck
-
 	// Only the gRPC port: no fixed HTTP ports (tests run in parallel), no snapshot file, and no
 	// per-IP rate limit, since every client here is 127.0.0.1.
 	args := append([]string{
 		"--addr", "127.0.0.1:0", "--landing-addr", "", "--metrics-addr", "",
 		"--snapshots-enabled=false", "--rate-limit", "0", "--log-level", "debug",
 	}, flags...)
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	// If the test binary dies without running cleanups, the kernel still stops the server.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-
-	if err = cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", bin, err)
-	}
+	startProcess(t, "discovery-service", bin, args, logPath)
 
 	srv := &server{logPath: logPath}
-
-	t.Cleanup(func() {
-		cmd.Process.Kill() //nolint:errcheck
-		cmd.Wait()         //nolint:errcheck
-
-		if t.Failed() {
-			t.Logf("discovery-service %s log:\n%s", strings.Join(args, " "), srv.log())
-		}
-	})
 
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -82,8 +56,4 @@ func startServer(t *testing.T, flags ...string) *server {
 	return nil
 }
 
-func (s *server) log() string {
-	data, _ := os.ReadFile(s.logPath) //nolint:errcheck
-
-	return string(data)
-}
+func (s *server) log() string { return readLog(s.logPath) }
