@@ -117,10 +117,38 @@ const grpc::Status kRateLimited{grpc::StatusCode::RESOURCE_EXHAUSTED,
                                 "rate limit exceeds request timeout"};
 const grpc::Status kShuttingDown{grpc::StatusCode::UNAVAILABLE, "server is shutting down"};
 
+// Watch messages come from the State already encoded (once per change, shared by every watcher),
+// so Watch is served as a raw method: the stream writes those bytes instead of a message that
+// gRPC would serialize again for each watcher.
+using ClusterBase =
+    pb::Cluster::WithCallbackMethod_Hello<pb::Cluster::WithCallbackMethod_AffiliateUpdate<
+        pb::Cluster::WithCallbackMethod_AffiliateDelete<pb::Cluster::WithCallbackMethod_List<
+            pb::Cluster::WithRawCallbackMethod_Watch<pb::Cluster::Service>>>>>;
+
+// Up to this size a message is copied into a slice (one allocation; referencing takes two);
+// bigger ones (snapshots) are referenced, so every watcher of a cluster shares one copy.
+constexpr std::size_t kCopyLimit = 4096;
+
+grpc::ByteBuffer wire_buffer(std::shared_ptr<const std::string> bytes) {
+  if (bytes->size() <= kCopyLimit) {
+    grpc::Slice slice(bytes->data(), bytes->size());
+    return grpc::ByteBuffer(&slice, 1);
+  }
+  using Holder = std::shared_ptr<const std::string>;
+  auto holder = std::make_unique<Holder>(std::move(bytes));
+  auto* data = const_cast<char*>((*holder)->data());  // gRPC only reads it
+  const std::size_t size = (*holder)->size();
+  // The slice owns the holder from here and drops it when gRPC lets go of the bytes.
+  grpc::Slice slice(
+      data, size, [](void* raw) { std::unique_ptr<Holder>(static_cast<Holder*>(raw)); },
+      holder.release());
+  return grpc::ByteBuffer(&slice, 1);
+}
+
 // Streams one Watch: the snapshot, then one message per change. It owns itself from creation to
-// OnDone; the State's wake-up only holds a weak reference. mu_ guards the flags below; msg_ is
+// OnDone; the State's wake-up only holds a weak reference. mu_ guards the flags below; buffer_ is
 // touched only by whoever set in_flight_.
-class WatchReactor final : public grpc::ServerWriteReactor<pb::WatchResponse>,
+class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
                            public std::enable_shared_from_this<WatchReactor> {
  public:
   static std::shared_ptr<WatchReactor> create(Metrics* metrics) {
@@ -152,7 +180,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<pb::WatchResponse>,
       if (finished_) return;  // cancelled meanwhile; OnDone drops the watch
       watch_ = std::move(start.watch);
       // Sent even when empty, so clients know the snapshot arrived.
-      for (const auto& affiliate : start.snapshot) fill(*msg_.add_affiliates(), *affiliate);
+      const auto& snapshot = start.snapshot;
+      set_buffer(wire_buffer(std::shared_ptr<const std::string>(snapshot, &snapshot->message)));
       in_flight_ = true;
     }
     write();
@@ -175,6 +204,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<pb::WatchResponse>,
     {
       std::lock_guard lock(mu_);
       in_flight_ = false;
+      // An idle watcher must not keep its last message (maybe the cluster's snapshot) alive.
+      buffer_.Clear();
       // A failed write means the peer is gone; nothing more can be delivered.
       if ((!ok || cancelled_) && !finished_) {
         finished_ = true;
@@ -216,7 +247,10 @@ class WatchReactor final : public grpc::ServerWriteReactor<pb::WatchResponse>,
   }
 
  private:
-  void write() { StartWrite(&msg_); }
+  void write() { StartWrite(&buffer_); }
+
+  // ByteBuffer has no move assignment; its copy assignment would copy the slice list.
+  void set_buffer(grpc::ByteBuffer buffer) { buffer_.Swap(&buffer); }
 
   // Sends the next pending change if no write is in flight.
   void pump() {
@@ -234,13 +268,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<pb::WatchResponse>,
           close = true;
           break;
         case Watch::Poll::kChange:
-          msg_.Clear();
-          if (change.affiliate != nullptr) {
-            fill(*msg_.add_affiliates(), *change.affiliate);
-          } else {
-            msg_.add_affiliates()->set_id(change.id);
-            msg_.set_deleted(true);
-          }
+          set_buffer(wire_buffer(std::move(change.message)));
           in_flight_ = true;
           break;
       }
@@ -259,7 +287,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<pb::WatchResponse>,
   bool cancelled_ = false;
   bool finished_ = false;  // Finish was called or is about to be; nothing more may start
   grpc::StatusCode code_ = grpc::StatusCode::OK;
-  pb::WatchResponse msg_;
+  grpc::ByteBuffer buffer_;       // the message being written
   std::unique_ptr<Watch> watch_;  // set by begin; taken in OnDone
   std::shared_ptr<WatchReactor> self_;
 };
@@ -272,7 +300,7 @@ std::optional<std::string_view> metadata(const grpc::CallbackServerContext& ctx,
   return std::string_view(it->second.data(), it->second.size());
 }
 
-class ClusterService final : public pb::Cluster::CallbackService {
+class ClusterService final : public ClusterBase {
  public:
   ClusterService(State& state, ServiceOptions options)
       : state_(state), options_(std::move(options)) {}
@@ -320,12 +348,21 @@ class ClusterService final : public pb::Cluster::CallbackService {
     });
   }
 
-  grpc::ServerWriteReactor<pb::WatchResponse>* Watch(grpc::CallbackServerContext* ctx,
-                                                     const pb::WatchRequest* req) override {
-    spdlog::debug("rpc method=Watch cluster={}", id_tag(req->cluster_id()));
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Watch(grpc::CallbackServerContext* ctx,
+                                                    const grpc::ByteBuffer* raw) override {
     auto reactor = WatchReactor::create(options_.metrics);
+    pb::WatchRequest req;
+    grpc::ByteBuffer request(*raw);  // shares the slices; decoding consumes the buffer
+    if (auto parsed = grpc::SerializationTraits<pb::WatchRequest>::Deserialize(&request, &req);
+        !parsed.ok()) {
+      // INTERNAL, from protobuf's decoder, as upstream's Go server answers (gRPC C++ would
+      // answer UNIMPLEMENTED for a typed method).
+      reactor->end(parsed);
+      return reactor.get();
+    }
+    spdlog::debug("rpc method=Watch cluster={}", id_tag(req.cluster_id()));
     // Copied: a call cancelled while it waits is finished, and its request freed, before this runs.
-    admit(*ctx, [this, reactor, cluster_id = req->cluster_id()](const grpc::Status& refused) {
+    admit(*ctx, [this, reactor, cluster_id = req.cluster_id()](const grpc::Status& refused) {
       if (refused.ok()) {
         reactor->begin(state_, cluster_id);
       } else {

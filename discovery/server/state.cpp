@@ -1,136 +1,247 @@
-// Registry implementation. Lock order: clusters map -> one cluster -> one subscription; wake-ups
-// and every other call-out happen after all locks are released.
+// Registry implementation. Lock order: clusters map -> one cluster; wake-ups and every other
+// call-out happen after all locks are released.
+//
+// Watches: each cluster numbers its changes (seq) and keeps, per affiliate ID, only its latest
+// change in `log`, ordered by seq: the live record, or a tombstone while some watcher may still
+// need the deletion. A watch is a cursor into that order and next() returns the first entry after
+// it. So every change is encoded once for all watchers, and a watch costs O(1) memory however far
+// behind it is.
 #include "discovery/server/state.h"
-
-#include "discovery/server/limits.h"
 
 #include <algorithm>
 #include <atomic>
-#include <list>
-#include <optional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
+
+#include "discovery/server/limits.h"
+#include "discovery/server/watch_wire.h"
 
 namespace discovery::server {
 namespace {
 
-// Pending changes of one watch, coalesced per affiliate ID. `known_` is what the consumer has been
-// told exists, so a deletion of something it never saw is dropped instead of queued: pending
-// entries are bounded by live affiliates plus known ones awaiting their deletion.
-class Subscription {
- public:
-  Subscription(std::vector<std::string> known, std::function<void()> wake,
-               std::atomic<std::uint64_t>& coalesced)
-      : known_(std::make_move_iterator(known.begin()), std::make_move_iterator(known.end())),
-        wake_(std::move(wake)),
-        coalesced_(coalesced) {}
-
-  // Returns true when the caller must invoke wake() once its locks are released.
-  bool push(const std::string& id, const AffiliatePtr& affiliate) {
-    std::lock_guard lock(mu_);
-    if (closed_) return false;
-    auto it = pending_.find(id);
-    if (it != pending_.end()) {
-      coalesced_.fetch_add(1, std::memory_order_relaxed);
-      if (affiliate == nullptr && !known_.contains(id)) {
-        order_.erase(it->second.pos);
-        pending_.erase(it);
-      } else {
-        it->second.affiliate = affiliate;
-      }
-    } else if (affiliate != nullptr || known_.contains(id)) {
-      order_.push_back(id);
-      pending_.emplace(id, Pending{affiliate, std::prev(order_.end())});
-    }
-    return take_wake_locked();
-  }
-
-  bool close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    return take_wake_locked();
-  }
-
-  Watch::Poll next(Change& out) {
-    std::lock_guard lock(mu_);
-    if (closed_) return Watch::Poll::kClosed;
-    if (order_.empty()) {
-      armed_ = true;
-      return Watch::Poll::kIdle;
-    }
-    auto it = pending_.find(order_.front());
-    out.id = std::move(order_.front());
-    out.affiliate = std::move(it->second.affiliate);
-    pending_.erase(it);
-    order_.pop_front();
-    if (out.affiliate != nullptr) {
-      known_.insert(out.id);
-    } else {
-      known_.erase(out.id);
-    }
-    return Watch::Poll::kChange;
-  }
-
-  std::size_t pending() const {
-    std::lock_guard lock(mu_);
-    return order_.size();
-  }
-
-  void wake() const {
-    if (wake_) wake_();
-  }
-
- private:
-  struct Pending {
-    AffiliatePtr affiliate;  // null: deleted
-    std::list<std::string>::iterator pos;
-  };
-
-  bool take_wake_locked() {
-    if (!armed_ || (order_.empty() && !closed_)) return false;
-    armed_ = false;
-    return true;
-  }
-
-  mutable std::mutex mu_;  // guards everything below; taken by writers and the consumer
-  std::list<std::string> order_;  // IDs in order of their first pending change
-  std::unordered_map<std::string, Pending> pending_;
-  std::unordered_set<std::string> known_;
-  bool armed_ = false;
-  bool closed_ = false;
-  const std::function<void()> wake_;
-  std::atomic<std::uint64_t>& coalesced_;  // the State's counter, which outlives subscriptions
+// Heterogeneous lookup, so finding an ID from a request's string_view allocates nothing.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
+template <typename T>
+using StringMap = std::unordered_map<std::string, T, StringHash, std::equal_to<>>;
 
+// One affiliate version, or one deletion, as watchers receive it. Immutable and shared by the
+// registry, List results, snapshots and every watcher's pending change.
+struct Published {
+  AffiliateRecord record;  // a deletion carries only the ID
+  bool deleted = false;
+  std::string message;  // this change as one WatchResponse
+};
+using PublishedPtr = std::shared_ptr<const Published>;
+
+PublishedPtr publish_upsert(AffiliateRecord record) {
+  auto published = std::make_shared<Published>();
+  published->record = std::move(record);
+  append_watch_upsert(published->message, published->record);
+  return published;
+}
+
+PublishedPtr publish_deletion(const std::string& id) {
+  auto published = std::make_shared<Published>();
+  published->record.id = id;
+  published->deleted = true;
+  published->message = watch_deletion(id);
+  return published;
+}
+
+AffiliatePtr record_of(const PublishedPtr& published) { return {published, &published->record}; }
+
+// One watcher's position. Guarded by its cluster's mutex; `wake` is const after construction.
+struct Subscription {
+  explicit Subscription(std::function<void()> fn) : wake(std::move(fn)) {}
+
+  std::uint64_t cursor = 0;  // the last change this watcher has (its snapshot's, at first)
+  std::size_t index = 0;     // position in the cluster's `subscriptions`
+  bool armed = false;        // found nothing pending: the next change must wake it
+  bool closed = false;
+  bool gone = false;  // unsubscribed; may linger in `armed` until the next change drops it
+  const std::function<void()> wake;
+};
 using SubscriptionPtr = std::shared_ptr<Subscription>;
 using WakeList = std::vector<SubscriptionPtr>;
 
 void wake_all(const WakeList& list) {
-  for (const auto& sub : list) sub->wake();
+  for (const auto& sub : list) {
+    if (sub->wake) sub->wake();
+  }
 }
 
-struct Affiliate {
-  AffiliatePtr record;
-  std::vector<TimePoint> endpoint_expiry;  // parallel to record->endpoints
+// The latest change of one affiliate ID: live, or a tombstone.
+struct Entry {
+  PublishedPtr current;
+  std::uint64_t seq = 0;  // position in the change order; 0 until first published
+  // The earliest change that created an incarnation a watcher may still know: a watcher whose
+  // cursor is before it never saw the affiliate, so its deletion is not news to that watcher.
+  std::uint64_t born = 0;
+  std::vector<TimePoint> endpoint_expiry;  // parallel to current->record.endpoints
   TimePoint expiration;
+
+  const AffiliateRecord& record() const { return current->record; }
+};
+using EntryMap = StringMap<Entry>;
+
+// Holds this many tombstones before the first prune pass.
+constexpr std::size_t kMinPrune = 64;
+
+// A snapshot that gives its bytes back to the State's budget when the last holder lets go.
+struct CountedSnapshot : WatchSnapshot {
+  explicit CountedSnapshot(std::shared_ptr<std::atomic<std::size_t>> counter)
+      : counter_(std::move(counter)) {}
+  ~CountedSnapshot() { counter_->fetch_sub(bytes_, std::memory_order_relaxed); }
+  CountedSnapshot(const CountedSnapshot&) = delete;
+  CountedSnapshot& operator=(const CountedSnapshot&) = delete;
+
+  void count() {
+    bytes_ = message.capacity() + affiliates.capacity() * sizeof(AffiliatePtr);
+    counter_->fetch_add(bytes_, std::memory_order_relaxed);
+  }
+
+ private:
+  std::shared_ptr<std::atomic<std::size_t>> counter_;
+  std::size_t bytes_ = 0;
 };
 
 struct Cluster {
   std::mutex mu;  // guards everything below
   // Set, under both the map lock and `mu`, when the cluster leaves the map; whoever finds it set
-  // looks the cluster up again, so no write or watch can land on a collected cluster.
+  // looks the cluster up again, so no write or watch can land on a collected cluster. Never set
+  // while it has subscriptions, so watches hold the cluster itself.
   bool removed = false;
-  std::unordered_map<std::string, Affiliate> affiliates;
+  std::uint64_t seq = 0;  // number of the last change
+  EntryMap affiliates;
+  EntryMap tombstones;
+  std::map<std::uint64_t, Entry*> log;  // every entry of both maps by seq (nodes never move)
+  std::size_t prune_at = kMinPrune;
   std::vector<SubscriptionPtr> subscriptions;
+  std::vector<SubscriptionPtr> armed;
+  std::weak_ptr<const WatchSnapshot> snapshot;  // the latest one, while anyone holds it
+  std::uint64_t snapshot_seq = 0;
 
   bool empty() const { return affiliates.empty() && subscriptions.empty(); }
 
-  void notify(const std::string& id, const AffiliatePtr& affiliate, WakeList& wakes) const {
-    for (const auto& sub : subscriptions) {
-      if (sub->push(id, affiliate)) wakes.push_back(sub);
+  // Deletions matter only to watchers, present or about to start from the held snapshot.
+  bool keeps_tombstones() const { return !subscriptions.empty() || !snapshot.expired(); }
+
+  // Makes `entry` the newest change and wakes the watchers that were idle.
+  void publish(Entry& entry, WakeList& wakes) {
+    ++seq;
+    if (entry.seq != 0) {
+      auto node = log.extract(entry.seq);
+      node.key() = seq;
+      log.insert(log.end(), std::move(node));
+    } else {
+      log.emplace_hint(log.end(), seq, &entry);
     }
+    entry.seq = seq;
+    for (auto& sub : armed) {
+      if (sub->gone) continue;
+      sub->armed = false;
+      wakes.push_back(std::move(sub));
+    }
+    armed.clear();
+  }
+
+  // The live entry for `id`, created (or revived from its tombstone) when missing; null when the
+  // cluster is full. A created entry has an empty record and must be published by the caller.
+  Entry* find_or_create(std::string_view id, TimePoint expiration, bool& created) {
+    if (auto it = affiliates.find(id); it != affiliates.end()) return &it->second;
+    if (affiliates.size() >= kClusterAffiliatesMax) return nullptr;
+    created = true;
+    Entry* entry = nullptr;
+    if (auto it = tombstones.find(id); it != tombstones.end()) {
+      // Keeps its log position and `born`: watchers that knew the old incarnation get the upsert.
+      entry = &affiliates.insert(tombstones.extract(it)).position->second;
+    } else {
+      entry = &affiliates.emplace(std::string(id), Entry{}).first->second;
+      entry->born = seq + 1;  // the change that publishes it
+    }
+    entry->current =
+        std::make_shared<const Published>(Published{{std::string(id), {}, {}}, false, {}});
+    entry->expiration = expiration;
+    return entry;
+  }
+
+  // Deletes a live affiliate; returns the iterator after it.
+  EntryMap::iterator erase(EntryMap::iterator it, WakeList& wakes) {
+    auto next = std::next(it);
+    if (!keeps_tombstones()) {
+      log.erase(it->second.seq);
+      affiliates.erase(it);
+      return next;
+    }
+    Entry& entry = it->second;
+    entry.current = publish_deletion(it->first);
+    entry.endpoint_expiry = {};
+    // Node handles move the element without copying it, so `log` still points at it.
+    tombstones.insert(affiliates.extract(it));
+    publish(entry, wakes);
+    if (tombstones.size() >= prune_at) prune_tombstones();
+    return next;
+  }
+
+  // Drops tombstones no watcher needs: one is needed while some watcher's cursor lies in
+  // [born, seq), i.e. the watcher knew the affiliate and has not passed its deletion.
+  void prune_tombstones() {
+    if (!keeps_tombstones()) {
+      for (const auto& [id, entry] : tombstones) log.erase(entry.seq);
+      tombstones.clear();
+      prune_at = kMinPrune;
+      return;
+    }
+    std::vector<std::uint64_t> cursors;
+    cursors.reserve(subscriptions.size() + 1);
+    for (const auto& sub : subscriptions) cursors.push_back(sub->cursor);
+    if (!snapshot.expired()) cursors.push_back(snapshot_seq);
+    std::sort(cursors.begin(), cursors.end());
+    for (auto it = tombstones.begin(); it != tombstones.end();) {
+      const Entry& entry = it->second;
+      auto c = std::lower_bound(cursors.begin(), cursors.end(), entry.born);
+      if (c != cursors.end() && *c < entry.seq) {
+        ++it;
+        continue;
+      }
+      log.erase(entry.seq);
+      it = tombstones.erase(it);
+    }
+    // Doubling keeps the passes amortized O(1) per deletion when most tombstones are needed.
+    prune_at = std::max(kMinPrune, 2 * tombstones.size());
+  }
+
+  // The first change after `cursor` that a watcher there must get, or log.end().
+  std::map<std::uint64_t, Entry*>::const_iterator after(std::uint64_t cursor) const {
+    auto it = log.upper_bound(cursor);
+    while (it != log.end() && it->second->current->deleted && it->second->born > cursor) ++it;
+    return it;
+  }
+
+  void add(const SubscriptionPtr& sub) {
+    sub->index = subscriptions.size();
+    subscriptions.push_back(sub);
+  }
+
+  void remove(const SubscriptionPtr& sub) {
+    sub->gone = true;
+    const std::size_t i = sub->index;
+    if (i + 1 != subscriptions.size()) {
+      subscriptions[i] = std::move(subscriptions.back());
+      subscriptions[i]->index = i;
+    }
+    subscriptions.pop_back();
+    // Idle watchers of a quiet cluster that come and go must not pile up in `armed`.
+    if (armed.size() > 2 * subscriptions.size() + kMinPrune) {
+      std::erase_if(armed, [](const SubscriptionPtr& s) { return s->gone; });
+    }
+    if (!tombstones.empty()) prune_tombstones();
   }
 };
 
@@ -138,11 +249,12 @@ using ClusterPtr = std::shared_ptr<Cluster>;
 
 }  // namespace
 
-class State::Impl : public std::enable_shared_from_this<State::Impl> {
+class State::Impl {
  public:
-  explicit Impl(const Clock& clock) : clock_(clock) {}
+  Impl(const Clock& clock, std::size_t snapshot_budget)
+      : clock_(clock), snapshot_budget_(snapshot_budget) {}
 
-  // Runs fn(cluster) with the cluster locked; returns false if it does not exist and !create.
+  // Runs fn(cluster, ptr) with the cluster locked; returns false if it does not exist and !create.
   template <typename Fn>
   bool with_cluster(std::string_view id, bool create, Fn&& fn) {
     for (;;) {
@@ -150,14 +262,14 @@ class State::Impl : public std::enable_shared_from_this<State::Impl> {
       if (cluster == nullptr) return false;
       std::lock_guard lock(cluster->mu);
       if (cluster->removed) continue;
-      fn(*cluster);
+      fn(*cluster, cluster);
       return true;
     }
   }
 
   ClusterPtr find(std::string_view id, bool create) {
     std::lock_guard lock(mu_);
-    auto it = clusters_.find(std::string(id));
+    auto it = clusters_.find(id);
     if (it != clusters_.end()) return it->second;
     if (!create) return nullptr;
     return clusters_.emplace(std::string(id), std::make_shared<Cluster>()).first->second;
@@ -166,7 +278,7 @@ class State::Impl : public std::enable_shared_from_this<State::Impl> {
   // Returns whether the cluster was removed.
   bool remove_if_empty(std::string_view id) {
     std::lock_guard map_lock(mu_);
-    auto it = clusters_.find(std::string(id));
+    auto it = clusters_.find(id);
     if (it == clusters_.end()) return false;
     ClusterPtr cluster = it->second;
     std::lock_guard lock(cluster->mu);
@@ -181,54 +293,114 @@ class State::Impl : public std::enable_shared_from_this<State::Impl> {
     return {clusters_.begin(), clusters_.end()};
   }
 
-  void unsubscribe(const std::string& cluster_id, const Subscription* sub) {
-    with_cluster(cluster_id, false, [&](Cluster& cluster) {
-      std::erase_if(cluster.subscriptions, [&](const auto& s) { return s.get() == sub; });
-    });
-    remove_if_empty(cluster_id);
+  // The cluster's held snapshot when it is current, or when building another would exceed the
+  // budget; otherwise a new one. Called with the cluster locked.
+  std::shared_ptr<const WatchSnapshot> snapshot_of(Cluster& cluster) {
+    auto held = cluster.snapshot.lock();
+    if (held != nullptr && (cluster.snapshot_seq == cluster.seq ||
+                            snapshot_bytes_->load(std::memory_order_relaxed) > snapshot_budget_)) {
+      return held;
+    }
+    auto snapshot = std::make_shared<CountedSnapshot>(snapshot_bytes_);
+    std::size_t size = 0;
+    for (const auto& [id, entry] : cluster.affiliates) size += entry.current->message.size();
+    snapshot->message.reserve(size);
+    snapshot->affiliates.reserve(cluster.affiliates.size());
+    for (const auto& [id, entry] : cluster.affiliates) {
+      snapshot->affiliates.push_back(record_of(entry.current));
+      snapshot->message += entry.current->message;
+    }
+    snapshot->count();
+    cluster.snapshot = snapshot;
+    cluster.snapshot_seq = cluster.seq;
+    return snapshot;
   }
 
   const Clock& clock_;
+  const std::size_t snapshot_budget_;
+  const std::shared_ptr<std::atomic<std::size_t>> snapshot_bytes_ =
+      std::make_shared<std::atomic<std::size_t>>(0);
   std::atomic<std::uint64_t> coalesced_{0};
 
  private:
   mutable std::mutex mu_;  // guards clusters_ (the map, not the clusters)
-  std::unordered_map<std::string, ClusterPtr> clusters_;
+  StringMap<ClusterPtr> clusters_;
 };
 
 namespace {
 
 class WatchImpl final : public Watch {
  public:
-  WatchImpl(std::shared_ptr<State::Impl> state, std::string cluster_id, SubscriptionPtr sub)
-      : state_(std::move(state)), cluster_id_(std::move(cluster_id)), sub_(std::move(sub)) {}
-  ~WatchImpl() override { state_->unsubscribe(cluster_id_, sub_.get()); }
+  WatchImpl(std::shared_ptr<State::Impl> state, std::string cluster_id, ClusterPtr cluster,
+            SubscriptionPtr sub)
+      : state_(std::move(state)),
+        cluster_id_(std::move(cluster_id)),
+        cluster_(std::move(cluster)),
+        sub_(std::move(sub)) {}
 
-  Poll next(Change& out) override { return sub_->next(out); }
-  std::size_t pending() const override { return sub_->pending(); }
+  ~WatchImpl() override {
+    {
+      std::lock_guard lock(cluster_->mu);
+      cluster_->remove(sub_);
+    }
+    state_->remove_if_empty(cluster_id_);
+  }
+
+  Poll next(Change& out) override {
+    std::lock_guard lock(cluster_->mu);
+    if (sub_->closed) return Poll::kClosed;
+    auto it = cluster_->after(sub_->cursor);
+    if (it == cluster_->log.end()) {
+      if (!sub_->armed) {
+        sub_->armed = true;
+        cluster_->armed.push_back(sub_);
+      }
+      return Poll::kIdle;
+    }
+    // Every change number skipped was superseded (or was news of something never seen).
+    state_->coalesced_.fetch_add(it->first - sub_->cursor - 1, std::memory_order_relaxed);
+    sub_->cursor = it->first;
+    const PublishedPtr& published = it->second->current;
+    out.id = published->record.id;
+    out.affiliate = published->deleted ? nullptr : record_of(published);
+    out.message = std::shared_ptr<const std::string>(published, &published->message);
+    return Poll::kChange;
+  }
+
+  std::size_t pending() const override {
+    std::lock_guard lock(cluster_->mu);
+    std::size_t count = 0;
+    for (auto it = cluster_->after(sub_->cursor); it != cluster_->log.end();
+         it = cluster_->after(it->first)) {
+      ++count;
+    }
+    return count;
+  }
 
  private:
   std::shared_ptr<State::Impl> state_;
   std::string cluster_id_;
+  ClusterPtr cluster_;
   SubscriptionPtr sub_;
 };
 
-// Merges one update into an affiliate; returns whether clients can see a difference. The record
-// is copied only on a visible change, so pure TTL refreshes allocate nothing.
-bool merge(Affiliate& affiliate, const AffiliateUpdate& request, TimePoint expiration,
-           UpdateStatus& status) {
+// Merges one update into an affiliate. Returns the new record when clients can see a difference;
+// pure TTL refreshes copy nothing.
+std::optional<AffiliateRecord> merge(Entry& affiliate, const AffiliateUpdate& request,
+                                     TimePoint expiration, UpdateStatus& status) {
   std::optional<AffiliateRecord> next;
+  const AffiliateRecord& current = affiliate.record();
   auto edit = [&]() -> AffiliateRecord& {
-    if (!next) next = *affiliate.record;
+    if (!next) next = current;
     return *next;
   };
   if (!request.data.empty()) {
     // Data refreshes set the lifetime outright (it may shorten), as upstream.
     affiliate.expiration = expiration;
-    if (affiliate.record->data != request.data) edit().data = std::string(request.data);
+    if (current.data != request.data) edit().data = std::string(request.data);
   }
   for (std::string_view endpoint : request.endpoints) {
-    const auto& endpoints = next ? next->endpoints : affiliate.record->endpoints;
+    const auto& endpoints = next ? next->endpoints : current.endpoints;
     auto it = std::find(endpoints.begin(), endpoints.end(), endpoint);
     if (it != endpoints.end()) {
       auto& expiry = affiliate.endpoint_expiry[it - endpoints.begin()];
@@ -244,14 +416,12 @@ bool merge(Affiliate& affiliate, const AffiliateUpdate& request, TimePoint expir
   }
   // Applied even after hitting the endpoint limit, so the affiliate outlives its merged endpoints.
   affiliate.expiration = std::max(affiliate.expiration, expiration);
-  if (!next) return false;
-  affiliate.record = std::make_shared<const AffiliateRecord>(std::move(*next));
-  return true;
+  return next;
 }
 
 // Drops expired endpoints; returns how many.
-std::size_t expire_endpoints(Affiliate& affiliate, TimePoint now) {
-  const auto& old = *affiliate.record;
+std::size_t expire_endpoints(Entry& affiliate, TimePoint now) {
+  const auto& old = affiliate.record();
   AffiliateRecord next{old.id, old.data, {}};
   std::vector<TimePoint> expiry;
   for (std::size_t i = 0; i < old.endpoints.size(); ++i) {
@@ -262,7 +432,7 @@ std::size_t expire_endpoints(Affiliate& affiliate, TimePoint now) {
   }
   std::size_t dropped = old.endpoints.size() - next.endpoints.size();
   if (dropped > 0) {
-    affiliate.record = std::make_shared<const AffiliateRecord>(std::move(next));
+    affiliate.current = publish_upsert(std::move(next));
     affiliate.endpoint_expiry = std::move(expiry);
   }
   return dropped;
@@ -270,7 +440,8 @@ std::size_t expire_endpoints(Affiliate& affiliate, TimePoint now) {
 
 }  // namespace
 
-State::State(const Clock& clock) : impl_(std::make_shared<Impl>(clock)) {}
+State::State(const Clock& clock, std::size_t snapshot_budget)
+    : impl_(std::make_shared<Impl>(clock, snapshot_budget)) {}
 
 State::~State() = default;
 
@@ -279,22 +450,22 @@ UpdateStatus State::update(const AffiliateUpdate& request) {
       impl_->clock_.now() + std::max(request.ttl, std::chrono::nanoseconds::zero());
   UpdateStatus status = UpdateStatus::kOk;
   WakeList wakes;
-  impl_->with_cluster(request.cluster_id, true, [&](Cluster& cluster) {
-    std::string id(request.affiliate_id);
-    auto it = cluster.affiliates.find(id);
+  impl_->with_cluster(request.cluster_id, true, [&](Cluster& cluster, const ClusterPtr&) {
     bool created = false;
-    if (it == cluster.affiliates.end()) {
-      if (cluster.affiliates.size() >= kClusterAffiliatesMax) {
-        status = UpdateStatus::kTooManyAffiliates;
-        return;
-      }
-      auto record = std::make_shared<const AffiliateRecord>(AffiliateRecord{id, {}, {}});
-      it = cluster.affiliates.emplace(id, Affiliate{std::move(record), {}, expiration}).first;
-      created = true;
+    Entry* entry = cluster.find_or_create(request.affiliate_id, expiration, created);
+    if (entry == nullptr) {
+      status = UpdateStatus::kTooManyAffiliates;
+      return;
     }
-    if (merge(it->second, request, expiration, status) || created) {
-      cluster.notify(id, it->second.record, wakes);
+    auto next = merge(*entry, request, expiration, status);
+    if (next) {
+      entry->current = publish_upsert(std::move(*next));
+    } else if (created) {
+      entry->current = publish_upsert(entry->record());
+    } else {
+      return;
     }
+    cluster.publish(*entry, wakes);
   });
   wake_all(wakes);
   return status;
@@ -303,10 +474,10 @@ UpdateStatus State::update(const AffiliateUpdate& request) {
 void State::remove(std::string_view cluster_id, std::string_view affiliate_id) {
   WakeList wakes;
   bool emptied = false;
-  impl_->with_cluster(cluster_id, false, [&](Cluster& cluster) {
-    std::string id(affiliate_id);
-    if (cluster.affiliates.erase(id) == 0) return;
-    cluster.notify(id, nullptr, wakes);
+  impl_->with_cluster(cluster_id, false, [&](Cluster& cluster, const ClusterPtr&) {
+    auto it = cluster.affiliates.find(affiliate_id);
+    if (it == cluster.affiliates.end()) return;
+    cluster.erase(it, wakes);
     emptied = cluster.empty();
   });
   if (emptied) impl_->remove_if_empty(cluster_id);
@@ -315,29 +486,25 @@ void State::remove(std::string_view cluster_id, std::string_view affiliate_id) {
 
 std::vector<AffiliatePtr> State::list(std::string_view cluster_id) const {
   std::vector<AffiliatePtr> out;
-  impl_->with_cluster(cluster_id, false, [&](Cluster& cluster) {
+  impl_->with_cluster(cluster_id, false, [&](Cluster& cluster, const ClusterPtr&) {
     out.reserve(cluster.affiliates.size());
-    for (const auto& [id, affiliate] : cluster.affiliates) out.push_back(affiliate.record);
+    for (const auto& [id, entry] : cluster.affiliates) out.push_back(record_of(entry.current));
   });
   return out;
 }
 
 WatchStart State::watch(std::string_view cluster_id, std::function<void()> on_pending) {
   WatchStart start;
-  SubscriptionPtr sub;
-  impl_->with_cluster(cluster_id, true, [&](Cluster& cluster) {
-    std::vector<std::string> known;
-    known.reserve(cluster.affiliates.size());
-    start.snapshot.reserve(cluster.affiliates.size());
-    for (const auto& [id, affiliate] : cluster.affiliates) {
-      known.push_back(id);
-      start.snapshot.push_back(affiliate.record);
-    }
-    sub = std::make_shared<Subscription>(std::move(known), std::move(on_pending),
-                                         impl_->coalesced_);
-    cluster.subscriptions.push_back(sub);
+  auto sub = std::make_shared<Subscription>(std::move(on_pending));
+  ClusterPtr watched;
+  impl_->with_cluster(cluster_id, true, [&](Cluster& cluster, const ClusterPtr& ptr) {
+    start.snapshot = impl_->snapshot_of(cluster);
+    sub->cursor = cluster.snapshot_seq;
+    cluster.add(sub);
+    watched = ptr;
   });
-  start.watch = std::make_unique<WatchImpl>(impl_, std::string(cluster_id), std::move(sub));
+  start.watch = std::make_unique<WatchImpl>(impl_, std::string(cluster_id), std::move(watched),
+                                            std::move(sub));
   return start;
 }
 
@@ -350,21 +517,21 @@ GcResult State::collect_garbage() {
     std::lock_guard lock(cluster->mu);
     if (cluster->removed) continue;
     for (auto it = cluster->affiliates.begin(); it != cluster->affiliates.end();) {
-      Affiliate& affiliate = it->second;
-      if (affiliate.expiration < now) {
+      Entry& entry = it->second;
+      if (entry.expiration < now) {
         result.affiliates_removed++;
-        result.endpoints_removed += affiliate.record->endpoints.size();
-        cluster->notify(it->first, nullptr, wakes);
-        it = cluster->affiliates.erase(it);
+        result.endpoints_removed += entry.record().endpoints.size();
+        it = cluster->erase(it, wakes);
         continue;
       }
-      if (std::size_t dropped = expire_endpoints(affiliate, now); dropped > 0) {
+      if (std::size_t dropped = expire_endpoints(entry, now); dropped > 0) {
         // The affiliate lives on, so watchers get its new state (upstream sends a deletion).
         result.endpoints_removed += dropped;
-        cluster->notify(it->first, affiliate.record, wakes);
+        cluster->publish(entry, wakes);
       }
       ++it;
     }
+    if (!cluster->tombstones.empty()) cluster->prune_tombstones();
     if (cluster->empty()) emptied.push_back(cluster_id);
   }
   for (const auto& cluster_id : emptied) {
@@ -380,8 +547,13 @@ void State::close_watches() {
   for (const auto& [cluster_id, cluster] : impl_->all_clusters()) {
     std::lock_guard lock(cluster->mu);
     for (const auto& sub : cluster->subscriptions) {
-      if (sub->close()) wakes.push_back(sub);
+      sub->closed = true;
+      if (sub->armed) {
+        sub->armed = false;
+        wakes.push_back(sub);
+      }
     }
+    cluster->armed.clear();
   }
   wake_all(wakes);
 }
@@ -395,8 +567,8 @@ StateStats State::stats() const {
     stats.clusters++;
     stats.affiliates += cluster->affiliates.size();
     stats.watches += cluster->subscriptions.size();
-    for (const auto& [id, affiliate] : cluster->affiliates) {
-      stats.endpoints += affiliate.record->endpoints.size();
+    for (const auto& [id, entry] : cluster->affiliates) {
+      stats.endpoints += entry.record().endpoints.size();
     }
   }
   return stats;
@@ -410,13 +582,11 @@ void State::export_clusters(const std::function<void(ClusterExport&&)>& fn) cons
       if (cluster->removed || cluster->affiliates.empty()) continue;
       const TimePoint now = impl_->clock_.now();
       out.affiliates.reserve(cluster->affiliates.size());
-      for (const auto& [id, affiliate] : cluster->affiliates) {
-        AffiliateExport entry{affiliate.record, affiliate.expiration - now, {}};
-        entry.endpoint_ttls.reserve(affiliate.endpoint_expiry.size());
-        for (TimePoint expiry : affiliate.endpoint_expiry) {
-          entry.endpoint_ttls.push_back(expiry - now);
-        }
-        out.affiliates.push_back(std::move(entry));
+      for (const auto& [id, entry] : cluster->affiliates) {
+        AffiliateExport item{record_of(entry.current), entry.expiration - now, {}};
+        item.endpoint_ttls.reserve(entry.endpoint_expiry.size());
+        for (TimePoint expiry : entry.endpoint_expiry) item.endpoint_ttls.push_back(expiry - now);
+        out.affiliates.push_back(std::move(item));
       }
     }
     fn(std::move(out));
@@ -426,16 +596,17 @@ void State::export_clusters(const std::function<void(ClusterExport&&)>& fn) cons
 bool State::import_cluster(const ClusterExport& in) {
   bool imported = false;
   WakeList wakes;
-  impl_->with_cluster(in.id, true, [&](Cluster& cluster) {
+  impl_->with_cluster(in.id, true, [&](Cluster& cluster, const ClusterPtr&) {
     if (!cluster.affiliates.empty()) return;
     const TimePoint now = impl_->clock_.now();
-    for (const auto& entry : in.affiliates) {
-      Affiliate affiliate{entry.record, {}, now + entry.ttl};
-      for (auto ttl : entry.endpoint_ttls) affiliate.endpoint_expiry.push_back(now + ttl);
-      affiliate.endpoint_expiry.resize(entry.record->endpoints.size(), now);
-      if (cluster.affiliates.emplace(entry.record->id, std::move(affiliate)).second) {
-        cluster.notify(entry.record->id, entry.record, wakes);
-      }
+    for (const auto& item : in.affiliates) {
+      bool created = false;
+      Entry* entry = cluster.find_or_create(item.record->id, now + item.ttl, created);
+      if (entry == nullptr || !created) continue;  // over the limit, or a repeated ID
+      for (auto ttl : item.endpoint_ttls) entry->endpoint_expiry.push_back(now + ttl);
+      entry->endpoint_expiry.resize(item.record->endpoints.size(), now);
+      entry->current = publish_upsert(*item.record);
+      cluster.publish(*entry, wakes);
     }
     imported = true;
   });

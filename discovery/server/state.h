@@ -26,10 +26,20 @@ struct AffiliateRecord {
 };
 using AffiliatePtr = std::shared_ptr<const AffiliateRecord>;
 
-// One watch notification: the full current affiliate, or a deletion (affiliate is null).
+// One watch notification: the full current affiliate, or a deletion (affiliate is null). `message`
+// is that notification as one WatchResponse in protobuf wire form, encoded once per change and
+// shared by every watcher; `id` points into it and is valid while `message` is held.
 struct Change {
-  std::string id;
+  std::string_view id;
   AffiliatePtr affiliate;
+  std::shared_ptr<const std::string> message;
+};
+
+// A cluster's affiliates at one point of its change order, shared by every watch that starts
+// there (the registry keeps one per cluster while anyone holds it).
+struct WatchSnapshot {
+  std::vector<AffiliatePtr> affiliates;
+  std::string message;  // one WatchResponse carrying all of them (empty bytes: no affiliates)
 };
 
 struct AffiliateUpdate {
@@ -46,9 +56,12 @@ enum class UpdateStatus {
   kTooManyEndpoints,   // the affiliate is stored with the endpoints merged before the limit
 };
 
-// A live watch on one cluster. Changes that the consumer has not taken yet are coalesced per
-// affiliate (latest state or deletion), so a slow consumer holds at most one pending entry per
-// affiliate and still converges to the cluster's current view. Destroying it unsubscribes.
+// A live watch on one cluster: every change after its snapshot, none missed or repeated. A watch
+// is a position in the cluster's change order, not a queue: changes the consumer has not taken
+// yet coalesce per affiliate (it gets the latest state or the deletion), so a slow consumer costs
+// O(1) memory and still converges to the cluster's current view. It may be told of the deletion
+// of an affiliate it never saw (one created and deleted while it lagged); clients ignore those.
+// Destroying it unsubscribes.
 class Watch {
  public:
   enum class Poll {
@@ -59,12 +72,15 @@ class Watch {
 
   virtual ~Watch() = default;
   virtual Poll next(Change& out) = 0;
+  // Changes next() would return now (O(cluster size); for tests and diagnostics).
   virtual std::size_t pending() const = 0;
 };
 
 struct WatchStart {
-  std::vector<AffiliatePtr> snapshot;  // the cluster at subscription time
-  std::unique_ptr<Watch> watch;        // every change after `snapshot`, none missed or repeated
+  // The cluster when the watch started, or (while a snapshot of the cluster is already in use and
+  // snapshots in use exceed the State's budget) that older one; the watch continues after it.
+  std::shared_ptr<const WatchSnapshot> snapshot;
+  std::unique_ptr<Watch> watch;
 };
 
 struct GcResult {
@@ -78,7 +94,9 @@ struct StateStats {
   std::size_t affiliates = 0;
   std::size_t endpoints = 0;
   std::size_t watches = 0;
-  std::uint64_t coalesced_changes = 0;  // since start: changes merged into one still pending
+  // Since start: changes that watchers skipped because a later one of the same affiliate (or its
+  // deletion) superseded them before they were taken. Counted when the watcher moves past them.
+  std::uint64_t coalesced_changes = 0;
 };
 
 // One cluster as persisted: records with their remaining lifetimes (relative, so downtime does
@@ -98,7 +116,12 @@ struct ClusterExport {
 // after every lock is released. The State must outlive its watches.
 class State {
  public:
-  explicit State(const Clock& clock);
+  // Bytes of watch snapshots held (by streams still sending them) beyond which a new watch shares
+  // an older snapshot of its cluster instead of building a fresh one. Bounds snapshot memory to
+  // this plus one snapshot per cluster when many watchers open on busy clusters at once.
+  static constexpr std::size_t kDefaultSnapshotBudget = std::size_t{64} << 20;
+
+  explicit State(const Clock& clock, std::size_t snapshot_budget = kDefaultSnapshotBudget);
   ~State();
   State(const State&) = delete;
   State& operator=(const State&) = delete;
@@ -108,7 +131,10 @@ class State {
   void remove(std::string_view cluster_id, std::string_view affiliate_id);
   // Reads never create a cluster; order is unspecified.
   std::vector<AffiliatePtr> list(std::string_view cluster_id) const;
-  // `on_pending` must be cheap and must not call back into the State (it runs on writers' threads).
+  // `on_pending` must not take locks that writers hold while calling the State; it runs on
+  // writers' threads after the State's locks are released, and may call the watch's next(). A
+  // writer may still run it just after the watch is destroyed, so it must not assume its owner
+  // is alive (hold a weak reference).
   // An unknown cluster gets an entry that lives only as long as the watch.
   WatchStart watch(std::string_view cluster_id, std::function<void()> on_pending);
 

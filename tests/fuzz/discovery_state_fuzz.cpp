@@ -81,7 +81,10 @@ class Harness {
     clusters_.insert(cluster);
     auto start = state_.watch(cluster, [] {});
     WatchView view{cluster, std::move(start.watch), {}};
-    for (const auto& a : start.snapshot) view.seen[a->id] = *a;
+    for (const auto& a : start.snapshot->affiliates) view.seen[a->id] = *a;
+    if (decoded(start.snapshot->message, false) != view.seen) {
+      fail("the snapshot's bytes carry its affiliates", cluster);
+    }
     watches_.push_back(std::move(view));
   }
 
@@ -130,14 +133,35 @@ class Harness {
     return result;
   }
 
+  // A WatchResponse's affiliates by ID; fails unless it parses and has the `deleted` flag given.
+  static std::map<std::string, ds::AffiliateRecord> decoded(const std::string& bytes,
+                                                            bool deleted) {
+    pb::WatchResponse msg;
+    if (!msg.ParseFromString(bytes) || msg.deleted() != deleted) fail("watch message bytes", "");
+    std::map<std::string, ds::AffiliateRecord> out;
+    for (const auto& a : msg.affiliates()) {
+      out[a.id()] = {a.id(), a.data(), {a.endpoints().begin(), a.endpoints().end()}};
+    }
+    return out;
+  }
+
   static void drain(WatchView& view) {
     ds::Change change;
     while (view.watch->next(change) == ds::Watch::Poll::kChange) {
+      const std::string id(change.id);
       if (change.affiliate) {
-        if (change.affiliate->id != change.id) fail("change ID matches its record", change.id);
-        view.seen[change.id] = *change.affiliate;
+        if (change.affiliate->id != id) fail("change ID matches its record", id);
+        if (decoded(*change.message, false) !=
+            std::map<std::string, ds::AffiliateRecord>{{id, *change.affiliate}}) {
+          fail("an upsert's bytes carry its record", id);
+        }
+        view.seen[id] = *change.affiliate;
       } else {
-        view.seen.erase(change.id);
+        if (decoded(*change.message, true) !=
+            std::map<std::string, ds::AffiliateRecord>{{id, ds::AffiliateRecord{id, {}, {}}}}) {
+          fail("a deletion's bytes name the affiliate", id);
+        }
+        view.seen.erase(id);
       }
     }
   }

@@ -134,6 +134,32 @@ class ServiceTest : public ::testing::Test {
     return stream;
   }
 
+  // A unary call with raw request bytes; `response`, if given, gets the reply's bytes.
+  grpc::Status raw_call(const std::string& method, const std::string& request_bytes,
+                        std::string* response) {
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                       grpc::InsecureChannelCredentials());
+    grpc::GenericStub generic(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(30));
+    grpc::Slice slice(request_bytes);
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer reply;
+    std::promise<grpc::Status> done;
+    generic.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &reply,
+                      [&](grpc::Status status) { done.set_value(status); });
+    grpc::Status status = done.get_future().get();
+    if (response != nullptr && status.ok()) {
+      std::vector<grpc::Slice> slices;
+      EXPECT_TRUE(reply.Dump(&slices).ok());
+      response->clear();
+      for (const auto& s : slices) {
+        response->append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+    }
+    return status;
+  }
+
   test::ManualClock clock_;
   State state_{clock_};
   std::unique_ptr<Server> server_;
@@ -431,24 +457,49 @@ TEST_F(ServiceTest, ForwardedHeadersOnlyFromTrustedProxies) {
 }
 
 TEST_F(ServiceTest, HealthServiceReportsServing) {
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
-                                     grpc::InsecureChannelCredentials());
-  grpc::GenericStub generic(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + seconds(30));
-  grpc::Slice empty("", 0);
-  grpc::ByteBuffer request(&empty, 1);  // HealthCheckRequest{service: ""}
-  grpc::ByteBuffer response;
-  std::promise<grpc::Status> done;
-  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                    &response, [&](grpc::Status status) { done.set_value(status); });
-  ASSERT_TRUE(done.get_future().get().ok());
-  std::vector<grpc::Slice> slices;
-  ASSERT_TRUE(response.Dump(&slices).ok());
-  std::string bytes;
-  for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()),
-                                                slice.size());
-  EXPECT_EQ(bytes, std::string("\x08\x01", 2)) << "HealthCheckResponse{status: SERVING}";
+  std::string response;
+  ASSERT_TRUE(raw_call("/grpc.health.v1.Health/Check", "", &response).ok());  // service: ""
+  EXPECT_EQ(response, std::string("\x08\x01", 2)) << "HealthCheckResponse{status: SERVING}";
+}
+
+// Watch is served from pre-encoded bytes, so it decodes its request itself.
+TEST_F(ServiceTest, UndecodableWatchRequestIsRefused) {
+  const std::string truncated("\x0a\x05" "ab", 4);  // cluster_id says 5 bytes, 2 follow
+  expect_result(raw_call("/sidero.discovery.server.Cluster/Watch", truncated, nullptr),
+                StatusCode::INTERNAL);
+  EXPECT_EQ(state_.stats().clusters, 0u);
+}
+
+// Messages past the size up to which the service copies them are sent by reference (snapshots,
+// maximum-size affiliates); both must arrive intact, to every watcher.
+TEST_F(ServiceTest, LargeSnapshotsAndChangesArriveIntact) {
+  std::vector<std::string> endpoints;
+  for (int e = 0; e < static_cast<int>(kAffiliateEndpointsMax); ++e) {
+    endpoints.emplace_back(kAffiliateEndpointMax, 'e');
+    endpoints.back().back() = static_cast<char>(e);
+  }
+  for (int i = 0; i < 40; ++i) {
+    std::string data(kAffiliateDataMax, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(update(make_update("af" + std::to_string(i), data, endpoints)).ok());
+  }
+  const auto expected = list_map();
+  std::vector<std::unique_ptr<WatchStream>> streams;
+  for (int i = 0; i < 2; ++i) streams.push_back(watch(kCluster));
+  for (auto& stream : streams) {
+    pb::WatchResponse msg;
+    ASSERT_TRUE(stream->reader->Read(&msg));
+    std::map<std::string, AffiliateRecord> view;
+    for (const auto& a : msg.affiliates()) view.emplace(a.id(), record_of(a));
+    EXPECT_EQ(view, expected);
+  }
+  const std::string data(kAffiliateDataMax, 'z');
+  ASSERT_TRUE(update(make_update("af7", data, endpoints)).ok());
+  for (auto& stream : streams) {
+    pb::WatchResponse msg;
+    ASSERT_TRUE(stream->reader->Read(&msg));
+    ASSERT_EQ(msg.affiliates_size(), 1);
+    EXPECT_EQ(record_of(msg.affiliates(0)), (AffiliateRecord{"af7", data, endpoints}));
+  }
 }
 
 TEST(PeerIp, ParsesGrpcPeerUris) {

@@ -6,11 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "discovery/server.pb.h"
 #include "discovery/server/limits.h"
 #include "tests/discovery/server/manual_clock.h"
 
@@ -20,6 +24,7 @@ namespace {
 using std::chrono::minutes;
 using std::chrono::nanoseconds;
 using std::chrono::seconds;
+namespace pb = ::sidero::discovery::server;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
@@ -49,9 +54,35 @@ std::optional<Change> take(Watch& watch) {
   return change;
 }
 
+// What a consumer builds from a snapshot and the changes it takes.
+using View = std::map<std::string, AffiliateRecord>;
+
+View view_of(const WatchSnapshot& snapshot) {
+  View view;
+  for (const auto& a : snapshot.affiliates) view.emplace(a->id, *a);
+  return view;
+}
+
+void apply_change(View& view, const Change& change) {
+  if (change.affiliate) {
+    view.insert_or_assign(std::string(change.id), *change.affiliate);
+  } else {
+    view.erase(std::string(change.id));
+  }
+}
+
+void drain(View& view, Watch& watch) {
+  while (auto change = take(watch)) apply_change(view, *change);
+}
+
 class StateTest : public ::testing::Test {
  protected:
   std::vector<AffiliateRecord> list() { return records(state_.list(kCluster)); }
+  View listed() {
+    View out;
+    for (const auto& a : state_.list(kCluster)) out.emplace(a->id, *a);
+    return out;
+  }
 
   test::ManualClock clock_;
   State state_{clock_};
@@ -92,7 +123,7 @@ TEST_F(StateTest, ReadsNeverCreateState) {
   EXPECT_EQ(state_.stats().clusters, 0u);
   {
     WatchStart start = state_.watch("unknown", nullptr);
-    EXPECT_THAT(start.snapshot, IsEmpty());
+    EXPECT_THAT(start.snapshot->affiliates, IsEmpty());
     EXPECT_EQ(state_.stats().watches, 1u);
   }
   EXPECT_EQ(state_.stats().clusters, 0u);
@@ -178,7 +209,7 @@ TEST_F(StateTest, EndpointExpiringAtNowIsDroppedAndWatchersGetAnUpsert) {
 TEST_F(StateTest, WatchSnapshotThenChanges) {
   state_.update(make_update("af1", "", {}));
   WatchStart start = state_.watch(kCluster, nullptr);
-  EXPECT_THAT(records(start.snapshot), ElementsAre(rec("af1", "", {})));
+  EXPECT_THAT(records(start.snapshot->affiliates), ElementsAre(rec("af1", "", {})));
   state_.update(make_update("af2", "d2", {"e"}));
   state_.remove(kCluster, "af1");
 
@@ -255,19 +286,164 @@ TEST_F(StateTest, SlowWatcherCoalescesInBoundedMemoryAndConverges) {
   }
   EXPECT_EQ(fast_changes, static_cast<std::size_t>(kRounds * kAffiliates * 3 + 1));
 
-  std::map<std::string, AffiliateRecord> view;
-  for (const auto& a : slow.snapshot) view.emplace(a->id, *a);
-  while (auto change = take(*slow.watch)) {
-    if (change->affiliate) {
-      view.insert_or_assign(change->id, *change->affiliate);
-    } else {
-      view.erase(change->id);
-    }
-  }
-  std::map<std::string, AffiliateRecord> expected;
-  for (const auto& a : state_.list(kCluster)) expected.emplace(a->id, *a);
-  EXPECT_EQ(view, expected);
+  View view = view_of(*slow.snapshot);
+  drain(view, *slow.watch);
+  EXPECT_EQ(view, listed());
   EXPECT_EQ(view.size(), static_cast<std::size_t>(kAffiliates));
+}
+
+TEST_F(StateTest, WatchesAtTheSameChangeShareOneSnapshot) {
+  state_.update(make_update("af1", "d", {"e"}));
+  WatchStart first = state_.watch(kCluster, nullptr);
+  WatchStart second = state_.watch(kCluster, nullptr);
+  EXPECT_EQ(first.snapshot, second.snapshot) << "built once while it is held";
+  state_.update(make_update("af2", "d2", {}));
+  WatchStart third = state_.watch(kCluster, nullptr);
+  EXPECT_NE(third.snapshot, first.snapshot) << "after a change the held one is stale";
+  EXPECT_THAT(records(third.snapshot->affiliates),
+              UnorderedElementsAre(rec("af1", "d", {"e"}), rec("af2", "d2", {})));
+  EXPECT_FALSE(take(*third.watch).has_value()) << "the fresh snapshot already holds af2";
+
+  pb::WatchResponse msg;
+  ASSERT_TRUE(msg.ParseFromString(third.snapshot->message));
+  EXPECT_EQ(msg.affiliates_size(), 2);
+  EXPECT_FALSE(msg.deleted());
+}
+
+TEST_F(StateTest, OverBudgetWatchStartsFromTheHeldSnapshotAndCatchesUp) {
+  State state(clock_, 0);  // any held snapshot is over this budget
+  auto put = [&](std::string_view id, std::string_view data) {
+    state.update({kCluster, id, data, {}, minutes(30)});
+  };
+  put("af1", "old");
+  put("af3", "kept");
+  WatchStart first = state.watch(kCluster, nullptr);
+  put("af1", "new");
+  put("af2", "x");
+  state.remove(kCluster, "af3");
+  WatchStart late = state.watch(kCluster, nullptr);
+  EXPECT_EQ(late.snapshot, first.snapshot) << "shares the held snapshot instead of a new one";
+  View expected;
+  for (const auto& a : state.list(kCluster)) expected.emplace(a->id, *a);
+  View view = view_of(*late.snapshot);
+  drain(view, *late.watch);
+  EXPECT_EQ(view, expected) << "the changes after the shared snapshot, deletion included";
+
+  first = {};
+  late = {};
+  WatchStart fresh = state.watch(kCluster, nullptr);
+  EXPECT_EQ(view_of(*fresh.snapshot), expected) << "nobody holds one: a fresh snapshot";
+  EXPECT_FALSE(take(*fresh.watch).has_value());
+}
+
+TEST_F(StateTest, EveryWatcherGetsTheSameEncodedChange) {
+  WatchStart a = state_.watch(kCluster, nullptr);
+  WatchStart b = state_.watch(kCluster, nullptr);
+  state_.update(make_update("af1", "d", {"e"}));
+  auto from_a = take(*a.watch);
+  auto from_b = take(*b.watch);
+  ASSERT_TRUE(from_a && from_b);
+  EXPECT_EQ(from_a->message.get(), from_b->message.get()) << "encoded once, shared";
+  pb::WatchResponse msg;
+  ASSERT_TRUE(msg.ParseFromString(*from_a->message));
+  ASSERT_EQ(msg.affiliates_size(), 1);
+  EXPECT_EQ(msg.affiliates(0).id(), "af1");
+  EXPECT_EQ(msg.affiliates(0).data(), "d");
+  EXPECT_FALSE(msg.deleted());
+
+  state_.remove(kCluster, "af1");
+  auto deletion = take(*a.watch);
+  ASSERT_TRUE(deletion.has_value());
+  ASSERT_TRUE(msg.ParseFromString(*deletion->message));
+  ASSERT_EQ(msg.affiliates_size(), 1);
+  EXPECT_EQ(msg.affiliates(0).id(), "af1");
+  EXPECT_EQ(msg.affiliates(0).data(), "");
+  EXPECT_TRUE(msg.deleted());
+}
+
+TEST_F(StateTest, SlowWatcherGetsTheDeletionOfARecreatedAffiliate) {
+  state_.update(make_update("af1", "v1", {}));
+  WatchStart slow = state_.watch(kCluster, nullptr);
+  state_.remove(kCluster, "af1");
+  state_.update(make_update("af1", "v2", {}));
+  state_.remove(kCluster, "af1");
+  auto change = take(*slow.watch);
+  ASSERT_TRUE(change.has_value());
+  EXPECT_EQ(change->id, "af1");
+  EXPECT_EQ(change->affiliate, nullptr) << "it knew af1 from its snapshot";
+  EXPECT_FALSE(take(*slow.watch).has_value());
+}
+
+TEST_F(StateTest, SlowWatcherGetsARecreatedAffiliateAsOneUpsert) {
+  state_.update(make_update("af1", "v1", {}));
+  WatchStart slow = state_.watch(kCluster, nullptr);
+  state_.remove(kCluster, "af1");
+  state_.update(make_update("af1", "v2", {}));
+  auto change = take(*slow.watch);
+  ASSERT_TRUE(change && change->affiliate);
+  EXPECT_EQ(*change->affiliate, rec("af1", "v2", {}));
+  EXPECT_FALSE(take(*slow.watch).has_value());
+  EXPECT_EQ(state_.stats().coalesced_changes, 1u) << "the deletion it skipped";
+}
+
+// Writers on several threads while consumers drain from their wake-ups, as the service does:
+// every consumer ends with List's view.
+TEST_F(StateTest, ConcurrentWritersAndWakeDrivenWatchersConverge) {
+  constexpr int kWatchers = 3;
+  constexpr int kWriters = 3;
+  constexpr int kWrites = 3000;
+  struct Consumer {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool woken = false;
+    View view;
+    WatchStart start;
+  };
+  std::vector<std::unique_ptr<Consumer>> consumers;
+  for (int i = 0; i < kWatchers; ++i) {
+    auto c = std::make_unique<Consumer>();
+    c->start = state_.watch(kCluster, [raw = c.get()] {
+      std::lock_guard lock(raw->mu);
+      raw->woken = true;
+      raw->cv.notify_one();
+    });
+    c->view = view_of(*c->start.snapshot);
+    consumers.push_back(std::move(c));
+  }
+  std::atomic<int> writers_left{kWriters};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kWrites; ++i) {
+        std::string id = "af" + std::to_string((i * 7 + w) % 40);
+        if (i % 5 == 4) {
+          state_.remove(kCluster, id);
+        } else {
+          state_.update(make_update(id, "w" + std::to_string(w) + "-" + std::to_string(i), {}));
+        }
+      }
+      writers_left--;
+    });
+  }
+  for (auto& c : consumers) {
+    threads.emplace_back([&, raw = c.get()] {
+      for (;;) {
+        Change change;
+        while (raw->start.watch->next(change) == Watch::Poll::kChange)
+          apply_change(raw->view, change);
+        if (writers_left == 0) {
+          drain(raw->view, *raw->start.watch);
+          return;
+        }
+        std::unique_lock lock(raw->mu);
+        raw->cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return raw->woken; });
+        raw->woken = false;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const View expected = listed();
+  for (auto& c : consumers) EXPECT_EQ(c->view, expected);
 }
 
 // A cluster emptied and collected concurrently with writes and watches must never swallow them.
