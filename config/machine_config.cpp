@@ -192,6 +192,51 @@ void read_host(const YAML::Node& doc, Reader& r, MachineConfig& cfg) {
     }
     cfg.addresses = std::move(addrs);
   }
+  std::string mac;
+  r.read(doc, "hardwareAddress", mac);
+  if (!mac.empty()) {
+    auto bytes = parse_mac(mac);
+    if (!bytes || *bytes == std::string(6, '\0')) {
+      r.fail("hardwareAddress", "\"" + mac + "\" is not a MAC address (aa:bb:cc:dd:ee:ff)");
+    } else {
+      cfg.hardware_address = *bytes;
+    }
+  }
+}
+
+// KubeSpanEndpointsConfig: an unnamed document, so a second one would silently compete.
+void read_kubespan_endpoints(const YAML::Node& doc, Reader& r, MachineConfig& cfg, bool& seen) {
+  if (seen) return r.error("a second KubeSpanEndpointsConfig document");
+  seen = true;
+  r.read(doc, "extraAnnouncedEndpoints", cfg.kubespan.extra_announced_endpoints);
+  for (const auto& e : cfg.kubespan.extra_announced_endpoints) {
+    try {
+      resources::net::ip_port(e);
+    } catch (const std::invalid_argument&) {
+      r.fail("extraAnnouncedEndpoints", "\"" + e + "\" is not an IP:port");
+    }
+  }
+}
+
+// The KubeSpan lists are checked whether or not KubeSpan is enabled (Talos checks the filters
+// only when it is): a bad entry would otherwise surface as a controller error later.
+void validate_kubespan(const KubeSpan& ks, std::vector<std::string>& errors) {
+  for (const auto& f : ks.endpoint_filters) {
+    std::string_view cidr = f;
+    if (cidr.starts_with('!')) cidr.remove_prefix(1);
+    try {
+      resources::net::prefix(cidr);
+    } catch (const std::invalid_argument&) {
+      errors.push_back("KubeSpan endpoint filter is not valid: \"" + std::string(cidr) + "\"");
+    }
+  }
+  for (const auto& n : ks.exclude_advertised_networks) {
+    try {
+      resources::net::prefix(n);
+    } catch (const std::invalid_argument&) {
+      errors.push_back("KubeSpan excluded advertised network is not valid: \"" + n + "\"");
+    }
+  }
 }
 
 // Cross-document and legacy checks (reference 7.1, 7.2 conflicts, container checks).
@@ -255,6 +300,7 @@ void validate(const MachineConfig& cfg, std::vector<std::string>& errors) {
   if (cfg.kubespan.enabled && services.empty()) {
     errors.push_back("KubeSpan requires cluster discovery to be enabled");
   }
+  validate_kubespan(cfg.kubespan, errors);
 }
 
 }  // namespace
@@ -275,6 +321,7 @@ MachineConfig parse(std::string_view yaml, std::string_view source) {
   MachineConfig cfg;
   std::vector<std::string> errors;
   std::set<std::string> service_names;
+  bool kubespan_endpoints_seen = false;
   int index = 0;
   for (const auto& doc : docs) {
     ++index;
@@ -315,6 +362,8 @@ MachineConfig parse(std::string_view yaml, std::string_view source) {
       read_identity(doc, r, cfg);
     } else if (kind == "HostConfig") {
       read_host(doc, r, cfg);
+    } else if (kind == "KubeSpanEndpointsConfig") {
+      read_kubespan_endpoints(doc, r, cfg, kubespan_endpoints_seen);
     } else {
       cfg.ignored_kinds.push_back(kind);
     }
@@ -358,5 +407,27 @@ bool kubernetes_registry_enabled(const MachineConfig& cfg) {
 }
 
 Endpoint normalize_endpoint(std::string_view url) { return internal::normalize(url); }
+
+std::optional<std::string> parse_mac(std::string_view text) {
+  // Six two-digit hex groups, one separator kind throughout: the forms `ip link` and Windows print.
+  if (text.size() != 17) return std::nullopt;
+  const char sep = text[2];
+  if (sep != ':' && sep != '-') return std::nullopt;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < 6; ++i) {
+    const std::size_t at = i * 3;
+    if (i > 0 && text[at - 1] != sep) return std::nullopt;
+    int hi = hex(text[at]), lo = hex(text[at + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
 
 }  // namespace config

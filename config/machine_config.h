@@ -52,8 +52,10 @@ struct KubeSpan {
   bool harvest_extra_endpoints = false;
   bool force_routing = true;  // Talos's default: allowDownPeerBypass false
   unsigned mtu = 1420;
-  std::vector<std::string> endpoint_filters;             // CIDRs, "!" negates
-  std::vector<std::string> exclude_advertised_networks;  // CIDRs
+  std::vector<std::string> endpoint_filters;             // CIDRs or IPs, "!" negates
+  std::vector<std::string> exclude_advertised_networks;  // CIDRs or IPs
+  // KubeSpanEndpointsConfig document: "ip:port" endpoints announced besides the found ones.
+  std::vector<std::string> extra_announced_endpoints;
 };
 
 struct MachineConfig {
@@ -75,9 +77,13 @@ struct MachineConfig {
   // way Talos does.
   std::string nodename;                              // empty: the hostname
   std::optional<std::vector<std::string>> addresses;  // IPs or prefixes; null: the host's
+  std::string hardware_address;  // 6 bytes, the KubeSpan address's MAC; empty: the host's first
 
   std::vector<std::string> ignored_kinds;  // documents of kinds this program does not use
 };
+
+// A MAC address as "aa:bb:cc:dd:ee:ff" (or with '-'): 6 bytes; null otherwise.
+std::optional<std::string> parse_mac(std::string_view text);
 
 // Parses and validates. `source` names the input in errors (the file name). Throws Error.
 MachineConfig parse(std::string_view yaml, std::string_view source);

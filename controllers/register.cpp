@@ -9,6 +9,9 @@
 #include "controllers/cluster/local_affiliate.h"
 #include "controllers/cluster/member.h"
 #include "controllers/cluster/node_identity.h"
+#include "controllers/kubespan/config.h"
+#include "controllers/kubespan/identity.h"
+#include "controllers/kubespan/peer_spec.h"
 #include "controllers/node/host_facts.h"
 #include "controllers/node/node_inputs.h"
 #include "runtime/controller/controller.h"
@@ -30,6 +33,9 @@ void register_controllers(runtime::controller::Engine& engine, const Dependencie
   engine.register_controller(node::make_nodename_controller(deps.host));
   engine.register_controller(node::make_node_address_controller(deps.host));
   engine.register_controller(node::make_machine_type_controller());
+  engine.register_controller(kubespan::make_config_controller());
+  engine.register_controller(kubespan::make_identity_controller(deps.state_dir, deps.host));
+  engine.register_controller(kubespan::make_peer_spec_controller());
 }
 
 }  // namespace controllers

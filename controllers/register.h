@@ -17,8 +17,8 @@ class HostFacts;
 }
 
 struct Dependencies {
-  std::filesystem::path state_dir;                          // node-identity.yaml lives here
-  std::shared_ptr<const node::HostFacts> host;              // hostname, addresses, os-release
+  std::filesystem::path state_dir;  // node-identity.yaml, kubespan-identity.yaml live here
+  std::shared_ptr<const node::HostFacts> host;  // hostname, addresses, os-release, first MAC
   cluster::DiscoveryServiceOptions discovery_service = {};  // client version, TLS roots
 };
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "controllers/internal/get_spec.h"
 #include "controllers/internal/inputs.h"
 #include "resources/cluster/affiliate.h"
 #include "resources/cluster/cluster.h"
@@ -24,6 +25,7 @@ namespace rk = resources::k8s;
 namespace rks = resources::kubespan;
 namespace rn = resources::network;
 namespace rcfg = resources::config;
+using controllers::internal::get_spec;
 using controllers::internal::weak_input;
 using runtime::controller::Input;
 using runtime::controller::Runtime;
@@ -34,16 +36,6 @@ constexpr unsigned char kSideroLinkPurpose = 0x03;
 bool is_siderolink(const std::string& ip) {
   return ip.size() == 16 && static_cast<unsigned char>(ip[0]) == 0xfd &&
          static_cast<unsigned char>(ip[7]) == kSideroLinkPurpose;
-}
-
-template <class M>
-std::optional<M> get_spec(Runtime& rt, std::string_view ns, std::string_view type,
-                          std::string_view id) {
-  auto r = rt.get(Pointer{std::string(ns), std::string(type), std::string(id)});
-  if (!r) return std::nullopt;
-  const M* spec = runtime::resource::spec_as<M>(*r);
-  if (spec == nullptr) return std::nullopt;
-  return *spec;
 }
 
 class LocalAffiliateController final : public runtime::controller::Controller {

@@ -10,6 +10,8 @@
 #include <map>
 #include <sstream>
 
+#include "config/machine_config.h"
+
 namespace controllers::node {
 namespace {
 
@@ -34,7 +36,8 @@ bool skipped(const std::string& ip) {
 
 class LinuxHostFacts final : public HostFacts {
  public:
-  explicit LinuxHostFacts(std::string os_release) : os_release_(std::move(os_release)) {}
+  LinuxHostFacts(std::string os_release, std::filesystem::path sys_class_net)
+      : os_release_(std::move(os_release)), sys_class_net_(std::move(sys_class_net)) {}
 
   std::string hostname() const override {
     char buf[HOST_NAME_MAX + 1] = {};
@@ -72,9 +75,19 @@ class LinuxHostFacts final : public HostFacts {
     return os_release_text(text.str());
   }
 
+  std::string first_mac() const override { return node::first_mac(sys_class_net_); }
+
  private:
   const std::string os_release_;
+  const std::filesystem::path sys_class_net_;
 };
+
+std::string read_line(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
 
 std::string unquote(std::string v) {
   if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
@@ -98,8 +111,34 @@ std::string os_release_text(const std::string& contents) {
   return version.empty() ? name : name + " (" + version + ")";
 }
 
-std::unique_ptr<HostFacts> make_linux_host_facts(std::string os_release) {
-  return std::make_unique<LinuxHostFacts>(std::move(os_release));
+std::unique_ptr<HostFacts> make_linux_host_facts(std::string os_release,
+                                                 std::filesystem::path sys_class_net) {
+  return std::make_unique<LinuxHostFacts>(std::move(os_release), std::move(sys_class_net));
+}
+
+std::string first_mac(const std::filesystem::path& sys_class_net) {
+  constexpr int kLoopbackType = 772;  // ARPHRD_LOOPBACK
+  std::string best;
+  long best_index = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(sys_class_net, ec)) {
+    const auto dir = entry.path();
+    if (read_line(dir / "type") == std::to_string(kLoopbackType)) continue;
+    // Other link types print longer addresses or none; they do not count.
+    auto mac = config::parse_mac(read_line(dir / "address"));
+    if (!mac || *mac == std::string(6, '\0')) continue;
+    long index = 0;
+    try {
+      index = std::stol(read_line(dir / "ifindex"));
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (best.empty() || index < best_index) {
+      best = std::move(*mac);
+      best_index = index;
+    }
+  }
+  return best;
 }
 
 }  // namespace controllers::node

@@ -1,4 +1,5 @@
-// The KubeSpan resource group discovery reads and feeds: Identity, Config, Endpoint.
+// The KubeSpan resource group: Config (from the machine config), Identity (the WireGuard key and
+// KubeSpan address), PeerSpec (one per peer, from the affiliates) and Endpoint (harvested).
 #pragma once
 
 #include <string_view>
@@ -15,6 +16,7 @@ namespace pb = talos::resource::definitions::kubespan;
 using ConfigSpec = pb::ConfigSpec;
 using EndpointSpec = pb::EndpointSpec;
 using IdentitySpec = pb::IdentitySpec;
+using PeerSpecSpec = pb::PeerSpecSpec;
 
 inline constexpr std::string_view kNamespace = "kubespan";
 inline constexpr std::string_view kIdentityType = "KubeSpanIdentities.kubespan.talos.dev";
@@ -23,6 +25,7 @@ inline constexpr std::string_view kConfigType = "KubeSpanConfigs.kubespan.talos.
 inline constexpr std::string_view kConfigNamespace = "config";
 inline constexpr std::string_view kConfigId = "kubespan";
 inline constexpr std::string_view kEndpointType = "KubeSpanEndpoints.kubespan.talos.dev";
+inline constexpr std::string_view kPeerSpecType = "KubeSpanPeerSpecs.kubespan.talos.dev";
 
 // The WireGuard port endpoints are announced on.
 inline constexpr int kPort = 51820;

@@ -178,6 +178,62 @@ TEST(MachineConfig, KubeSpanNeedsDiscovery) {
   EXPECT_THAT(errs, ElementsAre("KubeSpan requires cluster discovery to be enabled"));
 }
 
+TEST(MachineConfig, KubeSpanSettingsAndExtraEndpoints) {
+  auto cfg = parse(
+      std::string("version: v1alpha1\nmachine:\n  network:\n    kubespan:\n      enabled: true\n"
+                  "      advertiseKubernetesNetworks: true\n      filters:\n"
+                  "        endpoints: [\"0.0.0.0/0\", \"!192.168.0.0/16\", \"10.0.0.1\"]\n"
+                  "        excludeAdvertisedNetworks: [\"2001:123:4567::/64\"]\n"
+                  "cluster:\n  id: c\n  secret: ") +
+          kSecret +
+          "\n  discovery:\n    enabled: true\n---\napiVersion: v1alpha1\n"
+          "kind: KubeSpanEndpointsConfig\nextraAnnouncedEndpoints: [\"1.2.3.4:5678\"]\n---\n"
+          "apiVersion: v1alpha1\nkind: HostConfig\nhardwareAddress: EA-71-1B-B2-CC-EE\n",
+      "t");
+  EXPECT_TRUE(cfg.kubespan.enabled);
+  EXPECT_TRUE(cfg.kubespan.advertise_kubernetes_networks);
+  EXPECT_THAT(cfg.kubespan.endpoint_filters,
+              ElementsAre("0.0.0.0/0", "!192.168.0.0/16", "10.0.0.1"));
+  EXPECT_THAT(cfg.kubespan.exclude_advertised_networks, ElementsAre("2001:123:4567::/64"));
+  EXPECT_THAT(cfg.kubespan.extra_announced_endpoints, ElementsAre("1.2.3.4:5678"));
+  EXPECT_EQ(cfg.hardware_address, std::string("\xea\x71\x1b\xb2\xcc\xee", 6));
+}
+
+TEST(MachineConfig, BadKubeSpanListsAreRefused) {
+  auto errs = errors_of(
+      "version: v1alpha1\nmachine:\n  network:\n    kubespan:\n      filters:\n"
+      "        endpoints: [\"10\", \"!123::/456\", \"0.0.0.0/0\"]\n"
+      "        excludeAdvertisedNetworks: [\"nope\"]\n---\n"
+      "apiVersion: v1alpha1\nkind: KubeSpanEndpointsConfig\n"
+      "extraAnnouncedEndpoints: [\"1.2.3.4\", \"[::1]:51820\"]\n---\n"
+      "apiVersion: v1alpha1\nkind: KubeSpanEndpointsConfig\n---\n"
+      "apiVersion: v1alpha1\nkind: HostConfig\nhardwareAddress: 00:00:00:00:00:00\n");
+  EXPECT_THAT(
+      errs,
+      ElementsAre(
+          "document 2 (KubeSpanEndpointsConfig): extraAnnouncedEndpoints: \"1.2.3.4\" is not an "
+          "IP:port",
+          "document 3 (KubeSpanEndpointsConfig): a second KubeSpanEndpointsConfig document",
+          "document 4 (HostConfig): hardwareAddress: \"00:00:00:00:00:00\" is not a MAC address "
+          "(aa:bb:cc:dd:ee:ff)"));
+  errs = errors_of(
+      "version: v1alpha1\nmachine:\n  network:\n    kubespan:\n      filters:\n"
+      "        endpoints: [\"10\", \"!123::/456\", \"0.0.0.0/0\"]\n"
+      "        excludeAdvertisedNetworks: [\"nope\"]\n");
+  EXPECT_THAT(errs, ElementsAre("KubeSpan endpoint filter is not valid: \"10\"",
+                                "KubeSpan endpoint filter is not valid: \"123::/456\"",
+                                "KubeSpan excluded advertised network is not valid: \"nope\""));
+}
+
+TEST(MachineConfig, ParseMac) {
+  EXPECT_EQ(parse_mac("2e:1a:b6:53:81:69"), std::string("\x2e\x1a\xb6\x53\x81\x69", 6));
+  EXPECT_EQ(parse_mac("2E-1A-B6-53-81-69"), std::string("\x2e\x1a\xb6\x53\x81\x69", 6));
+  for (auto bad : {"", "2e:1a:b6:53:81", "2e:1a:b6:53:81:6g", "2e:1a-b6:53:81:69",
+                   "2e:1a:b6:53:81:69:00", "2e1ab6538169"}) {
+    EXPECT_FALSE(parse_mac(bad)) << bad;
+  }
+}
+
 TEST(MachineConfig, LegacySecretThatCannotBeAnAesKeyIsRefused) {
   auto errs = errors_of(
       "version: v1alpha1\ncluster:\n  id: c\n  secret: AAAA\n  discovery:\n    enabled: true\n");

@@ -21,6 +21,7 @@ class FakeHost final : public node::HostFacts {
     return {{resources::net::ip("10.1.2.3").ip(), 24}};
   }
   std::string operating_system() const override { return "Fake (1)"; }
+  std::string first_mac() const override { return std::string("\x2e\x1a\xb6\x53\x81\x69", 6); }
 };
 
 TEST(RegisterControllers, SingleNodeBecomesItsOwnMember) {

@@ -3,6 +3,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "controllers/node/host_facts.h"
 #include "resources/config/config.h"
@@ -26,6 +30,7 @@ class FakeHost final : public HostFacts {
     return {{resources::net::ip("192.168.1.7").ip(), 24}};
   }
   std::string operating_system() const override { return "Fake (1)"; }
+  std::string first_mac() const override { return {}; }
 };
 
 const Pointer kHostname{"network", std::string(rn::kHostnameStatusType), "hostname"};
@@ -88,6 +93,32 @@ TEST(OsRelease, NameAndVersion) {
             "Debian GNU/Linux (12)");
   EXPECT_EQ(os_release_text("NAME=Arch Linux\n"), "Arch Linux");
   EXPECT_EQ(os_release_text(""), "Linux");
+}
+
+// A /sys/class/net layout in a temp dir: the lowest ifindex with a real MAC wins, whatever order
+// the directory lists in; loopback, all-zero and non-Ethernet addresses do not count.
+TEST(LinuxHostFacts, FirstMacByIfindex) {
+  auto dir = std::filesystem::temp_directory_path() / ("tds-sysnet-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto link = [&](const std::string& name, int index, const std::string& type,
+                  const std::string& address) {
+    std::filesystem::create_directories(dir / name);
+    std::ofstream(dir / name / "ifindex") << index << "\n";
+    std::ofstream(dir / name / "type") << type << "\n";
+    std::ofstream(dir / name / "address") << address << "\n";
+  };
+  EXPECT_EQ(first_mac(dir), "");  // no directory at all
+  link("lo", 1, "772", "00:00:00:00:00:00");
+  link("dummy0", 2, "1", "00:00:00:00:00:00");
+  link("wg0", 3, "65534", "");
+  link("ib0", 4, "32", "80:00:02:08:fe:80:00:00:00:00:00:00:00:02:c9:03:00:0a:2b:3c");
+  link("eth1", 6, "1", "ea:71:1b:b2:cc:ef");
+  EXPECT_EQ(first_mac(dir), std::string("\xea\x71\x1b\xb2\xcc\xef", 6));
+  link("eth0", 5, "1", "EA:71:1B:B2:CC:EE");
+  EXPECT_EQ(first_mac(dir), std::string("\xea\x71\x1b\xb2\xcc\xee", 6));
+  EXPECT_EQ(make_linux_host_facts("/etc/os-release", dir)->first_mac(),
+            std::string("\xea\x71\x1b\xb2\xcc\xee", 6));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(LinuxHostFacts, SkipsLoopback) {

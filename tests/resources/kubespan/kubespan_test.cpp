@@ -1,0 +1,75 @@
+// The KubeSpan group's definitions (names nodectl resolves, Talos's columns, the identity's
+// sensitivity) and the peer spec's YAML keys.
+#include "resources/kubespan/kubespan.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cosi/v1alpha1/meta.pb.h"
+#include "resources/net.h"
+#include "resources/register.h"
+#include "runtime/registry/registry.h"
+#include "runtime/resource/proto_spec.h"
+#include "runtime/resource/yaml_codec.h"
+#include "runtime/state/inmem_state.h"
+
+namespace resources::kubespan {
+namespace {
+
+using ::testing::ElementsAre;
+using RdSpec = cosi::resource::meta::ResourceDefinitionSpec;
+
+struct Row {
+  std::string type;
+  std::vector<std::string> all_aliases;
+  std::vector<std::string> columns;  // name=jsonPath
+  bool sensitive;
+};
+
+TEST(KubeSpanResources, DefinitionsAsTalos) {
+  runtime::state::InMemoryState state;
+  auto registry = runtime::registry::make_state_registry(state);
+  register_all(*registry);
+  const std::vector<Row> rows = {
+      {"kubespanpeerspecs.kubespan.talos.dev",
+       {"kubespanpeerspecs", "kubespanpeerspecs.kubespan", "kubespanpeerspecs.kubespan.talos",
+        "kubespanpeerspec", "ksps"},  // capitals end in S: no "kspss"
+       {"Label={.label}", "Endpoints={.endpoints}"},
+       false},
+      {"kubespanidentities.kubespan.talos.dev",
+       {"kubespanidentities", "kubespanidentities.kubespan", "kubespanidentities.kubespan.talos",
+        "kubespanidentity", "ksi", "ksis"},
+       {"Address={.address}", "PublicKey={.publicKey}"},
+       true},
+  };
+  for (const auto& row : rows) {
+    auto rd = state.get({"meta", "ResourceDefinitions.meta.cosi.dev", row.type});
+    ASSERT_NE(rd, nullptr) << row.type;
+    RdSpec spec;
+    ASSERT_TRUE(spec.ParseFromString(rd->spec->proto_bytes()));
+    EXPECT_EQ(spec.default_namespace(), "kubespan");
+    EXPECT_EQ(std::vector<std::string>(spec.all_aliases().begin(), spec.all_aliases().end()),
+              row.all_aliases);
+    std::vector<std::string> columns;
+    for (const auto& c : spec.print_columns()) columns.push_back(c.name() + "=" + c.json_path());
+    EXPECT_EQ(columns, row.columns);
+    EXPECT_EQ(spec.sensitivity() == RdSpec::SENSITIVE, row.sensitive) << row.type;
+  }
+}
+
+TEST(KubeSpanResources, PeerSpecYaml) {
+  runtime::state::InMemoryState state;
+  auto registry = runtime::registry::make_state_registry(state);
+  register_all(*registry);
+  PeerSpecSpec s;
+  *s.mutable_address() = net::ip("fd50:8d60:4238:6302:f857:23ff:fe21:d1e0");
+  *s.add_allowed_ips() = net::prefix("10.244.3.0/25");
+  *s.add_endpoints() = net::ip_port("10.0.0.2:51820");
+  s.set_label("bar");
+  EXPECT_EQ(runtime::resource::spec_to_yaml(s),
+            "address: fd50:8d60:4238:6302:f857:23ff:fe21:d1e0\nallowedIPs:\n  - 10.244.3.0/25\n"
+            "endpoints:\n  - 10.0.0.2:51820\nlabel: bar\n");
+}
+
+}  // namespace
+}  // namespace resources::kubespan
