@@ -40,6 +40,7 @@
 #include "resources/register.h"
 #include "runtime/api/state_service.h"
 #include "runtime/controller/engine.h"
+#include "runtime/plugin/loader.h"
 #include "runtime/registry/registry.h"
 #include "runtime/resource/proto_spec.h"
 #include "runtime/state/inmem_state.h"
@@ -114,6 +115,7 @@ class DaemonImpl final : public Daemon {
     controllers::Dependencies deps{options_.state_dir, controllers::node::make_linux_host_facts()};
     deps.discovery_service.on_left = [this] { finish_reset("left the cluster"); };
     controllers::register_controllers(*engine_, deps);
+    if (!options_.plugin_dir.empty()) load_plugins();
 
     start_local_server();
     start_api_server();
@@ -247,6 +249,27 @@ class DaemonImpl final : public Daemon {
     if (options_.on_exit_request) options_.on_exit_request();
   }
 
+  // Plugins register after the built-in types and controllers, so a conflict names the plugin.
+  void load_plugins() {
+    class EngineHost final : public runtime::plugin::Host {
+     public:
+      EngineHost(runtime::registry::Registry& registry, runtime::controller::Engine& engine)
+          : registry_(registry), engine_(engine) {}
+      runtime::registry::Registry& registry() override { return registry_; }
+      void register_controller(std::unique_ptr<runtime::controller::Controller> c) override {
+        engine_.register_controller(std::move(c));
+      }
+
+     private:
+      runtime::registry::Registry& registry_;
+      runtime::controller::Engine& engine_;
+    } host(*registry_, *engine_);
+    runtime::plugin::load_plugins(options_.plugin_dir, host, plugins_);
+    for (const auto& p : plugins_) {
+      spdlog::info("plugin_loaded name={} path={}", p->name(), p->path().string());
+    }
+  }
+
   // What makes this node this node; the config is the operator's and stays.
   void wipe_state() {
     std::vector<std::filesystem::path> files{options_.state_dir /
@@ -314,6 +337,9 @@ class DaemonImpl final : public Daemon {
   const DaemonOptions options_;
   const std::filesystem::path socket_path_;
   StateDirLock lock_;
+  // Declared before everything that may hold plugin code (specs in the store, types in the
+  // registry, controllers in the engine), so it is unloaded after all of them are gone.
+  std::vector<std::unique_ptr<runtime::plugin::Plugin>> plugins_;
 
   // Outlives the event loop, whose abandoned handlers may still refer to it when destroyed.
   runtime::state::InMemoryState state_;

@@ -22,6 +22,8 @@ struct DaemonOptions {
   // Both empty: <state_dir>/api.{crt,key}, generated when absent.
   std::filesystem::path tls_cert;
   std::filesystem::path tls_key;
+  // Plugins (runtime/plugin/plugin.h) to load at start, every *.so in it; empty: none.
+  std::filesystem::path plugin_dir;
   int threads = 2;
   // Called once, from any thread, when the daemon asks its owner to stop it: a reset (Reset on
   // the local socket) has left the cluster. The owner then calls stop(), which wipes the state.

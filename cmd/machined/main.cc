@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", options.tls_cert,
                  "API certificate (PEM); default: self-signed, generated into the state dir");
   app.add_option("--tls-key", options.tls_key, "API private key (PEM), with --tls-cert");
+  app.add_option("--plugin-dir", options.plugin_dir,
+                 "load every *.so in this directory as a plugin (types and controllers)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

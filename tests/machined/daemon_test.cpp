@@ -263,6 +263,34 @@ TEST(Daemon, ResetSignalsLeavesAsksToStopAndWipesTheNodeState) {
   EXPECT_NE(read_file(identity), first_identity);
 }
 
+TEST(Daemon, LoadsPluginsAndRefusesToStartWithABadOne) {
+  tds::test::TempDir dir;
+  auto options = options_for(dir.path());
+  options.plugin_dir = dir.path() / "plugins";
+  std::filesystem::create_directories(options.plugin_dir);
+  std::filesystem::copy_file(MEMBER_SUMMARY_PLUGIN, options.plugin_dir / "member_summary.so");
+  {
+    auto daemon = start_daemon(options);
+    auto local = wire::State::NewStub(unix_channel(daemon->socket_path()));
+    EXPECT_THAT(list_ids(*local, "meta", "ResourceDefinitions.meta.cosi.dev"),
+                ::testing::Contains("membersummaries.example.tds.dev"));
+    // The plugin's controller runs: it writes its summary (no members without discovery).
+    EXPECT_TRUE(eventually([&] {
+      return list_ids(*local, "cluster", "MemberSummaries.example.tds.dev") ==
+             std::vector<std::string>{"members"};
+    }));
+  }
+
+  std::ofstream(options.plugin_dir / "broken.so") << "not a shared object";
+  try {
+    start_daemon(options);
+    FAIL() << "started with a broken plugin";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("broken.so"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(options.state_dir / "machined.sock"));
+}
+
 TEST(Daemon, StoppingWithoutAResetKeepsTheIdentity) {
   tds::test::TempDir dir;
   auto options = options_for(dir.path());
