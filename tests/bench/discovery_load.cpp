@@ -22,7 +22,7 @@
 
 #include "discovery/server.grpc.pb.h"
 #include "tests/bench/discovery_load_stats.h"
-#include "tests/interop/child_process.h"
+#include "tests/support/child_process.h"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "discovery/server.grpc.pb.h"
-#include "tests/interop/child_process.h"
+#include "tests/support/child_process.h"
 
 namespace {
 

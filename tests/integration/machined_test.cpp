@@ -8,9 +8,9 @@
 #include <regex>
 
 #include "cosi/v1alpha1/state.grpc.pb.h"
-#include "tests/interop/child_process.h"
 #include "tests/machined/channels.h"
 #include "tests/machined/temp_dir.h"
+#include "tests/support/child_process.h"
 
 namespace {
 
@@ -20,17 +20,9 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
 
-struct Result {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result nodectl(std::vector<std::string> args) {
+tds::test::RunResult nodectl(std::vector<std::string> args) {
   args.insert(args.begin(), NODECTL_BIN);
-  ChildProcess proc(std::move(args));
-  const auto status = proc.wait_exit(30s);
-  if (!status || !WIFEXITED(*status)) return {-1, proc.output()};
-  return {WEXITSTATUS(*status), proc.output()};
+  return tds::test::run_to_exit(std::move(args), 30s);
 }
 
 grpc::Status create_namespace(const std::shared_ptr<grpc::Channel>& channel,

@@ -14,7 +14,7 @@
 #include "discovery/client/client.h"
 #include "discovery/server/service.h"
 #include "discovery/server/state.h"
-#include "tests/interop/child_process.h"
+#include "tests/support/child_process.h"
 
 namespace discovery::client {
 namespace {
