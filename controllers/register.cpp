@@ -10,6 +10,7 @@
 #include "controllers/cluster/member.h"
 #include "controllers/cluster/node_identity.h"
 #include "controllers/kubespan/config.h"
+#include "controllers/kubespan/endpoint.h"
 #include "controllers/kubespan/identity.h"
 #include "controllers/kubespan/peer_spec.h"
 #include "controllers/node/host_facts.h"
@@ -36,6 +37,7 @@ void register_controllers(runtime::controller::Engine& engine, const Dependencie
   engine.register_controller(kubespan::make_config_controller());
   engine.register_controller(kubespan::make_identity_controller(deps.state_dir, deps.host));
   engine.register_controller(kubespan::make_peer_spec_controller());
+  engine.register_controller(kubespan::make_endpoint_controller());
 }
 
 }  // namespace controllers

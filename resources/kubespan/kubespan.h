@@ -1,5 +1,6 @@
 // The KubeSpan resource group: Config (from the machine config), Identity (the WireGuard key and
-// KubeSpan address), PeerSpec (one per peer, from the affiliates) and Endpoint (harvested).
+// KubeSpan address), PeerSpec (one per peer, from the affiliates), PeerStatus (written by whatever
+// runs WireGuard) and Endpoint (harvested from the statuses).
 #pragma once
 
 #include <string_view>
@@ -17,6 +18,7 @@ using ConfigSpec = pb::ConfigSpec;
 using EndpointSpec = pb::EndpointSpec;
 using IdentitySpec = pb::IdentitySpec;
 using PeerSpecSpec = pb::PeerSpecSpec;
+using PeerStatusSpec = pb::PeerStatusSpec;
 
 inline constexpr std::string_view kNamespace = "kubespan";
 inline constexpr std::string_view kIdentityType = "KubeSpanIdentities.kubespan.talos.dev";
@@ -26,6 +28,7 @@ inline constexpr std::string_view kConfigNamespace = "config";
 inline constexpr std::string_view kConfigId = "kubespan";
 inline constexpr std::string_view kEndpointType = "KubeSpanEndpoints.kubespan.talos.dev";
 inline constexpr std::string_view kPeerSpecType = "KubeSpanPeerSpecs.kubespan.talos.dev";
+inline constexpr std::string_view kPeerStatusType = "KubeSpanPeerStatuses.kubespan.talos.dev";
 
 // The WireGuard port endpoints are announced on.
 inline constexpr int kPort = 51820;

@@ -41,6 +41,12 @@ TEST(KubeSpanResources, DefinitionsAsTalos) {
         "kubespanidentity", "ksi", "ksis"},
        {"Address={.address}", "PublicKey={.publicKey}"},
        true},
+      {"kubespanpeerstatuses.kubespan.talos.dev",
+       {"kubespanpeerstatuses", "kubespanpeerstatuses.kubespan",
+        "kubespanpeerstatuses.kubespan.talos", "kubespanpeerstatus", "ksps"},
+       {"Label={.label}", "Endpoint={.endpoint}", "State={.state}", "Rx={.receiveBytes}",
+        "Tx={.transmitBytes}"},
+       false},
   };
   for (const auto& row : rows) {
     auto rd = state.get({"meta", "ResourceDefinitions.meta.cosi.dev", row.type});
@@ -69,6 +75,25 @@ TEST(KubeSpanResources, PeerSpecYaml) {
   EXPECT_EQ(runtime::resource::spec_to_yaml(s),
             "address: fd50:8d60:4238:6302:f857:23ff:fe21:d1e0\nallowedIPs:\n  - 10.244.3.0/25\n"
             "endpoints:\n  - 10.0.0.2:51820\nlabel: bar\n");
+}
+
+// What a WireGuard operator writes back: the state as Talos prints it, times as RFC 3339.
+TEST(KubeSpanResources, PeerStatusYamlRoundTrips) {
+  runtime::state::InMemoryState state;
+  auto registry = runtime::registry::make_state_registry(state);
+  register_all(*registry);
+  const std::string yaml =
+      "endpoint: 10.0.0.1:51820\nlabel: bar\nstate: up\nreceiveBytes: 10\ntransmitBytes: 20\n"
+      "lastHandshakeTime: 2026-11-27T16:43:14Z\nlastUsedEndpoint: 10.0.0.1:51820\n"
+      "lastEndpointChange: 2026-11-27T16:40:00Z\n";
+  PeerStatusSpec s;
+  runtime::resource::spec_from_yaml(yaml, &s);
+  EXPECT_EQ(s.state(), talos::resource::definitions::enums::PEER_STATE_UP);
+  EXPECT_EQ(net::text(s.endpoint()), "10.0.0.1:51820");
+  EXPECT_EQ(s.last_handshake_time().seconds(), 1795797794);
+  EXPECT_EQ(runtime::resource::spec_to_yaml(s), yaml);
+  EXPECT_THROW(runtime::resource::spec_from_yaml("lastHandshakeTime: yesterday\n", &s),
+               std::invalid_argument);
 }
 
 }  // namespace
