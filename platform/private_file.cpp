@@ -14,7 +14,9 @@ void write_private_file(const std::filesystem::path& path, const std::string& co
     ::unlink(tmp.c_str());
     throw std::system_error(err, std::generic_category(), what.string());
   };
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A stale temp file from a crash could have a wider mode, which O_TRUNC would keep.
+  ::unlink(tmp.c_str());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), tmp.string());
   std::size_t done = 0;
   while (done < contents.size()) {

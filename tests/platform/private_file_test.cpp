@@ -33,6 +33,18 @@ TEST(PrivateFile, WritesWithMode0600AndReplacesWhole) {
   EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp"));
 }
 
+TEST(PrivateFile, AStaleWorldReadableTempFileDoesNotLendItsMode) {
+  tds::test::TempDir dir;
+  const auto path = dir.path() / "secret.key";
+  std::ofstream(path.string() + ".tmp") << "left by a crash";
+  std::filesystem::permissions(path.string() + ".tmp", std::filesystem::perms::all);
+  write_private_file(path, "fresh");
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(read_file(path), "fresh");
+}
+
 TEST(PrivateFile, FailureNamesTheFileAndKeepsTheOldOne) {
   tds::test::TempDir dir;
   try {
