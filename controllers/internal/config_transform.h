@@ -3,6 +3,7 @@
 // destroy the owned ones no longer produced.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -25,6 +26,10 @@ struct Transform {
   std::string type;  // output type
   // Outputs by ID from the config (null: no config). An empty map destroys every owned output.
   std::function<std::map<std::string, Spec>(const config::MachineConfig*)> outputs;
+  // Also recompute this often (zero: only when the config changes), for outputs that fall back
+  // to host facts, which change without telling anyone (DHCP, hostnamectl). No-op writes are
+  // skipped, so an unchanged host costs one read per period.
+  std::chrono::milliseconds refresh{0};
 };
 
 template <class Spec>

@@ -1,6 +1,9 @@
 // make_transform's definition, included by the files that instantiate it.
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
+#include <optional>
+
 #include "controllers/internal/config_transform.h"
 #include "runtime/controller/modify.h"
 #include "runtime/controller/runtime.h"
@@ -23,6 +26,16 @@ class TransformController final : public runtime::controller::Controller {
     return {{t_.type, runtime::controller::OutputKind::kExclusive}};
   }
 
+  void start(runtime::controller::Runtime& rt) override {
+    if (t_.refresh.count() > 0) {
+      timer_.emplace(rt.executor());
+      schedule_refresh(rt);
+    }
+  }
+  void stop() override {
+    if (timer_) timer_->cancel();
+  }
+
   void reconcile(runtime::controller::Runtime& rt) override {
     auto cfg = active_config(rt);
     auto wanted = t_.outputs(cfg.get());
@@ -36,7 +49,17 @@ class TransformController final : public runtime::controller::Controller {
   }
 
  private:
+  void schedule_refresh(runtime::controller::Runtime& rt) {
+    timer_->expires_after(t_.refresh);
+    timer_->async_wait([this, &rt](const boost::system::error_code& ec) {
+      if (ec) return;
+      rt.queue_reconcile();
+      schedule_refresh(rt);
+    });
+  }
+
   Transform<Spec> t_;
+  std::optional<boost::asio::steady_timer> timer_;  // with a refresh period only
 };
 
 template <class Spec>

@@ -10,7 +10,7 @@ namespace controllers::node {
 namespace rn = resources::network;
 
 std::unique_ptr<runtime::controller::Controller> make_hostname_status_controller(
-    std::shared_ptr<const HostFacts> host) {
+    std::shared_ptr<const HostFacts> host, std::chrono::milliseconds refresh) {
   return internal::make_transform<rn::HostnameStatusSpec>({
       "node.HostnameStatusController",
       std::string(rn::kNamespace),
@@ -27,6 +27,7 @@ std::unique_ptr<runtime::controller::Controller> make_hostname_status_controller
         out.emplace(std::string(rn::kHostnameId), std::move(spec));
         return out;
       },
+      refresh,
   });
 }
 

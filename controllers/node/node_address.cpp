@@ -12,7 +12,7 @@ namespace controllers::node {
 namespace rn = resources::network;
 
 std::unique_ptr<runtime::controller::Controller> make_node_address_controller(
-    std::shared_ptr<const HostFacts> host) {
+    std::shared_ptr<const HostFacts> host, std::chrono::milliseconds refresh) {
   return internal::make_transform<rn::NodeAddressSpec>({
       "node.NodeAddressController",
       std::string(rn::kNamespace),
@@ -31,6 +31,7 @@ std::unique_ptr<runtime::controller::Controller> make_node_address_controller(
         return std::map<std::string, rn::NodeAddressSpec>{
             {std::string(rn::kRoutedNoK8sId), spec}, {std::string(rn::kCurrentNoK8sId), spec}};
       },
+      refresh,
   });
 }
 

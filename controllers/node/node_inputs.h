@@ -3,6 +3,7 @@
 // facts as fallback. On Talos other subsystems (networkd, kubelet) produce these.
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 namespace runtime::controller {
@@ -13,12 +14,16 @@ namespace controllers::node {
 
 class HostFacts;
 
+// How often the controllers that fall back to host facts read them again: the host has no
+// change notification here (Talos's networkd watches netlink instead).
+inline constexpr std::chrono::milliseconds kHostRefresh{10'000};
+
 std::unique_ptr<runtime::controller::Controller> make_hostname_status_controller(
-    std::shared_ptr<const HostFacts> host);
+    std::shared_ptr<const HostFacts> host, std::chrono::milliseconds refresh = kHostRefresh);
 std::unique_ptr<runtime::controller::Controller> make_nodename_controller(
-    std::shared_ptr<const HostFacts> host);
+    std::shared_ptr<const HostFacts> host, std::chrono::milliseconds refresh = kHostRefresh);
 std::unique_ptr<runtime::controller::Controller> make_node_address_controller(
-    std::shared_ptr<const HostFacts> host);
+    std::shared_ptr<const HostFacts> host, std::chrono::milliseconds refresh = kHostRefresh);
 std::unique_ptr<runtime::controller::Controller> make_machine_type_controller();
 
 }  // namespace controllers::node

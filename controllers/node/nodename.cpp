@@ -10,7 +10,7 @@ namespace controllers::node {
 namespace rk = resources::k8s;
 
 std::unique_ptr<runtime::controller::Controller> make_nodename_controller(
-    std::shared_ptr<const HostFacts> host) {
+    std::shared_ptr<const HostFacts> host, std::chrono::milliseconds refresh) {
   return internal::make_transform<rk::NodenameSpec>({
       "node.NodenameController",
       std::string(rk::kNamespace),
@@ -27,6 +27,7 @@ std::unique_ptr<runtime::controller::Controller> make_nodename_controller(
         out.emplace(std::string(rk::kNodenameId), std::move(spec));
         return out;
       },
+      refresh,
   });
 }
 

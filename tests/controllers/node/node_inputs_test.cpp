@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "controllers/node/host_facts.h"
 #include "resources/config/config.h"
@@ -23,14 +25,29 @@ namespace rk = resources::k8s;
 namespace rcfg = resources::config;
 using runtime::resource::Pointer;
 
+// A host whose name and address a test can change, as DHCP or hostnamectl would.
 class FakeHost final : public HostFacts {
  public:
-  std::string hostname() const override { return "box.lan"; }
+  std::string hostname() const override {
+    std::lock_guard lock(mu_);
+    return hostname_;
+  }
   std::vector<HostAddress> addresses() const override {
-    return {{resources::net::ip("192.168.1.7").ip(), 24}};
+    std::lock_guard lock(mu_);
+    return {{resources::net::ip(address_).ip(), 24}};
+  }
+  void change(std::string hostname, std::string address) {
+    std::lock_guard lock(mu_);
+    hostname_ = std::move(hostname);
+    address_ = std::move(address);
   }
   std::string operating_system() const override { return "Fake (1)"; }
   std::string first_mac() const override { return {}; }
+
+ private:
+  mutable std::mutex mu_;
+  std::string hostname_ = "box.lan";
+  std::string address_ = "192.168.1.7";
 };
 
 const Pointer kHostname{"network", std::string(rn::kHostnameStatusType), "hostname"};
@@ -86,6 +103,32 @@ TEST_F(NodeInputs, ConfigOverridesHost) {
   auto mt = h_.wait_for<rcfg::MachineTypeSpec>(kType);
   ASSERT_TRUE(mt);
   EXPECT_EQ(mt->machine_type(), talos::resource::definitions::enums::TYPE_CONTROL_PLANE);
+}
+
+TEST(NodeInputsRefresh, HostChangesArePickedUpWithoutAConfigChange) {
+  auto host = std::make_shared<FakeHost>();
+  testing::Harness h;
+  const std::chrono::milliseconds refresh{20};
+  h.add(make_hostname_status_controller(host, refresh));
+  h.add(make_nodename_controller(host, refresh));
+  h.add(make_node_address_controller(host, refresh));
+  h.start();
+  ASSERT_TRUE(h.wait_for<rn::HostnameStatusSpec>(kHostname));
+  const auto version = h.state().get(kRouted)->metadata.version;
+
+  host->change("renamed.lan", "192.168.1.8");
+  EXPECT_TRUE(h.wait_for<rn::HostnameStatusSpec>(
+      kHostname, [](const rn::HostnameStatusSpec& s) { return s.hostname() == "renamed"; }));
+  EXPECT_TRUE(h.wait_for<rk::NodenameSpec>(
+      kNodename, [](const rk::NodenameSpec& s) { return s.nodename() == "renamed"; }));
+  EXPECT_TRUE(h.wait_for<rn::NodeAddressSpec>(kRouted, [](const rn::NodeAddressSpec& s) {
+    return resources::net::text(s.addresses(0)) == "192.168.1.8/24";
+  }));
+  // Refreshes of an unchanged host are not writes.
+  const auto changed = h.state().get(kRouted)->metadata.version;
+  EXPECT_GT(changed, version);
+  std::this_thread::sleep_for(refresh * 5);
+  EXPECT_EQ(h.state().get(kRouted)->metadata.version, changed);
 }
 
 TEST(OsRelease, NameAndVersion) {
