@@ -310,6 +310,11 @@ class Node {
   ::testing::AssertionResult stop() {
     if (!proc_) return ::testing::AssertionSuccess();
     proc_->signal(SIGTERM);
+    return exited();
+  }
+
+  // A clean exit the process makes by itself (after a reset).
+  ::testing::AssertionResult exited() {
     const auto status = proc_->wait_exit(kTimeout);
     last_output_ = proc_->output();
     proc_.reset();
@@ -536,6 +541,30 @@ TEST_F(Cluster, IdentitySurvivesMachinedRestart) {
         << " sees " << join(nodes_[i]->raw_affiliate_ids());
   }
   EXPECT_TRUE(service_holds({ids.begin(), ids.end()}));
+}
+
+TEST_F(Cluster, ResetNodeLeavesAndReturnsAsANewNode) {
+  ASSERT_TRUE(start_service());
+  ASSERT_TRUE(start_cluster(3));
+  const auto ids = node_ids();
+
+  Node& reset = *nodes_[2];
+  const auto result =
+      tds::test::run_to_exit({NODECTL_BIN, "--socket", reset.socket(), "reset"}, kTimeout);
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  ASSERT_TRUE(reset.exited());
+  EXPECT_NE(reset.output().find("event=reset_state_wiped"), std::string::npos) << reset.output();
+  // Gone from the service at once (not by TTL), so the others drop it.
+  EXPECT_TRUE(service_holds({ids[0], ids[1]}));
+  EXPECT_TRUE(all_see({nodes_[0].get(), nodes_[1].get()}, hostnames(2)));
+
+  // Started again on the same state dir, it is a new node.
+  ASSERT_TRUE(reset.start());
+  ASSERT_TRUE(all_see(nodes(), hostnames(3)));
+  const std::string new_id = reset.node_id();
+  EXPECT_NE(new_id, ids[2]);
+  EXPECT_FALSE(new_id.empty());
+  EXPECT_TRUE(service_holds({ids[0], ids[1], new_id}));
 }
 
 // Restarts the service on its port and checks that the nodes register again and follow changes
