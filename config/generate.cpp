@@ -35,6 +35,7 @@ std::string generate(const GenerateOptions& opts) {
   v1["version"] = "v1alpha1";
   v1["machine"]["type"] = std::string(resources::machine_type_text(opts.machine_type));
   if (!opts.hostname.empty()) v1["machine"]["network"]["hostname"] = opts.hostname;
+  if (opts.kubespan) v1["machine"]["network"]["kubespan"]["enabled"] = true;
   v1["cluster"]["clusterName"] = opts.cluster_name;
 
   YAML::Node svc;
@@ -51,12 +52,13 @@ std::string generate(const GenerateOptions& opts) {
   id["clusterSecret"] = identity.cluster_secret;
 
   std::string text = emit(v1) + "---\n" + emit(svc) + "---\n" + emit(id);
-  if (!opts.nodename.empty() || !opts.addresses.empty()) {
+  if (!opts.nodename.empty() || !opts.addresses.empty() || !opts.hardware_address.empty()) {
     YAML::Node host;
     host["apiVersion"] = "v1alpha1";
     host["kind"] = "HostConfig";
     if (!opts.nodename.empty()) host["nodename"] = opts.nodename;
     for (const auto& a : opts.addresses) host["addresses"].push_back(a);
+    if (!opts.hardware_address.empty()) host["hardwareAddress"] = opts.hardware_address;
     text += "---\n" + emit(host);
   }
   parse(text, "generated config");  // refuses options that would not load

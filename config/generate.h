@@ -17,6 +17,8 @@ struct GenerateOptions {
   std::string hostname;                 // empty: not written (the host's name is used)
   std::string nodename;                 // HostConfig extension; empty: not written
   std::vector<std::string> addresses;   // HostConfig extension; empty: not written
+  std::string hardware_address;         // HostConfig extension (KubeSpan address); empty: not written
+  bool kubespan = false;                // machine.network.kubespan.enabled
   std::optional<DiscoveryIdentity> identity;  // null: a fresh one
 };
 

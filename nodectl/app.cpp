@@ -62,6 +62,9 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   gen_config_cmd->add_option("--nodename", g.nodename, "node name (default: the hostname)");
   gen_config_cmd->add_option("--address", g.addresses,
                              "node address to advertise, repeatable (default: the host's)");
+  gen_config_cmd->add_flag("--kubespan", g.kubespan, "enable KubeSpan");
+  gen_config_cmd->add_option("--hardware-address", g.hardware_address,
+                             "MAC for the KubeSpan address (default: the host's first)");
   gen_config_cmd->add_option("--identity-from", gen_opts.identity_from,
                              "reuse the cluster ID and secret of this config (another node of "
                              "the same cluster) instead of fresh ones");

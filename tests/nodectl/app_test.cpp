@@ -116,6 +116,15 @@ TEST(GenConfig, BadOptionsWriteNothing) {
   }
 }
 
+TEST(GenConfig, KubeSpanAndHardwareAddress) {
+  auto r = run_args({"gen", "config", "--kubespan", "--hardware-address", "02:00:00:00:00:01"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto cfg = config::parse(r.out, "generated");
+  EXPECT_TRUE(cfg.kubespan.enabled);
+  EXPECT_EQ(cfg.hardware_address, std::string("\x02\0\0\0\0\x01", 6));
+  EXPECT_EQ(run_args({"gen", "config", "--hardware-address", "not-a-mac"}).code, 1);
+}
+
 TEST(GenConfig, StdoutByDefault) {
   auto r = run_args({"gen", "config", "--discovery-endpoint", "http://127.0.0.1:3000"});
   ASSERT_EQ(r.code, 0) << r.err;
