@@ -567,6 +567,7 @@ StateStats State::stats() const {
     stats.clusters++;
     stats.affiliates += cluster->affiliates.size();
     stats.watches += cluster->subscriptions.size();
+    stats.tombstones += cluster->tombstones.size();
     for (const auto& [id, entry] : cluster->affiliates) {
       stats.endpoints += entry.record().endpoints.size();
     }

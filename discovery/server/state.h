@@ -97,6 +97,7 @@ struct StateStats {
   // Since start: changes that watchers skipped because a later one of the same affiliate (or its
   // deletion) superseded them before they were taken. Counted when the watcher moves past them.
   std::uint64_t coalesced_changes = 0;
+  std::size_t tombstones = 0;  // deletions kept for watchers that have not taken them yet
 };
 
 // One cluster as persisted: records with their remaining lifetimes (relative, so downtime does

@@ -292,6 +292,34 @@ TEST_F(StateTest, SlowWatcherCoalescesInBoundedMemoryAndConverges) {
   EXPECT_EQ(view.size(), static_cast<std::size_t>(kAffiliates));
 }
 
+TEST_F(StateTest, DeletionsAreKeptOnlyWhileAWatcherNeedsThem) {
+  for (auto id : {"af1", "af2", "af3"}) state_.update(make_update(id, "d", {}));
+  {
+    WatchStart slow = state_.watch(kCluster, nullptr);
+    for (int i = 0; i < 1000; ++i) {
+      std::string temp = "tmp" + std::to_string(i);
+      state_.update(make_update(temp, "t", {}));
+      state_.remove(kCluster, temp);
+    }
+    EXPECT_LT(state_.stats().tombstones, 64u) << "affiliates the watcher never saw are pruned";
+    state_.remove(kCluster, "af1");
+    state_.remove(kCluster, "af2");
+    std::vector<std::string> deleted;
+    while (auto change = take(*slow.watch)) {
+      EXPECT_EQ(change->affiliate, nullptr);
+      deleted.emplace_back(change->id);
+    }
+    EXPECT_THAT(deleted, ElementsAre("af1", "af2")) << "only what it knew, nothing of the churn";
+    state_.collect_garbage();
+    EXPECT_EQ(state_.stats().tombstones, 2u) << "its held snapshot could still start a watch";
+    slow.snapshot.reset();
+    state_.collect_garbage();
+    EXPECT_EQ(state_.stats().tombstones, 0u) << "the only watcher has passed every deletion";
+  }
+  state_.remove(kCluster, "af3");
+  EXPECT_EQ(state_.stats().tombstones, 0u) << "no watcher: nothing to keep";
+}
+
 TEST_F(StateTest, WatchesAtTheSameChangeShareOneSnapshot) {
   state_.update(make_update("af1", "d", {"e"}));
   WatchStart first = state_.watch(kCluster, nullptr);
