@@ -51,7 +51,9 @@ namespace {
 namespace api = runtime::api;
 using std::chrono::seconds;
 
-constexpr auto kShutdownGrace = seconds(5);
+// For calls in flight at shutdown; watch streams and idle connections hold the servers until it
+// passes, so it is short: every call here is a local read or write.
+constexpr auto kShutdownGrace = seconds(1);
 // How long a graceful reset waits for the discovery services to acknowledge the delete; after
 // that the node goes anyway and its records expire by TTL.
 constexpr auto kLeaveTimeout = seconds(10);
