@@ -18,6 +18,7 @@
 #include <stdexcept>
 
 #include "machined/listen_address.h"
+#include "platform/process_metrics.h"
 
 namespace machined {
 
@@ -123,7 +124,7 @@ class HttpMetricsServer final : public MetricsServer {
         if (request.method() == http::verb::get && request.target() == "/metrics") {
           response.result(http::status::ok);
           response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-          response.body() = render_();
+          response.body() = render_() + platform::render_process_metrics();
         } else {
           response.result(http::status::not_found);
           response.set(http::field::content_type, "text/plain; charset=utf-8");

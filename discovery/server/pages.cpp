@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "discovery/server/state.h"
+#include "platform/process_metrics.h"
 
 namespace discovery::server {
 namespace {
@@ -167,7 +168,8 @@ HttpHandler metrics_handler(std::function<std::string()> render) {
     if (req.method != "GET" && req.method != "HEAD") {
       return {405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", "GET, HEAD"}}};
     }
-    return {200, "text/plain; version=0.0.4; charset=utf-8", render(), {}};
+    return {200, "text/plain; version=0.0.4; charset=utf-8",
+            render() + platform::render_process_metrics(), {}};
   };
 }
 

@@ -71,7 +71,8 @@ TEST(Metrics, ServesOverHttp) {
                                   "Connection: close\r\n\r\n");
   EXPECT_THAT(ok, StartsWith("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(ok, HasSubstr("text/plain; version=0.0.4"));
-  EXPECT_THAT(ok, HasSubstr("\r\n\r\nmachined_up 1\n"));
+  EXPECT_THAT(ok, HasSubstr("\r\n\r\nmachined_up 1\n# HELP process_cpu_seconds_total "));
+  EXPECT_THAT(ok, HasSubstr("\nprocess_resident_memory_bytes "));
 
   EXPECT_THAT(exchange(server->port(), "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"),
               StartsWith("HTTP/1.1 404 Not Found\r\n"));

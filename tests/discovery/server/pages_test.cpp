@@ -111,7 +111,9 @@ TEST(Metrics, EndpointServesRender) {
       start_http_server("127.0.0.1:0", metrics_handler([] { return std::string("m 1\n"); }));
   Reply reply = get(server->port(), "/metrics");
   EXPECT_EQ(reply.status, 200);
-  EXPECT_EQ(reply.body, "m 1\n");
+  EXPECT_TRUE(reply.body.starts_with("m 1\n# HELP process_cpu_seconds_total ")) << reply.body;
+  EXPECT_NE(reply.body.find("\nprocess_resident_memory_bytes "), std::string::npos)
+      << "the process_* families follow the service's own";
   EXPECT_NE(reply.head.find("text/plain; version=0.0.4"), std::string::npos);
   EXPECT_EQ(get(server->port(), "/").status, 404);
 }
