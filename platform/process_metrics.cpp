@@ -43,8 +43,7 @@ std::optional<ProcessStats> read_process_stats() {
 
   ProcessStats s;
   try {
-    s.cpu_seconds =
-        static_cast<double>(std::stoull(field(14)) + std::stoull(field(15))) / ticks;
+    s.cpu_seconds = static_cast<double>(std::stoull(field(14)) + std::stoull(field(15))) / ticks;
     s.start_time_seconds = *boot + static_cast<double>(std::stoull(field(22))) / ticks;
     s.virtual_memory_bytes = std::stoull(field(23));
     s.resident_memory_bytes = std::stoull(field(24)) * static_cast<std::uint64_t>(page);

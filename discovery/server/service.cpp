@@ -9,23 +9,22 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <functional>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <unordered_map>
 
 #include "discovery/server.grpc.pb.h"
 #include "discovery/server/metrics.h"
+#include "discovery/server/periodic.h"
 #include "discovery/server/rate_limit.h"
 #include "discovery/server/state.h"
+#include "discovery/server/tls_stage.h"
 #include "discovery/server/validate.h"
 
 namespace discovery::server {
@@ -452,43 +451,12 @@ class ClusterService final : public ClusterBase {
   Delays delays_;
 };
 
-std::string read_text(const std::string& path, std::string_view what) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  if (!file) throw std::runtime_error("cannot read " + std::string(what) + " " + path);
-  return text.str();
-}
-
-// Fails early, with the file named, instead of at every handshake.
-void check_tls_files(const std::string& certificate_path, const std::string& key_path) {
-  std::string cert_pem = read_text(certificate_path, "certificate");
-  std::string key_pem = read_text(key_path, "key");
-  using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
-  Bio cert_bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())), BIO_free);
-  Bio key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())), BIO_free);
-  std::unique_ptr<X509, decltype(&X509_free)> cert(
-      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr), X509_free);
-  if (cert == nullptr) throw std::runtime_error("no PEM certificate in " + certificate_path);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
-  if (key == nullptr) throw std::runtime_error("no PEM private key in " + key_path);
-  if (X509_check_private_key(cert.get(), key.get()) != 1) {
-    throw std::runtime_error("the key in " + key_path + " does not match the certificate in " +
-                             certificate_path);
-  }
-}
-
-std::shared_ptr<grpc::ServerCredentials> credentials(const ServerOptions& options) {
-  if (options.certificate_path.empty() && options.key_path.empty()) {
-    return grpc::InsecureServerCredentials();
-  }
-  if (options.certificate_path.empty() || options.key_path.empty()) {
-    throw std::runtime_error("TLS needs both a certificate path and a key path");
-  }
-  check_tls_files(options.certificate_path, options.key_path);
+// h2c without a certificate; else TLS from `stage`, re-read by gRPC when the staged pair changes.
+std::shared_ptr<grpc::ServerCredentials> credentials(const TlsStage* stage,
+                                                     unsigned refresh_seconds) {
+  if (stage == nullptr) return grpc::InsecureServerCredentials();
   auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-      options.key_path, options.certificate_path, options.tls_refresh_seconds);
+      stage->key_path(), stage->certificate_path(), refresh_seconds);
   grpc::experimental::TlsServerCredentialsOptions tls(provider);
   tls.watch_identity_key_cert_pairs();
   tls.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
@@ -504,8 +472,18 @@ class GrpcServer final : public Server {
     // Both register process-wide hooks that the builder below picks up.
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    if (!options.certificate_path.empty() || !options.key_path.empty()) {
+      if (options.certificate_path.empty() || options.key_path.empty()) {
+        throw std::runtime_error("TLS needs both a certificate path and a key path");
+      }
+      tls_stage_ = std::make_unique<TlsStage>(options.certificate_path, options.key_path);
+      tls_refresh_ = std::make_unique<Periodic>(
+          std::chrono::seconds(std::max(1u, options.tls_refresh_seconds)),
+          [this] { tls_stage_->refresh(); }, false);
+    }
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(address, credentials(options), &port_);
+    builder.AddListeningPort(address, credentials(tls_stage_.get(), options.tls_refresh_seconds),
+                             &port_);
     // Clients keep quiet watches alive with pings every max(10s, TTL/10); gRPC C++'s default
     // policy (one per 5 min, 2 strikes) would answer them with GOAWAY "too many pings".
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
@@ -535,6 +513,10 @@ class GrpcServer final : public Server {
 
  private:
   State& state_;
+  // The staged TLS pair and the thread that refreshes it; both outlive server_, whose certificate
+  // provider reads the staged files. Null without TLS.
+  std::unique_ptr<TlsStage> tls_stage_;
+  std::unique_ptr<Periodic> tls_refresh_;
   ClusterService service_;  // outlives server_, which is declared (so destroyed) after it
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;

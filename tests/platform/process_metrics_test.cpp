@@ -56,7 +56,8 @@ TEST(ProcessMetrics, RendersTheStandardFamiliesWithPlausibleValues) {
   auto families = parse(text);
 
   const std::map<std::string, std::pair<std::string, std::string>> expected = {
-      {"process_cpu_seconds_total", {"counter", "Total user and system CPU time spent in seconds."}},
+      {"process_cpu_seconds_total",
+       {"counter", "Total user and system CPU time spent in seconds."}},
       {"process_max_fds", {"gauge", "Maximum number of open file descriptors."}},
       {"process_open_fds", {"gauge", "Number of open file descriptors."}},
       {"process_resident_memory_bytes", {"gauge", "Resident memory size in bytes."}},

@@ -1,6 +1,7 @@
 // The discovery-service's TLS over a real gRPC server on 127.0.0.1: served with the given pair,
-// refused in plaintext, bad files refused at start, the pair re-read when the files change; and
-// server reflection listing the Cluster service.
+// refused in plaintext, bad files refused at start, the pair re-read when the files change (a bad
+// replacement keeps the old pair); and server reflection listing the Cluster service.
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,8 +13,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-
-#include <grpcpp/generic/generic_stub.h>
 
 #include "discovery/server.grpc.pb.h"
 #include "discovery/server/clock.h"
@@ -53,7 +52,7 @@ class TlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("tds-discovery-tls-" + std::to_string(::getpid()) + "-" +
+           ("tds-discovery-tls-test-" + std::to_string(::getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
     if (!make_pair("a")) GTEST_SKIP() << "openssl command line tool unavailable";
@@ -69,9 +68,9 @@ class TlsTest : public ::testing::Test {
   bool make_pair(const std::string& name) {
     std::string command =
         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "
-        "/CN=discovery-test-" + name + " -addext subjectAltName=IP:127.0.0.1 -keyout " +
-        (dir_ / (name + ".key")).string() + " -out " + (dir_ / (name + ".crt")).string() +
-        " >/dev/null 2>&1";
+        "/CN=discovery-test-" +
+        name + " -addext subjectAltName=IP:127.0.0.1 -keyout " + (dir_ / (name + ".key")).string() +
+        " -out " + (dir_ / (name + ".crt")).string() + " >/dev/null 2>&1";
     return std::system(command.c_str()) == 0;
   }
 
@@ -164,9 +163,9 @@ TEST_F(TlsTest, BadFilesAtStartAreAClearError) {
 
   install("a");
   fs::copy_file(dir_ / "b.key", key(), fs::copy_options::overwrite_existing);
-  EXPECT_EQ(start_error(tls_options()), "the key in " + key().string() +
-                                            " does not match the certificate in " +
-                                            cert().string());
+  EXPECT_EQ(
+      start_error(tls_options()),
+      "the key in " + key().string() + " does not match the certificate in " + cert().string());
 
   ServerOptions half = tls_options();
   half.key_path.clear();
@@ -185,6 +184,39 @@ TEST_F(TlsTest, PicksUpANewPairWithoutRestart) {
   EXPECT_TRUE(eventually([&] { return hello_trusting("b").ok(); }))
       << "the replaced pair was not picked up";
   EXPECT_FALSE(hello_trusting("a").ok()) << "the old pair is still served";
+}
+
+TEST_F(TlsTest, BadReplacementKeepsServingTheOldPair) {
+  ASSERT_TRUE(make_pair("b"));
+  install("a");
+  start_tls();
+  ASSERT_TRUE(hello_trusting("a").ok());
+
+  // Nothing observable marks "the server looked and refused", so each bad state is held over
+  // several refresh intervals (1 s each) while the old pair must keep working.
+  auto old_pair_keeps_working = [&] {
+    auto until = std::chrono::steady_clock::now() + seconds(3);
+    while (std::chrono::steady_clock::now() < until) {
+      grpc::Status status = hello_trusting("a");
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  };
+  write_all(cert(), "not a certificate\n");
+  old_pair_keeps_working();
+  fs::remove(cert());
+  old_pair_keeps_working();
+
+  // Half of a replacement: the new key, still without its certificate.
+  install("a");
+  fs::copy_file(dir_ / "b.key", dir_ / "tmp", fs::copy_options::overwrite_existing);
+  fs::rename(dir_ / "tmp", key());
+  old_pair_keeps_working();
+
+  // The matching certificate arrives next: the good pair is then picked up.
+  fs::copy_file(dir_ / "b.crt", dir_ / "tmp", fs::copy_options::overwrite_existing);
+  fs::rename(dir_ / "tmp", cert());
+  EXPECT_TRUE(eventually([&] { return hello_trusting("b").ok(); }));
 }
 
 // Server reflection (grpc.reflection.v1alpha, the version gRPC 1.51 serves) over a raw bidi
