@@ -102,7 +102,8 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 wait_for() {
   local log=$1 pattern=$2 pid=$3 value
   for _ in $(seq 1 1500); do
-    value=$(sed -nE "s/.*${pattern}.*/\\1/p" "$log" | head -n1)
+    # The log may not exist yet: the child creates it after the fork.
+    value=$(sed -nE "s/.*${pattern}.*/\\1/p" "$log" 2>/dev/null | head -n1 || true)
     if [ -n "$value" ]; then echo "$value"; return 0; fi
     if ! kill -0 "$pid" 2>/dev/null; then
       echo "convergence.sh: process $pid exited; its log:" >&2
