@@ -272,7 +272,10 @@ class DiscoveryServiceController final : public runtime::controller::Controller 
     for (const auto& [name, c] : clients_) {
       if (!c.client) continue;
       if (public_ip.empty()) public_ip = c.client->public_ip();
-      for (const auto& [id, affiliate] : *c.client->affiliates()) {
+      // Held for the loop: the client thread may publish a new map meanwhile, and a temporary
+      // shared_ptr in the range expression would be destroyed before the loop body runs.
+      const auto affiliates = c.client->affiliates();
+      for (const auto& [id, affiliate] : *affiliates) {
         const std::string& node_id = affiliate->data.node_id();
         if (node_id.empty()) {
           spdlog::warn("discovery affiliate skipped service={} affiliate={} reason=no_node_id",

@@ -37,6 +37,9 @@ using std::chrono::milliseconds;
 
 constexpr auto kHelloTimeout = std::chrono::seconds(10);
 constexpr auto kRefreshTimeout = std::chrono::seconds(30);
+// Watch messages arriving together (a burst of nodes joining) wake the owner once: each wake-up
+// costs it a pass over every affiliate (measured: half the passes for 100 nodes at once).
+constexpr auto kNotifyDelay = std::chrono::milliseconds(50);
 
 // cenkalti/backoff's defaults as upstream uses them: x1.5, +-50% jitter, capped, never gives up.
 class Backoff {
@@ -159,6 +162,7 @@ class ClientImpl final : public Client {
         io_(std::make_shared<asio::io_context>(1)),
         work_(asio::make_work_guard(*io_)),
         wake_(*io_),
+        notify_timer_(*io_),
         backoff_(options_.backoff_initial, options_.backoff_max),
         notifier_(std::make_shared<Notifier>()),
         endpoint_(options_.endpoint),
@@ -180,6 +184,7 @@ class ClientImpl final : public Client {
       if (call_ctx_) call_ctx_->TryCancel();
       if (watch_ctx_) watch_ctx_->TryCancel();
       wake_.cancel();
+      notify_timer_.cancel();
     });
     thread_.join();
   }
@@ -279,6 +284,7 @@ class ClientImpl final : public Client {
 
   // Owned by the io thread.
   asio::steady_timer wake_;  // the coroutine's only wait; cancelled to wake it early
+  asio::steady_timer notify_timer_;  // delays the owner's wake-up (kNotifyDelay)
   Backoff backoff_;
   std::string current_endpoint_ = options_.endpoint;
   std::shared_ptr<grpc::Channel> channel_;
@@ -570,11 +576,16 @@ void ClientImpl::set_left(bool left) {
   if (left) notify();
 }
 
+// On the io thread, like every caller.
 void ClientImpl::notify() {
   if (notifier_->pending.exchange(true)) return;
-  asio::post(notifier_->executor, [n = notifier_] {
-    n->pending = false;
-    if (n->alive) n->callback();
+  notify_timer_.expires_after(kNotifyDelay);
+  notify_timer_.async_wait([n = notifier_](const boost::system::error_code& ec) {
+    if (ec) return;  // the client is being destroyed
+    asio::post(n->executor, [n] {
+      n->pending = false;
+      if (n->alive) n->callback();
+    });
   });
 }
 

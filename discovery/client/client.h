@@ -67,10 +67,11 @@ class Client {
   virtual std::string endpoint() const = 0;
 };
 
-// Starts the client on its own thread. `on_change` is posted to `notify` (coalesced: at most one
-// pending) whenever affiliates() or public_ip() changed; it is never invoked after the Client is
-// destroyed if destruction happens on `notify`'s strand. left() turning true notifies as well. Destruction cancels in-flight calls and
-// joins the thread; it deletes nothing remotely (the registration expires by TTL, as upstream).
+// Starts the client on its own thread. `on_change` is posted to `notify` 50 ms after affiliates(),
+// public_ip() or left() changed, coalesced (at most one pending, so a burst of changes wakes the
+// owner once); it is never invoked after the Client is destroyed if destruction happens on
+// `notify`'s strand. Destruction cancels in-flight calls and joins the thread; it deletes nothing
+// remotely (the registration expires by TTL, as upstream).
 // Throws std::invalid_argument for unusable options (key size, empty IDs, ttl not positive).
 std::unique_ptr<Client> start_client(Options options, boost::asio::any_io_executor notify,
                                      std::function<void()> on_change);
