@@ -114,6 +114,8 @@ TEST(NodeInputsRefresh, HostChangesArePickedUpWithoutAConfigChange) {
   h.add(make_node_address_controller(host, refresh));
   h.start();
   ASSERT_TRUE(h.wait_for<rn::HostnameStatusSpec>(kHostname));
+  ASSERT_TRUE(h.wait_for<rk::NodenameSpec>(kNodename));
+  ASSERT_TRUE(h.wait_for<rn::NodeAddressSpec>(kRouted));
   const auto version = h.state().get(kRouted)->metadata.version;
 
   host->change("renamed.lan", "192.168.1.8");
