@@ -33,6 +33,7 @@ class TransformController final : public runtime::controller::Controller {
     }
   }
   void stop() override {
+    stopped_ = true;
     if (timer_) timer_->cancel();
   }
 
@@ -52,14 +53,17 @@ class TransformController final : public runtime::controller::Controller {
   void schedule_refresh(runtime::controller::Runtime& rt) {
     timer_->expires_after(t_.refresh);
     timer_->async_wait([this, &rt](const boost::system::error_code& ec) {
-      if (ec) return;
+      // A completion already queued when stop() cancelled still arrives with success.
+      if (ec || stopped_) return;
       rt.queue_reconcile();
       schedule_refresh(rt);
     });
   }
 
   Transform<Spec> t_;
+  // On the controller's strand, as start(), stop() and the timer's handler are.
   std::optional<boost::asio::steady_timer> timer_;  // with a refresh period only
+  bool stopped_ = false;
 };
 
 template <class Spec>
