@@ -21,6 +21,8 @@
 namespace machined {
 namespace {
 
+using tds::test::read_file;
+
 namespace wire = ::cosi::resource;
 using ::testing::HasSubstr;
 using runtime::controller::testing::eventually;
@@ -208,11 +210,6 @@ TEST(Daemon, ConfigFileChangesAreReloadedWithoutASignal) {
   std::ofstream(next) << "version: v1alpha1\nmachine:\n  type: controlplane\n";
   std::filesystem::rename(next, options.config_path);
   EXPECT_TRUE(eventually([&] { return config_version(*local) == "2"; }));
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 grpc::Status reset(const std::shared_ptr<grpc::Channel>& channel, bool graceful) {

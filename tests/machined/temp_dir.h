@@ -1,10 +1,12 @@
-// A fresh directory under /tmp for one test, removed with everything in it afterwards. Kept
-// short: unix socket paths are limited to 107 bytes.
+// A fresh directory under /tmp for one test, removed with everything in it afterwards (kept
+// short: unix socket paths are limited to 107 bytes), and reading back what a test wrote there.
 #pragma once
 
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 
@@ -29,5 +31,11 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The whole file; empty when it cannot be read.
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 }  // namespace tds::test

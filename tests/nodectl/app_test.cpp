@@ -15,6 +15,8 @@
 namespace nodectl {
 namespace {
 
+using tds::test::read_file;
+
 using ::testing::HasSubstr;
 
 struct Result {
@@ -30,11 +32,6 @@ Result run_args(std::vector<std::string> args) {
   std::ostringstream out, err;
   const int code = run(static_cast<int>(argv.size()), argv.data(), out, err);
   return {code, out.str(), err.str()};
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 TEST(GenConfig, WritesAPrivateConfigThatParses) {

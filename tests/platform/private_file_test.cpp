@@ -14,10 +14,7 @@
 namespace platform {
 namespace {
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using tds::test::read_file;
 
 TEST(PrivateFile, WritesWithMode0600AndReplacesWhole) {
   tds::test::TempDir dir;
