@@ -1,4 +1,4 @@
-// Machine config parsing and validation (reference: talos-node-discovery.md 7). Shape errors
+// Machine config parsing and validation, as Talos does it. Shape errors
 // (wrong types) name the document and the key path; validation errors use Talos's messages.
 #include "config/machine_config.h"
 
@@ -239,7 +239,8 @@ void validate_kubespan(const KubeSpan& ks, std::vector<std::string>& errors) {
   }
 }
 
-// Cross-document and legacy checks (reference 7.1, 7.2 conflicts, container checks).
+// Cross-document and legacy checks, as Talos's config container validates: conflicts between the
+// legacy discovery block and the discovery documents, and the container's own checks.
 void validate(const MachineConfig& cfg, std::vector<std::string>& errors) {
   if (cfg.legacy_discovery) {
     const auto& d = *cfg.legacy_discovery;

@@ -91,7 +91,8 @@ MachineConfig parse(std::string_view yaml, std::string_view source);
 // Reads and parses a file. Throws Error (unreadable files included).
 MachineConfig load_file(const std::string& path);
 
-// Resolution as Talos's config container does it (reference 7.3).
+// Resolution as Talos's config container does it: the discovery documents win over the legacy
+// block, and the identity document over the legacy cluster ID and secret.
 std::vector<DiscoveryService> discovery_services(const MachineConfig& cfg);
 std::optional<DiscoveryIdentity> discovery_identity(const MachineConfig& cfg);
 bool kubernetes_registry_enabled(const MachineConfig& cfg);

@@ -26,15 +26,14 @@
 #include <vector>
 
 #include "config/machine_config.h"
-#include "controllers/cluster/node_identity.h"
 #include "controllers/node/host_facts.h"
 #include "controllers/register.h"
 #include "machined/file_watch.h"
 #include "machined/listen_address.h"
+#include "machined/machine_service.h"
 #include "machined/metrics.h"
 #include "machined/tls.h"
 #include "platform/log_value.h"
-#include "machined/machine_service.h"
 #include "resources/config/config.h"
 #include "resources/machine/machine.h"
 #include "resources/register.h"
@@ -158,20 +157,16 @@ class DaemonImpl final : public Daemon {
     // SIGHUP (main thread) and the file watch (event loop) may both get here.
     std::lock_guard lock(reload_mu_);
     const std::string text = read_config(options_.config_path);
-    // Validated here so that a bad edit is refused and the running config stays.
-    config::parse(text, options_.config_path.string());
+    // Parsed and validated once, here: a bad edit is refused and the running config stays.
     namespace rc = resources::config;
-    rc::MachineConfigSpec spec;
-    spec.set_yaml_marshalled(text);
-    runtime::resource::Metadata md(runtime::resource::Pointer{std::string(rc::kNamespace),
-                                                              std::string(rc::kMachineConfigType),
-                                                              std::string(rc::kActiveId)});
+    auto spec = rc::MachineConfigSpec::parse(text, options_.config_path.string());
+    runtime::resource::Metadata md(runtime::resource::pointer_to<rc::MachineConfig>(rc::kActiveId));
     auto current = state_.get(md.pointer());
     if (!current) {
-      state_.create(runtime::resource::make_resource(std::move(md), std::move(spec)));
+      state_.create(runtime::resource::Resource{std::move(md), std::move(spec)});
     } else {
       md.version = current->metadata.version;
-      auto next = runtime::resource::make_resource(std::move(md), std::move(spec));
+      runtime::resource::Resource next{std::move(md), std::move(spec)};
       if (current->spec && next.spec->equals(*current->spec)) {
         spdlog::info("config_unchanged path={}", options_.config_path.string());
         return;
@@ -230,7 +225,8 @@ class DaemonImpl final : public Daemon {
       if (request.graceful) {
         leave_timer_.emplace(io_, kLeaveTimeout);
         leave_timer_->async_wait([this](const boost::system::error_code& ec) {
-          if (!ec) finish_reset("timed out waiting for the discovery services; records expire by TTL");
+          if (!ec)
+            finish_reset("timed out waiting for the discovery services; records expire by TTL");
         });
         return {};
       }
@@ -272,10 +268,10 @@ class DaemonImpl final : public Daemon {
     }
   }
 
-  // What makes this node this node; the config is the operator's and stays.
+  // What makes this node this node, as its controllers (built-in and plugins) declare it; the
+  // config is the operator's and stays.
   void wipe_state() {
-    std::vector<std::filesystem::path> files{options_.state_dir /
-                                             controllers::cluster::kNodeIdentityFile};
+    std::vector<std::filesystem::path> files = engine_->node_state();
     if (options_.tls_cert.empty()) {
       files.push_back(options_.state_dir / kApiCertFile);
       files.push_back(options_.state_dir / kApiKeyFile);
@@ -294,8 +290,8 @@ class DaemonImpl final : public Daemon {
     // We hold the state dir lock, so a socket left here belongs to a daemon that died.
     if (std::filesystem::is_socket(socket_path_, ec)) std::filesystem::remove(socket_path_, ec);
     local_state_ = api::make_state_service(state_, io_.get_executor(), {api::Access::kReadWrite});
-    local_machine_ = make_machine_service(
-        build_version_info(), [this](const ResetRequest& r) { return start_reset(r); });
+    local_machine_ = make_machine_service(build_version_info(),
+                                          [this](const ResetRequest& r) { return start_reset(r); });
     grpc::ServerBuilder builder;
     builder.AddListeningPort("unix:" + socket_path_.string(), grpc::InsecureServerCredentials());
     builder.RegisterService(local_state_.get());
@@ -368,8 +364,8 @@ class DaemonImpl final : public Daemon {
   bool stopped_ = false;  // guarded by stop_mu_
 
   std::mutex reset_mu_;
-  bool reset_started_ = false;   // guarded by reset_mu_
-  bool reset_finished_ = false;  // guarded by reset_mu_
+  bool reset_started_ = false;                            // guarded by reset_mu_
+  bool reset_finished_ = false;                           // guarded by reset_mu_
   std::optional<boost::asio::steady_timer> leave_timer_;  // guarded by reset_mu_
 };
 

@@ -1,5 +1,4 @@
-// Endpoint URL parsing and normalization (reference: talos-node-discovery.md 7.2
-// NormalizeEndpoint and its test table).
+// Endpoint URL parsing and normalization, as Talos's NormalizeEndpoint does it.
 #include "config/internal/url.h"
 
 #include <algorithm>

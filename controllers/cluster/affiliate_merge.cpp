@@ -1,52 +1,31 @@
-// Merging raw affiliates: grouped by spec node ID; in ID order, so `k8s/` is the base and
-// `service/` overlays it.
-#include "controllers/cluster/affiliate_merge.h"
-
-#include <map>
-
+// Merging raw affiliates, as Talos's AffiliateMergeController: grouped by spec node ID, in ID
+// order, so `k8s/` is the base and `service/` overlays it.
+#include "controllers/cluster/controllers.h"
 #include "resources/cluster/affiliate.h"
-#include "runtime/controller/controller.h"
-#include "runtime/controller/modify.h"
+#include "runtime/controller/transform.h"
 
 namespace controllers::cluster {
-namespace {
 
 namespace rc = resources::cluster;
+namespace ctl = runtime::controller;
 
-class AffiliateMergeController final : public runtime::controller::Controller {
- public:
-  std::string name() const override { return "cluster.AffiliateMergeController"; }
-  std::vector<runtime::controller::Input> inputs() const override {
-    return {{std::string(rc::kRawNamespace), std::string(rc::kAffiliateType), std::nullopt,
-             runtime::controller::InputKind::kWeak}};
-  }
-  std::vector<runtime::controller::Output> outputs() const override {
-    return {{std::string(rc::kAffiliateType), runtime::controller::OutputKind::kShared}};
-  }
-
-  void reconcile(runtime::controller::Runtime& rt) override {
-    std::map<std::string, rc::AffiliateSpec> merged;
-    for (const auto& r :
-         rt.list({std::string(rc::kRawNamespace), std::string(rc::kAffiliateType)})) {
-      const auto* spec = runtime::resource::spec_as<rc::AffiliateSpec>(*r);
-      if (spec == nullptr || spec->node_id().empty()) continue;
-      auto [it, first] = merged.try_emplace(spec->node_id(), *spec);
-      if (!first) rc::merge_affiliate(it->second, *spec);
-    }
-    rt.start_tracking_outputs();
-    for (const auto& [id, spec] : merged) {
-      runtime::controller::modify<rc::AffiliateSpec>(
-          rt, {std::string(rc::kNamespace), std::string(rc::kAffiliateType), id},
-          [&](rc::AffiliateSpec& current, runtime::resource::Metadata&) { current = spec; });
-    }
-    rt.cleanup_outputs({{std::string(rc::kNamespace), std::string(rc::kAffiliateType)}});
-  }
-};
-
-}  // namespace
-
-std::unique_ptr<runtime::controller::Controller> make_affiliate_merge_controller() {
-  return std::make_unique<AffiliateMergeController>();
+ControllerPtr make_affiliate_merge_controller() {
+  return ctl::make_transform<rc::Affiliate>({
+      .name = "cluster.AffiliateMergeController",
+      .inputs = {ctl::input<rc::Affiliate>(ctl::InputKind::kWeak, std::nullopt, rc::kRawNamespace)},
+      .map =
+          [](ctl::Runtime& rt) {
+            ctl::Transform<rc::Affiliate>::Outputs merged;
+            for (const auto& raw : ctl::list<rc::Affiliate>(rt, rc::kRawNamespace)) {
+              if (raw->node_id().empty()) continue;
+              auto [it, first] = merged.try_emplace(raw->node_id(), *raw);
+              if (!first) rc::merge_affiliate(it->second, *raw);
+            }
+            return std::optional(std::move(merged));
+          },
+      // The local affiliate controller writes this node's own.
+      .output_kind = ctl::OutputKind::kShared,
+  });
 }
 
 }  // namespace controllers::cluster

@@ -1,10 +1,9 @@
 // DiscoveryConfig from the machine config: normalized service endpoints, the decoded cluster
 // key, the legacy single-endpoint fields Omni still reads, and the Kubernetes registry switch.
-#include "controllers/cluster/config.h"
-
 #include <stdexcept>
 
-#include "controllers/internal/config_transform_impl.h"
+#include "controllers/cluster/controllers.h"
+#include "controllers/internal/config_transform.h"
 #include "resources/cluster/cluster.h"
 #include "runtime/resource/base64.h"
 
@@ -42,19 +41,15 @@ rc::ConfigSpec discovery_config(const config::MachineConfig& cfg) {
 
 }  // namespace
 
-std::unique_ptr<runtime::controller::Controller> make_config_controller() {
-  return internal::make_transform<rc::ConfigSpec>({
-      "cluster.ConfigController",
-      std::string(rc::kConfigNamespace),
-      std::string(rc::kConfigType),
-      [](const config::MachineConfig* cfg) {
-        std::map<std::string, rc::ConfigSpec> out;
+ControllerPtr make_config_controller() {
+  return internal::make_config_transform<rc::Config>(
+      "cluster.ConfigController", [](const config::MachineConfig* cfg) {
+        runtime::controller::Transform<rc::Config>::Outputs out;
         if (cfg != nullptr && cfg->has_v1alpha1) {
           out.emplace(std::string(rc::kConfigId), discovery_config(*cfg));
         }
         return out;
-      },
-  });
+      });
 }
 
 }  // namespace controllers::cluster

@@ -13,14 +13,13 @@
 #include <utility>
 #include <vector>
 
-#include "controllers/internal/inputs.h"
+#include "controllers/cluster/controllers.h"
 #include "resources/kubespan/kubespan.h"
 #include "resources/machine/machine.h"
 #include "resources/machine_type.h"
 #include "resources/net.h"
 #include "resources/network/network.h"
-#include "runtime/controller/controller.h"
-#include "runtime/controller/modify.h"
+#include "runtime/controller/typed.h"
 
 namespace controllers::cluster {
 namespace {
@@ -30,14 +29,9 @@ namespace rc = resources::cluster;
 namespace rks = resources::kubespan;
 namespace rm = resources::machine;
 namespace rn = resources::network;
-using controllers::internal::weak_input;
+namespace ctl = runtime::controller;
 using google::protobuf::util::MessageDifferencer;
-using runtime::controller::Input;
-using runtime::controller::Output;
-using runtime::controller::OutputKind;
 using runtime::controller::Runtime;
-using runtime::resource::Kind;
-using runtime::resource::Pointer;
 
 bool valid_ip(const std::string& ip) { return ip.size() == 4 || ip.size() == 16; }
 
@@ -66,11 +60,6 @@ void add_prefixes(const google::protobuf::RepeatedPtrField<dc::pb::IPPrefix>& fr
     out->set_ip(p.ip());
     out->set_prefix_length(static_cast<int>(p.bits()));
   }
-}
-
-template <class M>
-const M* spec_of(const runtime::resource::ResourcePtr& r) {
-  return r ? runtime::resource::spec_as<M>(*r) : nullptr;
 }
 
 // Everything that identifies one client's registration; a change means a new client.
@@ -114,31 +103,30 @@ struct RunningClient {
   bool deleted = false;  // reset: AffiliateDelete already requested
 };
 
-class DiscoveryServiceController final : public runtime::controller::Controller {
+class DiscoveryServiceController final : public ctl::Controller {
  public:
   explicit DiscoveryServiceController(DiscoveryServiceOptions options)
       : options_(std::move(options)) {}
 
   std::string name() const override { return "cluster.DiscoveryServiceController"; }
 
-  std::vector<Input> inputs() const override {
+  std::vector<ctl::Input> inputs() const override {
     return {
-        weak_input(rc::kConfigNamespace, rc::kConfigType, rc::kConfigId),
-        weak_input(rc::kNamespace, rc::kIdentityType, rc::kLocalIdentityId),
-        weak_input(rks::kNamespace, rks::kEndpointType, std::nullopt),
-        weak_input(rm::kNamespace, rm::kResetSignalType, rm::kResetSignalId),
+        ctl::input<rc::Config>(ctl::InputKind::kWeak, rc::kConfigId),
+        ctl::input<rc::Identity>(ctl::InputKind::kWeak, rc::kLocalIdentityId),
+        ctl::input<rks::Endpoint>(),
+        ctl::input<rm::MachineResetSignal>(ctl::InputKind::kWeak, rm::kResetSignalId),
     };
   }
 
-  std::vector<Output> outputs() const override {
-    return {{std::string(rc::kAffiliateType), OutputKind::kShared},
-            {std::string(rn::kAddressStatusType), OutputKind::kShared}};
+  std::vector<ctl::Output> outputs() const override {
+    return {ctl::output<rc::Affiliate>(ctl::OutputKind::kShared),
+            ctl::output<rn::AddressStatus>(ctl::OutputKind::kShared)};
   }
 
   void reconcile(Runtime& rt) override {
     reconcile_clients(rt);
-    if (rt.get(Pointer{std::string(rm::kNamespace), std::string(rm::kResetSignalType),
-                       std::string(rm::kResetSignalId)})) {
+    if (ctl::get<rm::MachineResetSignal>(rt, rm::kResetSignalId)) {
       leave();
     } else {
       reported_left_ = false;
@@ -152,24 +140,20 @@ class DiscoveryServiceController final : public runtime::controller::Controller 
 
  private:
   void reconcile_clients(Runtime& rt) {
-    const auto* config = spec_of<rc::ConfigSpec>(
-        rt.get(Pointer{std::string(rc::kConfigNamespace), std::string(rc::kConfigType),
-                       std::string(rc::kConfigId)}));
+    auto config = ctl::get<rc::Config>(rt, rc::kConfigId);
     // Unlike Talos, a vanished config also stops the clients: without it nothing says that
     // discovery is still wanted.
-    if (config == nullptr || config->service_endpoints_size() == 0) {
+    if (!config || config->service_endpoints_size() == 0) {
       if (!clients_.empty()) spdlog::info("stopping all discovery clients");
       clients_.clear();
       return;
     }
-    const auto* identity = spec_of<rc::IdentitySpec>(
-        rt.get(Pointer{std::string(rc::kNamespace), std::string(rc::kIdentityType),
-                       std::string(rc::kLocalIdentityId)}));
-    if (identity == nullptr || identity->node_id().empty()) return;
+    auto identity = ctl::get<rc::Identity>(rt, rc::kLocalIdentityId);
+    if (!identity || identity->node_id().empty()) return;
     if (identity->node_id() != node_id_) {
       node_id_ = identity->node_id();
       auto in = inputs();
-      in.push_back(weak_input(rc::kNamespace, rc::kAffiliateType, node_id_));
+      in.push_back(ctl::input<rc::Affiliate>(ctl::InputKind::kWeak, node_id_));
       rt.update_inputs(std::move(in));
     }
 
@@ -241,15 +225,11 @@ class DiscoveryServiceController final : public runtime::controller::Controller 
 
   void publish_local(Runtime& rt) {
     if (clients_.empty()) return;
-    const auto* local = spec_of<rc::AffiliateSpec>(
-        rt.get(Pointer{std::string(rc::kNamespace), std::string(rc::kAffiliateType), node_id_}));
-    if (local == nullptr) return;
+    auto local = ctl::get<rc::Affiliate>(rt, node_id_);
+    if (!local) return;
 
     Published desired{to_discovery_affiliate(*local), {}};
-    for (const auto& r :
-         rt.list(Kind{std::string(rks::kNamespace), std::string(rks::kEndpointType)})) {
-      const auto* ep = spec_of<rks::EndpointSpec>(r);
-      if (ep == nullptr) continue;
+    for (const auto& ep : ctl::list<rks::Endpoint>(rt)) {
       dc::pb::Endpoint e;
       e.set_ip(ep->endpoint().ip());
       e.set_port(static_cast<std::uint32_t>(ep->endpoint().port()));
@@ -287,21 +267,20 @@ class DiscoveryServiceController final : public runtime::controller::Controller 
     }
     // Never cleaned up, as in Talos: the address stays known when discovery is turned off.
     if (valid_ip(public_ip)) {
-      runtime::controller::modify<rn::AddressStatusSpec>(
-          rt, Pointer{std::string(rc::kNamespace), std::string(rn::kAddressStatusType), "service"},
-          [&](rn::AddressStatusSpec& spec, runtime::resource::Metadata&) {
+      ctl::modify<rn::AddressStatus>(
+          rt, "service",
+          [&](rn::AddressStatusSpec& spec) {
             spec.mutable_address()->set_ip(public_ip);
             spec.mutable_address()->set_prefix_length(static_cast<int>(public_ip.size() * 8));
-          });
+          },
+          rc::kNamespace);
     }
     for (const auto& [id, spec] : peers) {
-      runtime::controller::modify<rc::AffiliateSpec>(
-          rt,
-          Pointer{std::string(rc::kRawNamespace), std::string(rc::kAffiliateType),
-                  std::string(rc::kRawServicePrefix) + id},
-          [&](rc::AffiliateSpec& current, runtime::resource::Metadata&) { current = spec; });
+      ctl::modify<rc::Affiliate>(
+          rt, std::string(rc::kRawServicePrefix) + id,
+          [&](rc::AffiliateSpec& current) { current = spec; }, rc::kRawNamespace);
     }
-    rt.cleanup_outputs({Kind{std::string(rc::kRawNamespace), std::string(rc::kAffiliateType)}});
+    rt.cleanup_outputs({runtime::resource::kind_of<rc::Affiliate>(rc::kRawNamespace)});
   }
 
   const DiscoveryServiceOptions options_;
@@ -387,8 +366,7 @@ rc::AffiliateSpec from_discovery_affiliate(const dc::Affiliate& affiliate) {
   return spec;
 }
 
-std::unique_ptr<runtime::controller::Controller> make_discovery_service_controller(
-    DiscoveryServiceOptions options) {
+ControllerPtr make_discovery_service_controller(DiscoveryServiceOptions options) {
   return std::make_unique<DiscoveryServiceController>(std::move(options));
 }
 

@@ -1,18 +1,12 @@
-// cluster.DiscoveryServiceController: one discovery client per configured service; publishes the
-// local affiliate to each and turns what they see into cluster-raw `service/<nodeId>` Affiliates
-// and the AddressStatus cluster/`service` (reference 3.5).
+// The discovery service controller's options, and the mapping between Talos's AffiliateSpec and
+// the discovery service's plaintext (what each affiliate's encrypted data holds).
 #pragma once
 
 #include <functional>
-#include <memory>
 #include <string>
 
 #include "discovery/client/client.h"
 #include "resources/cluster/cluster.h"
-
-namespace runtime::controller {
-class Controller;
-}
 
 namespace controllers::cluster {
 
@@ -26,9 +20,6 @@ struct DiscoveryServiceOptions {
   // has acknowledged the AffiliateDelete (at once when there is none): the node has left.
   std::function<void()> on_left;
 };
-
-std::unique_ptr<runtime::controller::Controller> make_discovery_service_controller(
-    DiscoveryServiceOptions options);
 
 // The local affiliate as the discovery plaintext: endpoints travel only with KubeSpan.
 discovery::client::Affiliate to_discovery_affiliate(const resources::cluster::AffiliateSpec& spec);

@@ -1,58 +1,44 @@
-// Control plane endpoints: addresses of init and controlplane members, IPv4 first then bytewise,
-// not deduplicated; the output is kept (empty) when there are none, as in Talos.
-#include "controllers/cluster/endpoint.h"
-
+// Control plane endpoints, as Talos's cluster EndpointController: addresses of init and
+// controlplane members, IPv4 first then bytewise, not deduplicated; the output is kept (empty)
+// when there are none.
 #include <algorithm>
 
+#include "controllers/cluster/controllers.h"
 #include "resources/cluster/cluster.h"
 #include "resources/k8s/k8s.h"
 #include "resources/machine_type.h"
 #include "resources/net.h"
-#include "runtime/controller/controller.h"
-#include "runtime/controller/modify.h"
+#include "runtime/controller/transform.h"
 
 namespace controllers::cluster {
-namespace {
 
 namespace rc = resources::cluster;
 namespace rk = resources::k8s;
+namespace ctl = runtime::controller;
 
-class EndpointController final : public runtime::controller::Controller {
- public:
-  std::string name() const override { return "cluster.EndpointController"; }
-  std::vector<runtime::controller::Input> inputs() const override {
-    return {{std::string(rc::kNamespace), std::string(rc::kMemberType), std::nullopt,
-             runtime::controller::InputKind::kWeak}};
-  }
-  std::vector<runtime::controller::Output> outputs() const override {
-    return {{std::string(rk::kEndpointType), runtime::controller::OutputKind::kShared}};
-  }
-
-  void reconcile(runtime::controller::Runtime& rt) override {
-    std::vector<std::string> ips;
-    for (const auto& r : rt.list({std::string(rc::kNamespace), std::string(rc::kMemberType)})) {
-      const auto* m = runtime::resource::spec_as<rc::MemberSpec>(*r);
-      if (m == nullptr || !resources::is_control_plane(m->machine_type())) continue;
-      for (const auto& a : m->addresses()) ips.push_back(a.ip());
-    }
-    std::stable_sort(ips.begin(), ips.end(), [](const std::string& a, const std::string& b) {
-      return resources::net::compare(a, b) < 0;
-    });
-    runtime::controller::modify<rk::EndpointSpec>(
-        rt,
-        {std::string(rk::kControlPlaneNamespace), std::string(rk::kEndpointType),
-         std::string(rk::kDiscoveryEndpointId)},
-        [&](rk::EndpointSpec& spec, runtime::resource::Metadata&) {
-          spec.clear_addresses();
-          for (const auto& ip : ips) spec.add_addresses()->set_ip(ip);
-        });
-  }
-};
-
-}  // namespace
-
-std::unique_ptr<runtime::controller::Controller> make_endpoint_controller() {
-  return std::make_unique<EndpointController>();
+ControllerPtr make_endpoint_controller() {
+  return ctl::make_transform<rk::Endpoint>({
+      .name = "cluster.EndpointController",
+      .inputs = {ctl::input<rc::Member>()},
+      .map =
+          [](ctl::Runtime& rt) {
+            std::vector<std::string> ips;
+            for (const auto& m : ctl::list<rc::Member>(rt)) {
+              if (!resources::is_control_plane(m->machine_type())) continue;
+              for (const auto& a : m->addresses()) ips.push_back(a.ip());
+            }
+            std::stable_sort(ips.begin(), ips.end(),
+                             [](const std::string& a, const std::string& b) {
+                               return resources::net::compare(a, b) < 0;
+                             });
+            rk::EndpointSpec spec;
+            for (const auto& ip : ips) spec.add_addresses()->set_ip(ip);
+            return std::optional(ctl::Transform<rk::Endpoint>::Outputs{
+                {std::string(rk::kDiscoveryEndpointId), spec}});
+          },
+      // Kubernetes' own endpoint controller writes the others.
+      .output_kind = ctl::OutputKind::kShared,
+  });
 }
 
 }  // namespace controllers::cluster

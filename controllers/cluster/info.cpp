@@ -1,20 +1,16 @@
 // Info: the cluster ID and name, present when the config has an identity and a v1alpha1 document.
-#include "controllers/cluster/info.h"
-
-#include "controllers/internal/config_transform_impl.h"
+#include "controllers/cluster/controllers.h"
+#include "controllers/internal/config_transform.h"
 #include "resources/cluster/cluster.h"
 
 namespace controllers::cluster {
 
 namespace rc = resources::cluster;
 
-std::unique_ptr<runtime::controller::Controller> make_info_controller() {
-  return internal::make_transform<rc::InfoSpec>({
-      "cluster.InfoController",
-      std::string(rc::kNamespace),
-      std::string(rc::kInfoType),
-      [](const config::MachineConfig* cfg) {
-        std::map<std::string, rc::InfoSpec> out;
+ControllerPtr make_info_controller() {
+  return internal::make_config_transform<rc::Info>(
+      "cluster.InfoController", [](const config::MachineConfig* cfg) {
+        runtime::controller::Transform<rc::Info>::Outputs out;
         if (cfg == nullptr || !cfg->has_v1alpha1) return out;
         auto identity = config::discovery_identity(*cfg);
         if (!identity) return out;
@@ -23,8 +19,7 @@ std::unique_ptr<runtime::controller::Controller> make_info_controller() {
         spec.set_cluster_name(cfg->cluster_name);
         out.emplace(std::string(rc::kInfoId), std::move(spec));
         return out;
-      },
-  });
+      });
 }
 
 }  // namespace controllers::cluster

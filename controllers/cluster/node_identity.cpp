@@ -13,15 +13,16 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "controllers/cluster/controllers.h"
 #include "controllers/internal/base62.h"
 #include "resources/cluster/cluster.h"
-#include "runtime/controller/controller.h"
-#include "runtime/controller/modify.h"
+#include "runtime/controller/typed.h"
 
 namespace controllers::cluster {
 namespace {
 
 namespace rc = resources::cluster;
+namespace ctl = runtime::controller;
 constexpr std::size_t kIdentityBytes = 32;
 
 std::runtime_error file_error(const std::filesystem::path& p, const std::string& what) {
@@ -65,27 +66,27 @@ void write_new(const std::filesystem::path& p, const std::string& id) {
   }
 }
 
-class NodeIdentityController final : public runtime::controller::Controller {
+class NodeIdentityController final : public ctl::Controller {
  public:
   explicit NodeIdentityController(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
   std::string name() const override { return "cluster.NodeIdentityController"; }
-  std::vector<runtime::controller::Input> inputs() const override { return {}; }
-  std::vector<runtime::controller::Output> outputs() const override {
-    return {{std::string(rc::kIdentityType), runtime::controller::OutputKind::kShared}};
+  std::vector<ctl::Input> inputs() const override { return {}; }
+  std::vector<ctl::Output> outputs() const override {
+    return {ctl::output<rc::Identity>(ctl::OutputKind::kShared)};
+  }
+  std::vector<std::filesystem::path> node_state() const override {
+    return {dir_ / kNodeIdentityFile};
   }
 
-  void reconcile(runtime::controller::Runtime& rt) override {
+  void reconcile(ctl::Runtime& rt) override {
     // Established once per process, as Talos does; the file is the source of truth.
     if (node_id_.empty()) {
       node_id_ = load_or_create_node_id(dir_);
       spdlog::info("node identity established node_id={}", node_id_);
     }
-    runtime::controller::modify<rc::IdentitySpec>(
-        rt,
-        {std::string(rc::kNamespace), std::string(rc::kIdentityType),
-         std::string(rc::kLocalIdentityId)},
-        [&](rc::IdentitySpec& spec, runtime::resource::Metadata&) { spec.set_node_id(node_id_); });
+    ctl::modify<rc::Identity>(rt, rc::kLocalIdentityId,
+                              [&](rc::IdentitySpec& spec) { spec.set_node_id(node_id_); });
   }
 
  private:
@@ -125,8 +126,7 @@ std::string machine_id(const std::string& node_id) {
   return out;
 }
 
-std::unique_ptr<runtime::controller::Controller> make_node_identity_controller(
-    std::filesystem::path state_dir) {
+ControllerPtr make_node_identity_controller(std::filesystem::path state_dir) {
   return std::make_unique<NodeIdentityController>(std::move(state_dir));
 }
 

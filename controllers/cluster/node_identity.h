@@ -1,14 +1,9 @@
-// cluster.NodeIdentityController: the node's stable identity, kept in
-// <state dir>/node-identity.yaml and published as Identity cluster/local (reference 3.1).
+// The node's stable identity as Talos keeps it: a random node ID in <state dir>/node-identity.yaml,
+// published as Identity cluster/local by the node identity controller.
 #pragma once
 
 #include <filesystem>
-#include <memory>
 #include <string>
-
-namespace runtime::controller {
-class Controller;
-}
 
 namespace controllers::cluster {
 
@@ -24,8 +19,5 @@ std::string load_or_create_node_id(const std::filesystem::path& dir);
 
 // Talos's /etc/machine-id for a node ID: the first 16 decoded bytes in lowercase hex.
 std::string machine_id(const std::string& node_id);
-
-std::unique_ptr<runtime::controller::Controller> make_node_identity_controller(
-    std::filesystem::path state_dir);
 
 }  // namespace controllers::cluster

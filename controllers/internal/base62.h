@@ -1,5 +1,5 @@
 // jxskiss/base62 (v1.1.0), the encoding of Talos node IDs. It is not big-integer base62: bits are
-// taken 6 (sometimes 5) at a time from the least-significant end (reference 9.1).
+// taken 6 (sometimes 5) at a time from the least-significant end, as jxskiss/base62 v1.1.0 does.
 #pragma once
 
 #include <string>

@@ -1,23 +1,22 @@
 // Reading the active machine config out of the state.
 #include "controllers/internal/config_transform.h"
 
-#include "resources/config/config.h"
-#include "runtime/controller/runtime.h"
-#include "runtime/resource/proto_spec.h"
+#include "runtime/controller/typed.h"
 
 namespace controllers::internal {
 
+namespace rcfg = resources::config;
+
 std::shared_ptr<const config::MachineConfig> active_config(runtime::controller::Runtime& rt) {
-  namespace rc = resources::config;
-  auto r = rt.get({std::string(rc::kNamespace), std::string(rc::kMachineConfigType),
-                   std::string(rc::kActiveId)});
-  if (!r) return nullptr;
-  const auto* spec = runtime::resource::spec_as<rc::MachineConfigSpec>(*r);
-  if (spec == nullptr) {
-    throw config::Error("MachineConfigs config/v1alpha1", {"the spec is not a MachineConfigSpec"});
-  }
-  return std::make_shared<const config::MachineConfig>(
-      config::parse(spec->yaml_marshalled(), "MachineConfigs config/v1alpha1"));
+  auto cfg = runtime::controller::get<rcfg::MachineConfig>(rt, rcfg::kActiveId);
+  if (!cfg) return nullptr;
+  // Shares the stored resource, which owns the parsed config.
+  return {cfg.resource(), &cfg->config()};
+}
+
+runtime::controller::Input active_config_input() {
+  return runtime::controller::input<rcfg::MachineConfig>(runtime::controller::InputKind::kWeak,
+                                                         rcfg::kActiveId);
 }
 
 }  // namespace controllers::internal

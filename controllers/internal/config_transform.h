@@ -1,38 +1,42 @@
-// The shape shared by the controllers that derive resources from the machine config (Talos's
-// transform controllers): read config/MachineConfigs v1alpha1, compute the outputs, write them,
-// destroy the owned ones no longer produced.
+// Transforms of the machine config (Talos's config-driven controllers): the config is the only
+// input, and the outputs are a function of it.
 #pragma once
 
 #include <chrono>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "config/machine_config.h"
-#include "runtime/controller/controller.h"
+#include "resources/config/config.h"
+#include "runtime/controller/transform.h"
 
 namespace controllers::internal {
 
-// The config the node runs with, parsed; null when there is none. Throws config::Error when the
-// stored text does not parse (machined validates before storing, so this is a bug or a foreign
-// writer; the controller retries with backoff).
+// The config the node runs with, parsed and validated when it was stored; null when there is
+// none.
 std::shared_ptr<const config::MachineConfig> active_config(runtime::controller::Runtime& rt);
 
-template <class Spec>
-struct Transform {
-  std::string name;  // controller name
-  std::string ns;    // output namespace
-  std::string type;  // output type
-  // Outputs by ID from the config (null: no config). An empty map destroys every owned output.
-  std::function<std::map<std::string, Spec>(const config::MachineConfig*)> outputs;
-  // Also recompute this often (zero: only when the config changes), for outputs that fall back
-  // to host facts, which change without telling anyone (DHCP, hostnamectl). No-op writes are
-  // skipped, so an unchanged host costs one read per period.
-  std::chrono::milliseconds refresh{0};
-};
+// The input on the config the node runs with.
+runtime::controller::Input active_config_input();
 
-template <class Spec>
-std::unique_ptr<runtime::controller::Controller> make_transform(Transform<Spec> t);
+// `map` gets the config (null: none) and returns every output by ID.
+template <runtime::resource::ResourceTraits Out>
+std::unique_ptr<runtime::controller::Controller> make_config_transform(
+    std::string name,
+    std::function<
+        typename runtime::controller::Transform<Out>::Outputs(const config::MachineConfig* cfg)>
+        map,
+    std::chrono::milliseconds refresh = {}) {
+  runtime::controller::Transform<Out> t;
+  t.name = std::move(name);
+  t.inputs = {active_config_input()};
+  t.map = [map = std::move(map)](runtime::controller::Runtime& rt) {
+    return std::optional(map(active_config(rt).get()));
+  };
+  t.refresh = refresh;
+  return runtime::controller::make_transform<Out>(std::move(t));
+}
 
 }  // namespace controllers::internal

@@ -1,8 +1,7 @@
 // KubeSpanConfig from the machine config: the `.machine.network.kubespan` settings, the cluster
 // identity (the KubeSpan address derives from its ID) and the KubeSpanEndpointsConfig endpoints.
-#include "controllers/kubespan/config.h"
-
-#include "controllers/internal/config_transform_impl.h"
+#include "controllers/internal/config_transform.h"
+#include "controllers/kubespan/controllers.h"
 #include "resources/kubespan/kubespan.h"
 #include "resources/net.h"
 
@@ -13,8 +12,9 @@ namespace rks = resources::kubespan;
 
 // Talos emits the config only with a machine and a cluster section and a cluster identity; the
 // lists were validated when the config was parsed, so parsing them again cannot throw.
-std::map<std::string, rks::ConfigSpec> kubespan_config(const config::MachineConfig* cfg) {
-  std::map<std::string, rks::ConfigSpec> out;
+runtime::controller::Transform<rks::Config>::Outputs kubespan_config(
+    const config::MachineConfig* cfg) {
+  runtime::controller::Transform<rks::Config>::Outputs out;
   if (cfg == nullptr || !cfg->has_v1alpha1 || !cfg->has_cluster) return out;
   auto identity = config::discovery_identity(*cfg);
   if (!identity) return out;
@@ -41,13 +41,8 @@ std::map<std::string, rks::ConfigSpec> kubespan_config(const config::MachineConf
 
 }  // namespace
 
-std::unique_ptr<runtime::controller::Controller> make_config_controller() {
-  return internal::make_transform<rks::ConfigSpec>({
-      "kubespan.ConfigController",
-      std::string(rks::kConfigNamespace),
-      std::string(rks::kConfigType),
-      kubespan_config,
-  });
+ControllerPtr make_config_controller() {
+  return internal::make_config_transform<rks::Config>("kubespan.ConfigController", kubespan_config);
 }
 
 }  // namespace controllers::kubespan

@@ -14,20 +14,19 @@
 #include <system_error>
 
 #include "controllers/internal/config_transform.h"
-#include "controllers/internal/get_spec.h"
-#include "controllers/internal/inputs.h"
+#include "controllers/kubespan/controllers.h"
 #include "controllers/node/host_facts.h"
 #include "platform/private_file.h"
 #include "resources/config/config.h"
 #include "resources/kubespan/kubespan.h"
-#include "runtime/controller/modify.h"
-#include "runtime/controller/runtime.h"
+#include "runtime/controller/typed.h"
 #include "runtime/resource/base64.h"
 
 namespace controllers::kubespan {
 namespace {
 
 namespace rks = resources::kubespan;
+namespace ctl = runtime::controller;
 constexpr std::size_t kKeySize = 32;
 constexpr unsigned char kKubeSpanPurpose = 0x02;
 
@@ -107,46 +106,40 @@ WireguardKey read_key(const std::filesystem::path& p) {
   return {private_key, derived};
 }
 
-class IdentityController final : public runtime::controller::Controller {
+class IdentityController final : public ctl::Controller {
  public:
   IdentityController(std::filesystem::path dir, std::shared_ptr<const node::HostFacts> host)
       : dir_(std::move(dir)), host_(std::move(host)) {}
 
   std::string name() const override { return "kubespan.IdentityController"; }
 
-  std::vector<runtime::controller::Input> inputs() const override {
-    namespace rcfg = resources::config;
+  std::vector<ctl::Input> inputs() const override {
     return {
-        internal::weak_input(rks::kConfigNamespace, rks::kConfigType, rks::kConfigId),
+        ctl::input<rks::Config>(ctl::InputKind::kWeak, rks::kConfigId),
         // HostConfig's hardwareAddress.
-        internal::weak_input(rcfg::kNamespace, rcfg::kMachineConfigType, rcfg::kActiveId),
+        internal::active_config_input(),
     };
   }
 
-  std::vector<runtime::controller::Output> outputs() const override {
-    return {{std::string(rks::kIdentityType), runtime::controller::OutputKind::kExclusive}};
-  }
+  std::vector<ctl::Output> outputs() const override { return {ctl::output<rks::Identity>()}; }
 
-  void reconcile(runtime::controller::Runtime& rt) override {
-    auto cfg = internal::get_spec<rks::ConfigSpec>(rt, rks::kConfigNamespace, rks::kConfigType,
-                                                   rks::kConfigId);
-    std::optional<rks::IdentitySpec> identity;
-    if (cfg && cfg->enabled()) identity = establish(rt, *cfg);
+  // The key outlives a disabled KubeSpan, but not a reset.
+  std::vector<std::filesystem::path> node_state() const override { return {dir_ / kIdentityFile}; }
 
+  void reconcile(ctl::Runtime& rt) override {
+    auto cfg = ctl::get<rks::Config>(rt, rks::kConfigId);
     rt.start_tracking_outputs();
-    if (identity) {
-      runtime::controller::modify<rks::IdentitySpec>(
-          rt,
-          {std::string(rks::kNamespace), std::string(rks::kIdentityType),
-           std::string(rks::kLocalIdentityId)},
-          [&](rks::IdentitySpec& spec, runtime::resource::Metadata&) { spec = *identity; });
+    if (cfg && cfg->enabled()) {
+      auto identity = establish(rt, *cfg);
+      ctl::modify<rks::Identity>(rt, rks::kLocalIdentityId,
+                                 [&](rks::IdentitySpec& spec) { spec = identity; });
     }
     // KubeSpan disabled (or no config): the identity goes, the key file stays for next time.
-    rt.cleanup_outputs({{std::string(rks::kNamespace), std::string(rks::kIdentityType)}});
+    rt.cleanup_outputs({runtime::resource::kind_of<rks::Identity>()});
   }
 
  private:
-  rks::IdentitySpec establish(runtime::controller::Runtime& rt, const rks::ConfigSpec& cfg) {
+  rks::IdentitySpec establish(ctl::Runtime& rt, const rks::ConfigSpec& cfg) {
     auto machine = internal::active_config(rt);
     std::string mac = machine ? machine->hardware_address : std::string();
     if (mac.empty()) mac = host_->first_mac();
@@ -245,8 +238,8 @@ KubeSpanAddress kubespan_address(std::string_view cluster_id, std::string_view m
   return out;
 }
 
-std::unique_ptr<runtime::controller::Controller> make_identity_controller(
-    std::filesystem::path state_dir, std::shared_ptr<const node::HostFacts> host) {
+ControllerPtr make_identity_controller(std::filesystem::path state_dir,
+                                       std::shared_ptr<const node::HostFacts> host) {
   return std::make_unique<IdentityController>(std::move(state_dir), std::move(host));
 }
 

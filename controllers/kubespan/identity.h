@@ -1,22 +1,12 @@
-// kubespan.IdentityController: the node's KubeSpan identity, KubeSpanIdentity kubespan/local, when
-// KubeSpan is enabled: a WireGuard key pair kept in the state directory and the KubeSpan address
-// derived from the cluster ID and the first MAC (reference 6, 9.3).
+// What KubeSpan's identity is made of, as Talos derives it: a WireGuard key pair kept in the state
+// directory, and the KubeSpan address from the cluster ID and a MAC.
 #pragma once
 
 #include <filesystem>
-#include <memory>
 #include <string>
 #include <string_view>
 
 #include "common/common.pb.h"
-
-namespace runtime::controller {
-class Controller;
-}
-
-namespace controllers::node {
-class HostFacts;
-}
 
 namespace controllers::kubespan {
 
@@ -49,10 +39,5 @@ struct KubeSpanAddress {
 // byte 7 = 0x02, masked to /64. Address = subnet + modified EUI-64 of `mac` (6 bytes). Throws
 // std::invalid_argument when mac is not 6 bytes.
 KubeSpanAddress kubespan_address(std::string_view cluster_id, std::string_view mac);
-
-// `state_dir` holds the key file. The MAC is HostConfig's hardwareAddress when set, else
-// host->first_mac(); without either the controller fails (and retries) with an error saying so.
-std::unique_ptr<runtime::controller::Controller> make_identity_controller(
-    std::filesystem::path state_dir, std::shared_ptr<const node::HostFacts> host);
 
 }  // namespace controllers::kubespan

@@ -1,6 +1,6 @@
 // HostnameStatus network/hostname: the config's .machine.network.hostname, else the host's name;
 // text after the first dot is the domain.
-#include "controllers/internal/config_transform_impl.h"
+#include "controllers/internal/config_transform.h"
 #include "controllers/node/host_facts.h"
 #include "controllers/node/node_inputs.h"
 #include "resources/network/network.h"
@@ -9,16 +9,14 @@ namespace controllers::node {
 
 namespace rn = resources::network;
 
-std::unique_ptr<runtime::controller::Controller> make_hostname_status_controller(
+runtime::controller::ControllerPtr make_hostname_status_controller(
     std::shared_ptr<const HostFacts> host, std::chrono::milliseconds refresh) {
-  return internal::make_transform<rn::HostnameStatusSpec>({
+  return internal::make_config_transform<rn::HostnameStatus>(
       "node.HostnameStatusController",
-      std::string(rn::kNamespace),
-      std::string(rn::kHostnameStatusType),
       [host](const config::MachineConfig* cfg) {
-        std::map<std::string, rn::HostnameStatusSpec> out;
-        std::string name = cfg != nullptr && !cfg->hostname.empty() ? cfg->hostname
-                                                                    : host->hostname();
+        runtime::controller::Transform<rn::HostnameStatus>::Outputs out;
+        std::string name =
+            cfg != nullptr && !cfg->hostname.empty() ? cfg->hostname : host->hostname();
         if (name.empty()) return out;
         rn::HostnameStatusSpec spec;
         auto dot = name.find('.');
@@ -27,8 +25,7 @@ std::unique_ptr<runtime::controller::Controller> make_hostname_status_controller
         out.emplace(std::string(rn::kHostnameId), std::move(spec));
         return out;
       },
-      refresh,
-  });
+      refresh);
 }
 
 }  // namespace controllers::node

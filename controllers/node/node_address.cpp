@@ -1,7 +1,7 @@
 // NodeAddress network/routed-no-k8s and current-no-k8s: the HostConfig address list, else the
 // host's interface addresses. A generic host has no Kubernetes-only addresses to exclude, so
 // both sets are the same.
-#include "controllers/internal/config_transform_impl.h"
+#include "controllers/internal/config_transform.h"
 #include "controllers/node/host_facts.h"
 #include "controllers/node/node_inputs.h"
 #include "resources/net.h"
@@ -11,12 +11,10 @@ namespace controllers::node {
 
 namespace rn = resources::network;
 
-std::unique_ptr<runtime::controller::Controller> make_node_address_controller(
+runtime::controller::ControllerPtr make_node_address_controller(
     std::shared_ptr<const HostFacts> host, std::chrono::milliseconds refresh) {
-  return internal::make_transform<rn::NodeAddressSpec>({
+  return internal::make_config_transform<rn::NodeAddress>(
       "node.NodeAddressController",
-      std::string(rn::kNamespace),
-      std::string(rn::kNodeAddressType),
       [host](const config::MachineConfig* cfg) {
         rn::NodeAddressSpec spec;
         if (cfg != nullptr && cfg->addresses) {
@@ -28,11 +26,10 @@ std::unique_ptr<runtime::controller::Controller> make_node_address_controller(
             p->set_prefix_length(a.prefix_length);
           }
         }
-        return std::map<std::string, rn::NodeAddressSpec>{
+        return runtime::controller::Transform<rn::NodeAddress>::Outputs{
             {std::string(rn::kRoutedNoK8sId), spec}, {std::string(rn::kCurrentNoK8sId), spec}};
       },
-      refresh,
-  });
+      refresh);
 }
 
 }  // namespace controllers::node

@@ -6,9 +6,7 @@
 #include <chrono>
 #include <memory>
 
-namespace runtime::controller {
-class Controller;
-}
+#include "runtime/controller/controller.h"
 
 namespace controllers::node {
 
@@ -18,12 +16,12 @@ class HostFacts;
 // change notification here (Talos's networkd watches netlink instead).
 inline constexpr std::chrono::milliseconds kHostRefresh{10'000};
 
-std::unique_ptr<runtime::controller::Controller> make_hostname_status_controller(
+runtime::controller::ControllerPtr make_hostname_status_controller(
     std::shared_ptr<const HostFacts> host, std::chrono::milliseconds refresh = kHostRefresh);
-std::unique_ptr<runtime::controller::Controller> make_nodename_controller(
+runtime::controller::ControllerPtr make_nodename_controller(
     std::shared_ptr<const HostFacts> host, std::chrono::milliseconds refresh = kHostRefresh);
-std::unique_ptr<runtime::controller::Controller> make_node_address_controller(
+runtime::controller::ControllerPtr make_node_address_controller(
     std::shared_ptr<const HostFacts> host, std::chrono::milliseconds refresh = kHostRefresh);
-std::unique_ptr<runtime::controller::Controller> make_machine_type_controller();
+runtime::controller::ControllerPtr make_machine_type_controller();
 
 }  // namespace controllers::node

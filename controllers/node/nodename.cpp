@@ -1,6 +1,6 @@
 // Nodename k8s/nodename: the HostConfig nodename, else the short hostname (as the kubelet
 // registers it by default).
-#include "controllers/internal/config_transform_impl.h"
+#include "controllers/internal/config_transform.h"
 #include "controllers/node/host_facts.h"
 #include "controllers/node/node_inputs.h"
 #include "resources/k8s/k8s.h"
@@ -9,14 +9,12 @@ namespace controllers::node {
 
 namespace rk = resources::k8s;
 
-std::unique_ptr<runtime::controller::Controller> make_nodename_controller(
-    std::shared_ptr<const HostFacts> host, std::chrono::milliseconds refresh) {
-  return internal::make_transform<rk::NodenameSpec>({
+runtime::controller::ControllerPtr make_nodename_controller(std::shared_ptr<const HostFacts> host,
+                                                            std::chrono::milliseconds refresh) {
+  return internal::make_config_transform<rk::Nodename>(
       "node.NodenameController",
-      std::string(rk::kNamespace),
-      std::string(rk::kNodenameType),
       [host](const config::MachineConfig* cfg) {
-        std::map<std::string, rk::NodenameSpec> out;
+        runtime::controller::Transform<rk::Nodename>::Outputs out;
         std::string name;
         if (cfg != nullptr) name = !cfg->nodename.empty() ? cfg->nodename : cfg->hostname;
         if (name.empty()) name = host->hostname();
@@ -27,8 +25,7 @@ std::unique_ptr<runtime::controller::Controller> make_nodename_controller(
         out.emplace(std::string(rk::kNodenameId), std::move(spec));
         return out;
       },
-      refresh,
-  });
+      refresh);
 }
 
 }  // namespace controllers::node

@@ -1,4 +1,4 @@
-// AffiliateSpec merge (reference: talos-node-discovery.md 1.1).
+// AffiliateSpec merge, as Talos's AffiliateSpec.Merge.
 #include "resources/cluster/affiliate.h"
 
 #include <algorithm>

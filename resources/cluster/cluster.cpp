@@ -1,4 +1,4 @@
-// Registration of the cluster discovery group (reference: talos-node-discovery.md 1).
+// Registration of the cluster discovery group.
 #include "resources/cluster/cluster.h"
 
 #include "resources/config/config.h"
@@ -33,20 +33,17 @@ void register_cluster_resources(runtime::registry::Registry& registry) {
   registry.add_namespace(kNamespace, "Cluster configuration and discovery resources.");
   registry.add_namespace(kRawNamespace, "Cluster unmerged raw resources.");
   config::register_config_namespace(registry);
-  registry.add_type(typed<AffiliateSpec>(kAffiliateType, kNamespace,
-                                         {{"Hostname", "{.hostname}"},
-                                          {"Machine Type", "{.machineType}"},
-                                          {"Addresses", "{.addresses}"}}));
-  registry.add_type(typed<ConfigSpec>(kConfigType, kConfigNamespace, {}, Sensitivity::kSensitive));
-  registry.add_type(typed<IdentitySpec>(kIdentityType, kNamespace, {{"ID", "{.nodeId}"}}));
-  registry.add_type(typed<InfoSpec>(kInfoType, kNamespace,
-                                    {{"Cluster ID", "{.clusterId}"},
-                                     {"Cluster Name", "{.clusterName}"}}));
-  registry.add_type(typed<MemberSpec>(kMemberType, kNamespace,
-                                      {{"Hostname", "{.hostname}"},
-                                       {"Machine Type", "{.machineType}"},
-                                       {"OS", "{.operatingSystem}"},
-                                       {"Addresses", "{.addresses}"}}));
+  registry.add_type(typed<Affiliate>({{"Hostname", "{.hostname}"},
+                                      {"Machine Type", "{.machineType}"},
+                                      {"Addresses", "{.addresses}"}}));
+  registry.add_type(typed<Config>({}, Sensitivity::kSensitive));
+  registry.add_type(typed<Identity>({{"ID", "{.nodeId}"}}));
+  registry.add_type(
+      typed<Info>({{"Cluster ID", "{.clusterId}"}, {"Cluster Name", "{.clusterName}"}}));
+  registry.add_type(typed<Member>({{"Hostname", "{.hostname}"},
+                                   {"Machine Type", "{.machineType}"},
+                                   {"OS", "{.operatingSystem}"},
+                                   {"Addresses", "{.addresses}"}}));
 }
 
 }  // namespace resources::cluster

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "resources/cluster.pb.h"
+#include "runtime/resource/typed.h"
 
 namespace runtime::registry {
 class Registry;
@@ -31,6 +32,13 @@ inline constexpr std::string_view kLocalIdentityId = "local";
 inline constexpr std::string_view kInfoType = "Infos.cluster.talos.dev";
 inline constexpr std::string_view kInfoId = "current";
 inline constexpr std::string_view kMemberType = "Members.cluster.talos.dev";
+
+// Traits: spec, default namespace, type.
+using Affiliate = runtime::resource::TypeTraits<AffiliateSpec, kNamespace, kAffiliateType>;
+using Config = runtime::resource::TypeTraits<ConfigSpec, kConfigNamespace, kConfigType>;
+using Identity = runtime::resource::TypeTraits<IdentitySpec, kNamespace, kIdentityType>;
+using Info = runtime::resource::TypeTraits<InfoSpec, kNamespace, kInfoType>;
+using Member = runtime::resource::TypeTraits<MemberSpec, kNamespace, kMemberType>;
 
 // Raw affiliate ID prefixes in cluster-raw, one per registry.
 inline constexpr std::string_view kRawServicePrefix = "service/";

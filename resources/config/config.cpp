@@ -6,9 +6,11 @@
 
 #include <stdexcept>
 
+#include "config/machine_config.h"
 #include "resources/internal/resource_type.h"
 #include "resources/internal/yaml_shape.h"
 #include "resources/machine_type.h"
+#include "runtime/resource/yaml_codec.h"
 #include "runtime/resource/yaml_registry.h"
 
 namespace resources::config {
@@ -20,11 +22,11 @@ using runtime::resource::MessageYamlCodec;
 MessageYamlCodec machine_config_codec() {
   return {
       [](const Message& m) {
-        return YAML::Node(static_cast<const MachineConfigSpec&>(m).yaml_marshalled());
+        return YAML::Node(static_cast<const pb::MachineConfigSpec&>(m).yaml_marshalled());
       },
       [](const YAML::Node& n, Message* m) {
         if (!n.IsScalar()) throw std::invalid_argument("expected the config text");
-        static_cast<MachineConfigSpec*>(m)->set_yaml_marshalled(n.Scalar());
+        static_cast<pb::MachineConfigSpec*>(m)->set_yaml_marshalled(n.Scalar());
       },
   };
 }
@@ -43,22 +45,57 @@ MessageYamlCodec machine_type_codec() {
   };
 }
 
+pb::MachineConfigSpec message_of(const MachineConfigSpec& spec) {
+  pb::MachineConfigSpec m;
+  m.set_yaml_marshalled(spec.text());
+  return m;
+}
+
 }  // namespace
+
+std::shared_ptr<const MachineConfigSpec> MachineConfigSpec::parse(std::string text,
+                                                                  std::string_view source) {
+  auto cfg = std::make_shared<const ::config::MachineConfig>(::config::parse(text, source));
+  return std::make_shared<const MachineConfigSpec>(std::move(text), std::move(cfg));
+}
+
+std::shared_ptr<const MachineConfigSpec> MachineConfigSpec::decode(const std::string& proto_bytes) {
+  pb::MachineConfigSpec m;
+  if (!m.ParseFromString(proto_bytes)) {
+    throw std::invalid_argument("spec of type \"" + std::string(kMachineConfigType) +
+                                "\" is not a valid " + m.GetTypeName());
+  }
+  try {
+    return parse(m.yaml_marshalled(), kMachineConfigType);
+  } catch (const ::config::Error& e) {
+    throw std::invalid_argument(e.what());
+  }
+}
+
+std::string MachineConfigSpec::proto_bytes() const { return message_of(*this).SerializeAsString(); }
+
+std::string MachineConfigSpec::yaml() const {
+  return runtime::resource::spec_to_yaml(message_of(*this));
+}
+
+bool MachineConfigSpec::equals(const runtime::resource::Spec& other) const {
+  const auto* o = dynamic_cast<const MachineConfigSpec*>(&other);
+  return o != nullptr && o->text_ == text_;
+}
 
 void register_config_namespace(runtime::registry::Registry& registry) {
   registry.add_namespace(kNamespace, kNamespaceDescription);
 }
 
 void register_config_resources(runtime::registry::Registry& registry) {
-  runtime::resource::register_yaml_codec(std::string(MachineConfigSpec::descriptor()->full_name()),
-                                         machine_config_codec());
+  runtime::resource::register_yaml_codec(
+      std::string(pb::MachineConfigSpec::descriptor()->full_name()), machine_config_codec());
   runtime::resource::register_yaml_codec(std::string(MachineTypeSpec::descriptor()->full_name()),
                                          machine_type_codec());
   register_config_namespace(registry);
   // The machine config holds the cluster secret.
-  registry.add_type(internal::typed<MachineConfigSpec>(kMachineConfigType, kNamespace, {},
-                                                       runtime::resource::Sensitivity::kSensitive));
-  registry.add_type(internal::typed<MachineTypeSpec>(kMachineTypeType, kNamespace));
+  registry.add_type(internal::typed<MachineConfig>({}, runtime::resource::Sensitivity::kSensitive));
+  registry.add_type(internal::typed<MachineType>());
 }
 
 }  // namespace resources::config

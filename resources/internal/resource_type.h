@@ -1,27 +1,31 @@
-// Builds a registry::ResourceType for a typed spec message.
+// Builds a registry::ResourceType from a type's traits.
 #pragma once
 
 #include <memory>
 #include <string>
-#include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "runtime/registry/registry.h"
+#include "runtime/resource/typed.h"
 
 namespace resources::internal {
 
-template <class M>
+template <runtime::resource::ResourceTraits T>
 runtime::registry::ResourceType typed(
-    std::string_view type, std::string_view ns,
     std::vector<runtime::resource::PrintColumn> columns = {},
     runtime::resource::Sensitivity sensitivity = runtime::resource::Sensitivity::kNonSensitive) {
   runtime::registry::ResourceType t;
-  t.definition.type = std::string(type);
-  t.definition.default_namespace = std::string(ns);
+  t.definition.type = std::string(T::kType);
+  t.definition.default_namespace = std::string(T::kNamespace);
   t.definition.print_columns = std::move(columns);
   t.definition.sensitivity = sensitivity;
-  t.new_spec = [] { return std::make_unique<M>(); };
+  if constexpr (std::is_base_of_v<runtime::resource::Spec, typename T::Spec>) {
+    t.decode = [](const std::string& proto_bytes) { return T::Spec::decode(proto_bytes); };
+  } else {
+    t.new_spec = [] { return std::make_unique<typename T::Spec>(); };
+  }
   return t;
 }
 

@@ -12,15 +12,12 @@ void register_k8s_resources(runtime::registry::Registry& registry) {
   internal::render_like_go(EndpointSpec::descriptor());
   registry.add_namespace(kNamespace, "Kubernetes all node types resources.");
   registry.add_namespace(kControlPlaneNamespace, "Kubernetes control plane resources.");
-  registry.add_type(
-      internal::typed<NodenameSpec>(kNodenameType, kNamespace, {{"Nodename", "{.nodename}"}}));
-  registry.add_type(internal::typed<NodeStatusSpec>(kNodeStatusType, kNamespace,
-                                                    {{"Nodename", "{.nodename}"},
-                                                     {"Node Ready", "{.nodeReady}"},
-                                                     {"Unschedulable", "{.unschedulable}"}}));
-  registry.add_type(internal::typed<EndpointSpec>(kEndpointType, kControlPlaneNamespace));
-  registry.add_type(internal::typed<APIServerConfigSpec>(kAPIServerConfigType,
-                                                         kControlPlaneNamespace));
+  registry.add_type(internal::typed<Nodename>({{"Nodename", "{.nodename}"}}));
+  registry.add_type(internal::typed<NodeStatus>({{"Nodename", "{.nodename}"},
+                                                 {"Node Ready", "{.nodeReady}"},
+                                                 {"Unschedulable", "{.unschedulable}"}}));
+  registry.add_type(internal::typed<Endpoint>());
+  registry.add_type(internal::typed<APIServerConfig>());
 }
 
 }  // namespace resources::k8s

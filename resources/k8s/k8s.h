@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "resources/k8s.pb.h"
+#include "runtime/resource/typed.h"
 
 namespace runtime::registry {
 class Registry;
@@ -27,6 +28,13 @@ inline constexpr std::string_view kEndpointType = "Endpoints.kubernetes.talos.de
 inline constexpr std::string_view kDiscoveryEndpointId = "discovery";
 inline constexpr std::string_view kAPIServerConfigType = "APIServerConfigs.kubernetes.talos.dev";
 inline constexpr std::string_view kAPIServerConfigId = "final-kube-apiserver";
+
+// Traits: spec, default namespace, type.
+using APIServerConfig = runtime::resource::TypeTraits<APIServerConfigSpec, kControlPlaneNamespace,
+                                                      kAPIServerConfigType>;
+using Endpoint = runtime::resource::TypeTraits<EndpointSpec, kControlPlaneNamespace, kEndpointType>;
+using NodeStatus = runtime::resource::TypeTraits<NodeStatusSpec, kNamespace, kNodeStatusType>;
+using Nodename = runtime::resource::TypeTraits<NodenameSpec, kNamespace, kNodenameType>;
 
 void register_k8s_resources(runtime::registry::Registry& registry);
 

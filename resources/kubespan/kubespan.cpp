@@ -47,23 +47,20 @@ void register_kubespan_resources(runtime::registry::Registry& registry) {
   registry.add_namespace(kNamespace, "KubeSpan resources.");
   config::register_config_namespace(registry);
   // The identity holds the WireGuard private key: Sensitive, as in Talos.
-  registry.add_type(internal::typed<IdentitySpec>(
-      kIdentityType, kNamespace, {{"Address", "{.address}"}, {"PublicKey", "{.publicKey}"}},
-      runtime::resource::Sensitivity::kSensitive));
+  registry.add_type(
+      internal::typed<Identity>({{"Address", "{.address}"}, {"PublicKey", "{.publicKey}"}},
+                                runtime::resource::Sensitivity::kSensitive));
   // The KubeSpan config carries the cluster's shared secret.
-  registry.add_type(internal::typed<ConfigSpec>(kConfigType, kConfigNamespace, {},
-                                                runtime::resource::Sensitivity::kSensitive));
-  registry.add_type(internal::typed<EndpointSpec>(
-      kEndpointType, kNamespace,
-      {{"Endpoint", "{.endpoint}"}, {"Affiliate ID", "{.affiliateID}"}}));
-  registry.add_type(internal::typed<PeerSpecSpec>(
-      kPeerSpecType, kNamespace, {{"Label", "{.label}"}, {"Endpoints", "{.endpoints}"}}));
-  registry.add_type(internal::typed<PeerStatusSpec>(kPeerStatusType, kNamespace,
-                                                    {{"Label", "{.label}"},
-                                                     {"Endpoint", "{.endpoint}"},
-                                                     {"State", "{.state}"},
-                                                     {"Rx", "{.receiveBytes}"},
-                                                     {"Tx", "{.transmitBytes}"}}));
+  registry.add_type(internal::typed<Config>({}, runtime::resource::Sensitivity::kSensitive));
+  registry.add_type(
+      internal::typed<Endpoint>({{"Endpoint", "{.endpoint}"}, {"Affiliate ID", "{.affiliateID}"}}));
+  registry.add_type(
+      internal::typed<PeerSpec>({{"Label", "{.label}"}, {"Endpoints", "{.endpoints}"}}));
+  registry.add_type(internal::typed<PeerStatus>({{"Label", "{.label}"},
+                                                 {"Endpoint", "{.endpoint}"},
+                                                 {"State", "{.state}"},
+                                                 {"Rx", "{.receiveBytes}"},
+                                                 {"Tx", "{.transmitBytes}"}}));
 }
 
 }  // namespace resources::kubespan

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "resources/kubespan.pb.h"
+#include "runtime/resource/typed.h"
 
 namespace runtime::registry {
 class Registry;
@@ -29,6 +30,13 @@ inline constexpr std::string_view kConfigId = "kubespan";
 inline constexpr std::string_view kEndpointType = "KubeSpanEndpoints.kubespan.talos.dev";
 inline constexpr std::string_view kPeerSpecType = "KubeSpanPeerSpecs.kubespan.talos.dev";
 inline constexpr std::string_view kPeerStatusType = "KubeSpanPeerStatuses.kubespan.talos.dev";
+
+// Traits: spec, default namespace, type.
+using Config = runtime::resource::TypeTraits<ConfigSpec, kConfigNamespace, kConfigType>;
+using Endpoint = runtime::resource::TypeTraits<EndpointSpec, kNamespace, kEndpointType>;
+using Identity = runtime::resource::TypeTraits<IdentitySpec, kNamespace, kIdentityType>;
+using PeerSpec = runtime::resource::TypeTraits<PeerSpecSpec, kNamespace, kPeerSpecType>;
+using PeerStatus = runtime::resource::TypeTraits<PeerStatusSpec, kNamespace, kPeerStatusType>;
 
 // The WireGuard port endpoints are announced on.
 inline constexpr int kPort = 51820;

@@ -7,7 +7,7 @@ namespace resources::machine {
 
 void register_machine_resources(runtime::registry::Registry& registry) {
   registry.add_namespace(kNamespace, "Talos runtime.");
-  registry.add_type(internal::typed<MachineResetSignalSpec>(kResetSignalType, kNamespace));
+  registry.add_type(internal::typed<MachineResetSignal>());
 }
 
 }  // namespace resources::machine

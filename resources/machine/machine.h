@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "resources/runtime.pb.h"
+#include "runtime/resource/typed.h"
 
 namespace runtime::registry {
 class Registry;
@@ -16,6 +17,9 @@ using MachineResetSignalSpec = talos::resource::definitions::runtime::MachineRes
 inline constexpr std::string_view kNamespace = "runtime";
 inline constexpr std::string_view kResetSignalType = "MachineResetSignals.runtime.talos.dev";
 inline constexpr std::string_view kResetSignalId = "machine";
+
+using MachineResetSignal =
+    runtime::resource::TypeTraits<MachineResetSignalSpec, kNamespace, kResetSignalType>;
 
 void register_machine_resources(runtime::registry::Registry& registry);
 

@@ -27,13 +27,11 @@ void register_network_resources(runtime::registry::Registry& registry) {
   internal::render_like_go(NodeAddressSpec::descriptor());
   internal::render_like_go(AddressStatusSpec::descriptor());
   registry.add_namespace(kNamespace, "Networking resources.");
-  registry.add_type(internal::typed<HostnameStatusSpec>(
-      kHostnameStatusType, kNamespace,
+  registry.add_type(internal::typed<HostnameStatus>(
       {{"Hostname", "{.hostname}"}, {"Domainname", "{.domainname}"}}));
-  registry.add_type(internal::typed<NodeAddressSpec>(kNodeAddressType, kNamespace,
-                                                     {{"Addresses", "{.addresses}"}}));
-  registry.add_type(internal::typed<AddressStatusSpec>(
-      kAddressStatusType, kNamespace, {{"Address", "{.address}"}, {"Link", "{.linkName}"}}));
+  registry.add_type(internal::typed<NodeAddress>({{"Addresses", "{.addresses}"}}));
+  registry.add_type(
+      internal::typed<AddressStatus>({{"Address", "{.address}"}, {"Link", "{.linkName}"}}));
 }
 
 }  // namespace resources::network

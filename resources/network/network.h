@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "resources/network.pb.h"
+#include "runtime/resource/typed.h"
 
 namespace runtime::registry {
 class Registry;
@@ -25,6 +26,13 @@ inline constexpr std::string_view kNodeAddressType = "NodeAddresses.net.talos.de
 inline constexpr std::string_view kRoutedNoK8sId = "routed-no-k8s";
 inline constexpr std::string_view kCurrentNoK8sId = "current-no-k8s";
 inline constexpr std::string_view kAddressStatusType = "AddressStatuses.net.talos.dev";
+
+// Traits: spec, default namespace, type.
+using AddressStatus =
+    runtime::resource::TypeTraits<AddressStatusSpec, kNamespace, kAddressStatusType>;
+using HostnameStatus =
+    runtime::resource::TypeTraits<HostnameStatusSpec, kNamespace, kHostnameStatusType>;
+using NodeAddress = runtime::resource::TypeTraits<NodeAddressSpec, kNamespace, kNodeAddressType>;
 
 // hostname, or hostname.domainname when a domain is set.
 std::string fqdn(const HostnameStatusSpec& spec);

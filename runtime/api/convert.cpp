@@ -83,7 +83,7 @@ struct CodeMapping {
   grpc::StatusCode status;
 };
 
-// reference/cosi.md 1.9. The client maps back with the first row that has the status code.
+// COSI's own mapping. The client maps back with the first row that has the status code.
 constexpr std::array kCodeTable{
     CodeMapping{ErrorCode::kNotFound, grpc::StatusCode::NOT_FOUND},
     CodeMapping{ErrorCode::kAlreadyExists, grpc::StatusCode::ALREADY_EXISTS},

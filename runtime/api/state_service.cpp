@@ -56,7 +56,7 @@ Status guarded(Fn&& fn) {
   }
 }
 
-// Who may do what (Talos's access policy for the read-only listener, reference/cosi.md 3.6).
+// Who may do what (Talos's access policy for the read-only listener).
 class Policy {
  public:
   Policy(const state::State& state, Access access) : state_(state), access_(access) {}
@@ -125,7 +125,7 @@ class ListReactor final : public grpc::ServerWriteReactor<wire::ListResponse> {
   wire::ListResponse message_;
 };
 
-// One Watch stream (reference/cosi.md 2.4). Everything but the gRPC callbacks themselves runs
+// One Watch stream, as COSI's State service streams it. Everything but the gRPC callbacks themselves runs
 // on strand_, which owns all members. A client slower than the changes never makes the stream
 // grow without bound: past max_pending queued items the stream reopens its state watch with a
 // fresh bootstrap and sends the client only the difference to what it has already been sent.

@@ -2,6 +2,8 @@
 // reads only its inputs, writes only its outputs, and is reconciled when an input changes.
 #pragma once
 
+#include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +58,13 @@ class Controller {
 
   // Runs once on the controller's strand at shutdown: cancel what start() began.
   virtual void stop() {}
+
+  // Files this controller keeps about the node (its identity, its keys): what a reset wipes, so
+  // that the node comes back as a new one, as Talos does by wiping its STATE partition. Fixed
+  // at construction; called from any thread.
+  virtual std::vector<std::filesystem::path> node_state() const { return {}; }
 };
+
+using ControllerPtr = std::unique_ptr<Controller>;
 
 }  // namespace runtime::controller

@@ -80,6 +80,7 @@ class Runner final : public std::enable_shared_from_this<Runner>, public interna
   ControllerStats stats() const {
     return {name_, wakeups_.load(), reconciles_.load(), crashes_.load()};
   }
+  std::vector<std::filesystem::path> node_state() const { return controller_->node_state(); }
 
   // SchedulerHooks.
   state::Executor executor() const override { return strand_; }
@@ -199,11 +200,11 @@ class Engine::Impl {
       }
     }
     db_.add_controller(name, controller->inputs(), controller->outputs());
-    auto runner = std::make_shared<Runner>(
-        std::move(controller), name, state_, executor_, opts_.backoff,
-        [this](const std::string& who, const std::vector<Input>& inputs) {
-          change_inputs(who, inputs);
-        });
+    auto runner =
+        std::make_shared<Runner>(std::move(controller), name, state_, executor_, opts_.backoff,
+                                 [this](const std::string& who, const std::vector<Input>& inputs) {
+                                   change_inputs(who, inputs);
+                                 });
     bool started;
     {
       std::lock_guard lock(mu_);
@@ -241,9 +242,8 @@ class Engine::Impl {
     }
     // Destroyed on the strand they deliver on, so no batch arrives afterwards.
     if (!watches.empty()) {
-      boost::asio::post(dispatch_, [w = std::make_shared<decltype(watches)>(std::move(watches))] {
-        w->clear();
-      });
+      boost::asio::post(
+          dispatch_, [w = std::make_shared<decltype(watches)>(std::move(watches))] { w->clear(); });
     }
     for (const auto& runner : runners) runner->stop();
     wait_quiet(*dispatch_work_, "watches");
@@ -256,6 +256,16 @@ class Engine::Impl {
     std::vector<ControllerStats> out;
     out.reserve(runners_.size());
     for (const auto& [name, runner] : runners_) out.push_back(runner->stats());
+    return out;
+  }
+
+  std::vector<std::filesystem::path> node_state() const {
+    std::lock_guard lock(mu_);
+    std::vector<std::filesystem::path> out;
+    for (const auto& [name, runner] : runners_) {
+      auto files = runner->node_state();
+      out.insert(out.end(), files.begin(), files.end());
+    }
     return out;
   }
 
@@ -284,8 +294,7 @@ class Engine::Impl {
       state::WatchKindOptions opts;
       opts.bootstrap_bookmark = true;
       watch = state_.watch_kind(
-          kind, dispatch_, [this, kind](state::WatchBatch batch) { on_batch(kind, batch); },
-          opts);
+          kind, dispatch_, [this, kind](state::WatchBatch batch) { on_batch(kind, batch); }, opts);
     } catch (...) {
       std::lock_guard lock(mu_);
       opening_.erase(kind);
@@ -379,5 +388,7 @@ void Engine::start() { impl_->start(); }
 void Engine::stop() { impl_->stop(); }
 
 std::vector<ControllerStats> Engine::stats() const { return impl_->stats(); }
+
+std::vector<std::filesystem::path> Engine::node_state() const { return impl_->node_state(); }
 
 }  // namespace runtime::controller

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +55,9 @@ class Engine {
   void stop();
 
   std::vector<ControllerStats> stats() const;
+
+  // Every registered controller's node_state(): the files a reset wipes.
+  std::vector<std::filesystem::path> node_state() const;
 
  private:
   class Impl;

@@ -16,8 +16,8 @@ class StateRegistry final : public Registry {
  public:
   explicit StateRegistry(state::State& state) : state_(state) {
     add_namespace(resource::kMetaNamespace, "Metadata: namespaces and resource definitions.");
-    add_type(ResourceType{resource::namespace_definition(), nullptr});
-    add_type(ResourceType{resource::resource_definition_definition(), nullptr});
+    add_type(ResourceType{resource::namespace_definition(), nullptr, nullptr});
+    add_type(ResourceType{resource::resource_definition_definition(), nullptr, nullptr});
   }
 
   void add_namespace(std::string_view name, std::string_view description) override {
@@ -38,7 +38,10 @@ class StateRegistry final : public Registry {
     auto rd = resource::make_resource_definition(type.definition);
     {
       std::lock_guard lock(mu_);
-      if (!types_.emplace(type.definition.type, std::move(type.new_spec)).second) {
+      if (!types_
+               .emplace(type.definition.type,
+                        Decoders{std::move(type.new_spec), std::move(type.decode)})
+               .second) {
         throw std::invalid_argument("resource type \"" + type.definition.type +
                                     "\" is already registered");
       }
@@ -48,17 +51,18 @@ class StateRegistry final : public Registry {
 
   resource::SpecPtr decode(std::string_view type, const std::string& proto_bytes,
                            const std::string& yaml) const override {
-    std::function<std::unique_ptr<google::protobuf::Message>()> new_spec;
+    Decoders decoders;
     {
       std::lock_guard lock(mu_);
       auto it = types_.find(type);
-      if (it != types_.end()) new_spec = it->second;
+      if (it != types_.end()) decoders = it->second;
     }
-    if (!new_spec) return std::make_shared<resource::OpaqueSpec>(proto_bytes, yaml);
-    std::shared_ptr<google::protobuf::Message> message = new_spec();
+    if (decoders.decode) return decoders.decode(proto_bytes);
+    if (!decoders.new_spec) return std::make_shared<resource::OpaqueSpec>(proto_bytes, yaml);
+    std::shared_ptr<google::protobuf::Message> message = decoders.new_spec();
     if (!message->ParseFromString(proto_bytes)) {
-      throw std::invalid_argument("spec of type \"" + std::string(type) +
-                                  "\" is not a valid " + message->GetTypeName());
+      throw std::invalid_argument("spec of type \"" + std::string(type) + "\" is not a valid " +
+                                  message->GetTypeName());
     }
     return std::make_shared<resource::ProtoSpec>(std::move(message));
   }
@@ -67,8 +71,11 @@ class StateRegistry final : public Registry {
   state::State& state_;
   mutable std::mutex mu_;  // guards the maps (add_* and decode may run on any thread)
   std::map<std::string, std::string, std::less<>> namespaces_;
-  std::map<std::string, std::function<std::unique_ptr<google::protobuf::Message>()>, std::less<>>
-      types_;
+  struct Decoders {
+    std::function<std::unique_ptr<google::protobuf::Message>()> new_spec;
+    std::function<resource::SpecPtr(const std::string& proto_bytes)> decode;
+  };
+  std::map<std::string, Decoders, std::less<>> types_;
 };
 
 }  // namespace

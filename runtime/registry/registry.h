@@ -25,6 +25,10 @@ struct ResourceType {
   resource::ResourceDefinitionInput definition;
   // A fresh, empty spec message of the type; null for types whose specs stay opaque.
   std::function<std::unique_ptr<google::protobuf::Message>()> new_spec;
+  // For a type with a Spec class of its own (one that keeps a parsed form beside its message):
+  // the spec from proto bytes, throwing std::invalid_argument when they are not a valid one.
+  // Used instead of new_spec when set.
+  std::function<resource::SpecPtr(const std::string& proto_bytes)> decode;
 };
 
 class Registry {

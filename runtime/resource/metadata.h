@@ -17,6 +17,9 @@ struct Kind {
   std::string ns;
   std::string type;
 
+  Kind() = default;
+  Kind(std::string_view ns, std::string_view type) : ns(ns), type(type) {}
+
   auto operator<=>(const Kind&) const = default;
 };
 
@@ -25,6 +28,10 @@ struct Pointer {
   std::string ns;
   std::string type;
   std::string id;
+
+  Pointer() = default;
+  Pointer(std::string_view ns, std::string_view type, std::string_view id)
+      : ns(ns), type(type), id(id) {}
 
   Kind kind() const { return Kind{ns, type}; }
   auto operator<=>(const Pointer&) const = default;
@@ -83,7 +90,8 @@ struct Metadata {
   Finalizers finalizers;
 
   Metadata() = default;
-  explicit Metadata(Pointer p) : ns(std::move(p.ns)), type(std::move(p.type)), id(std::move(p.id)) {}
+  explicit Metadata(Pointer p)
+      : ns(std::move(p.ns)), type(std::move(p.type)), id(std::move(p.id)) {}
 
   Pointer pointer() const { return Pointer{ns, type, id}; }
   Kind kind() const { return Kind{ns, type}; }

@@ -20,7 +20,7 @@ std::string spec_to_yaml(const google::protobuf::Message& spec);
 // on malformed input; *spec is left unchanged in that case.
 void spec_from_yaml(std::string_view yaml, google::protobuf::Message* spec);
 
-// Metadata as COSI renders it (key order of reference/cosi.md 1.2, RFC3339 times).
+// Metadata as COSI renders it (its key order, RFC3339 times).
 std::string metadata_to_yaml(const Metadata& metadata);
 
 // Parses metadata_to_yaml's form back (RFC3339 times may carry fractions and offsets; absent keys

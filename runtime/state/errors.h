@@ -1,4 +1,4 @@
-// Typed state errors. Each kind maps to one gRPC status code (reference/cosi.md 1.9); the
+// Typed state errors. Each kind maps to one gRPC status code, as COSI's State API maps them; the
 // mapping lives in one table in the API layer.
 #pragma once
 

@@ -1,4 +1,4 @@
-// InMemoryState: COSI write semantics and check order (reference/cosi.md 1.3-1.6) over
+// InMemoryState: COSI write semantics and check order (as cosi-project/runtime's inmem state checks them) over
 // lazily created per-kind collections, and watch setup (2.4, 5.3-5.4).
 #include "runtime/state/inmem_state.h"
 

@@ -10,7 +10,7 @@
 
 namespace runtime::state {
 
-// History sizes per (namespace, type), in events (reference/cosi.md 5.2-5.5). The ring starts
+// History sizes per (namespace, type), in events, as COSI's in-memory state keeps them. The ring starts
 // at initial capacity and doubles up to max capacity while it is first filled; tail and
 // bookmark replays reach back at most capacity - gap events.
 // Defaults: a collection that is written in bursts (a controller fanning out thousands of

@@ -1,4 +1,4 @@
-// Label term evaluation with COSI's edge rules (reference/cosi.md 1.7) and the RE2 id query.
+// Label term evaluation with COSI's edge rules and the RE2 id query.
 #include "runtime/state/query.h"
 
 #include <re2/re2.h>

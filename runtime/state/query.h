@@ -1,4 +1,4 @@
-// Label and id queries for List and Watch (reference/cosi.md 1.7).
+// Label and id queries for List and Watch, with COSI's semantics.
 #pragma once
 
 #include <memory>

@@ -41,9 +41,10 @@ class Harness {
   // Creates or replaces a resource as a foreign owner (the test plays the other controllers).
   template <class M>
   void put(const Pointer& ptr, const M& spec) {
-    auto current = state_.get(ptr);
-    auto r = runtime::resource::make_resource<M>(runtime::resource::Metadata(ptr), spec);
-    if (current) {
+    put(runtime::resource::make_resource<M>(runtime::resource::Metadata(ptr), spec));
+  }
+  void put(runtime::resource::Resource r) {
+    if (auto current = state_.get(r.pointer())) {
       r.metadata = current->metadata;
       state_.update(std::move(r));
     } else {
@@ -52,10 +53,10 @@ class Harness {
   }
   void remove(const Pointer& ptr) { state_.destroy(ptr); }
 
+  // Stores the config as machined does: parsed and validated (throws config::Error).
   void put_config(const std::string& yaml) {
-    resources::config::MachineConfigSpec spec;
-    spec.set_yaml_marshalled(yaml);
-    put(config_ptr(), spec);
+    put(runtime::resource::Resource{runtime::resource::Metadata(config_ptr()),
+                                    resources::config::MachineConfigSpec::parse(yaml, "test")});
   }
   static Pointer config_ptr() {
     return {std::string(resources::config::kNamespace),

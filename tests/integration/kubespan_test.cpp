@@ -165,7 +165,7 @@ TEST_F(KubeSpanCluster, NodesSeeEachOthersKeysAndEndpoints) {
     std::string address = spec.value("address", "");
     ASSERT_TRUE(address.ends_with("/128")) << address;
     address.resize(address.size() - 4);
-    // The cluster's KubeSpan /64 (reference 9.3) with each node's own EUI-64.
+    // The cluster's KubeSpan /64 (ULA from the cluster ID's SHA-256) with each node's own EUI-64.
     EXPECT_EQ(spec.value("subnet", ""), "fd7f:175a:b97c:5602::/64");
     EXPECT_EQ(address, "fd7f:175a:b97c:5602:0:ff:fe00:" + std::to_string(i + 1));
     ids.push_back({spec.value("publicKey", ""), address});

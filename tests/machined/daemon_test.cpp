@@ -24,8 +24,8 @@ namespace {
 using tds::test::read_file;
 
 namespace wire = ::cosi::resource;
-using ::testing::HasSubstr;
 using runtime::controller::testing::eventually;
+using ::testing::HasSubstr;
 
 DaemonOptions options_for(const std::filesystem::path& dir) {
   DaemonOptions options;
@@ -258,6 +258,44 @@ TEST(Daemon, ResetSignalsLeavesAsksToStopAndWipesTheNodeState) {
   daemon = start_daemon(options);
   ASSERT_TRUE(eventually([&] { return std::filesystem::exists(identity); }));
   EXPECT_NE(read_file(identity), first_identity);
+}
+
+// The KubeSpan key is node state too: a reset node comes back with a new WireGuard key, as a
+// Talos node whose STATE partition was wiped does.
+TEST(Daemon, ResetWipesEveryFileItsControllersDeclare) {
+  tds::test::TempDir dir;
+  auto options = options_for(dir.path());
+  std::filesystem::create_directories(options.state_dir);
+  options.config_path = dir.path() / "config.yaml";
+  std::ofstream(options.config_path)
+      << "version: v1alpha1\nmachine:\n  type: worker\n  network:\n    kubespan:\n"
+      << "      enabled: true\ncluster:\n  clusterName: c\n"
+      // KubeSpan needs discovery; nothing listens there, and the reset does not wait for it.
+      << "---\napiVersion: v1alpha1\nkind: DiscoveryServiceConfig\nname: none\n"
+      << "endpoint: http://127.0.0.1:1\n"
+      << "---\napiVersion: v1alpha1\nkind: DiscoveryIdentityConfig\nclusterID: c1\n"
+      << "clusterSecret: kCQsKr4B28VUl7qw1sVkTDNF9fFH++ViIuKsss+C6kc=\n"
+      << "---\napiVersion: v1alpha1\nkind: HostConfig\nhardwareAddress: 02:00:00:00:00:01\n";
+  std::atomic<int> exit_requests{0};
+  options.on_exit_request = [&] { ++exit_requests; };
+  const auto key_file = options.state_dir / "kubespan-identity.yaml";
+  const auto identity = options.state_dir / "node-identity.yaml";
+
+  auto daemon = start_daemon(options);
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(key_file); }));
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(identity); }));
+  const std::string first_key = read_file(key_file);
+  ASSERT_TRUE(reset(unix_channel(daemon->socket_path()), false).ok());
+  EXPECT_TRUE(eventually([&] { return exit_requests == 1; }));
+  daemon->stop();
+  EXPECT_FALSE(std::filesystem::exists(key_file));
+  EXPECT_FALSE(std::filesystem::exists(identity));
+  EXPECT_TRUE(std::filesystem::exists(options.config_path));  // the operator's
+
+  daemon.reset();
+  daemon = start_daemon(options);
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(key_file); }));
+  EXPECT_NE(read_file(key_file), first_key);
 }
 
 TEST(Daemon, LoadsPluginsAndRefusesToStartWithABadOne) {

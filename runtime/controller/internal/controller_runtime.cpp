@@ -1,4 +1,4 @@
-// ControllerRuntime: the access-checked, owner-injecting view of the state (cosi.md 4.6-4.8).
+// ControllerRuntime: the access-checked, owner-injecting view of the state, as COSI's controller runtime has it.
 #include "runtime/controller/internal/controller_runtime.h"
 
 #include <algorithm>

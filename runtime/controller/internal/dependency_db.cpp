@@ -1,4 +1,4 @@
-// Dependency database: registration checks (cosi.md 4.3) and dependent lookups.
+// Dependency database: registration checks, with COSI's rules and dependent lookups.
 #include "runtime/controller/internal/dependency_db.h"
 
 #include <algorithm>

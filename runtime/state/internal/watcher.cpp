@@ -143,7 +143,7 @@ std::optional<EventType> Watcher::classify(const HistoryEntry& entry) const {
   if (target_.filter.empty()) return entry.type;
   const bool now = target_.filter.matches(entry.resource->metadata);
   if (entry.type != EventType::kUpdated) return now ? std::optional(entry.type) : std::nullopt;
-  // An update can move a resource into or out of the filtered view (reference/cosi.md 2.4.7).
+  // An update can move a resource into or out of the filtered view: COSI sends it as a create or a destroy.
   const bool before = target_.filter.matches(entry.old->metadata);
   if (before && now) return EventType::kUpdated;
   if (now) return EventType::kCreated;

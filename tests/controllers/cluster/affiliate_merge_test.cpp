@@ -1,5 +1,5 @@
-// AffiliateMergeController (reference 8.6).
-#include "controllers/cluster/affiliate_merge.h"
+// AffiliateMergeController, as Talos's AffiliateMergeController behaves.
+#include "controllers/cluster/controllers.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// jxskiss base62 and machine-id vectors (reference 9.2).
+// jxskiss base62 and machine-id vectors (values computed with the Go libraries Talos uses).
 #include "controllers/internal/base62.h"
 
 #include <gtest/gtest.h>

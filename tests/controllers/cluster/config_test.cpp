@@ -1,5 +1,5 @@
-// ConfigController with the cases of Talos's config_test.go (reference 8.1).
-#include "controllers/cluster/config.h"
+// ConfigController with the cases of Talos's config_test.go.
+#include "controllers/cluster/controllers.h"
 
 #include <gtest/gtest.h>
 

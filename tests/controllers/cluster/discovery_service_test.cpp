@@ -2,6 +2,7 @@
 // port): nodes in one cluster see each other as cluster-raw `service/<id>`, a reset deletes the
 // record remotely, dropping the endpoint drops the raw affiliates, a wrong key isolates a node.
 #include "controllers/cluster/discovery_service.h"
+#include "controllers/cluster/controllers.h"
 
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>

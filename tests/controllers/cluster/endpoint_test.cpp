@@ -1,5 +1,5 @@
-// EndpointController (reference 8.8).
-#include "controllers/cluster/endpoint.h"
+// EndpointController, as Talos's cluster EndpointController behaves.
+#include "controllers/cluster/controllers.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
-// InfoController (reference 8.2).
-#include "controllers/cluster/info.h"
+// InfoController, as Talos's InfoController behaves.
+#include "controllers/cluster/controllers.h"
 
 #include <gtest/gtest.h>
 

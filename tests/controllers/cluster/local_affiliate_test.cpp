@@ -1,5 +1,6 @@
-// LocalAffiliateController with the fixture of Talos's local_affiliate_test.go (reference 8.4).
+// LocalAffiliateController with the fixture of Talos's local_affiliate_test.go.
 #include "controllers/cluster/local_affiliate.h"
+#include "controllers/cluster/controllers.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

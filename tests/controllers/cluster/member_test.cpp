@@ -1,5 +1,5 @@
-// MemberController (reference 8.7).
-#include "controllers/cluster/member.h"
+// MemberController, as Talos's MemberController behaves.
+#include "controllers/cluster/controllers.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,6 @@
 // Node identity: created once (mode 0600), reused after restart, never replaced when broken.
 #include "controllers/cluster/node_identity.h"
+#include "controllers/cluster/controllers.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // kubespan.ConfigController: the machine config's KubeSpan settings, the cluster identity and the
 // KubeSpanEndpointsConfig endpoints end up in KubeSpanConfig config/kubespan.
-#include "controllers/kubespan/config.h"
+#include "controllers/kubespan/controllers.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

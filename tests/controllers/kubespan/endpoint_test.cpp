@@ -1,7 +1,7 @@
-// kubespan.EndpointController with the cases of Talos's endpoint_test.go (reference 6): a peer Up
+// kubespan.EndpointController with the cases of Talos's endpoint_test.go: a peer Up
 // with an endpoint and a matching affiliate is harvested; Unknown peers and peers without an
 // affiliate are not; turning harvesting off removes what was harvested.
-#include "controllers/kubespan/endpoint.h"
+#include "controllers/kubespan/controllers.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,7 @@
-// kubespan.IdentityController and its pieces: the KubeSpan address vector of reference 6 / 9.3,
+// kubespan.IdentityController and its pieces: the KubeSpan address vector computed with Talos's code,
 // WireGuard keys against RFC 7748, the key file's persistence and refusal of damaged files.
 #include "controllers/kubespan/identity.h"
+#include "controllers/kubespan/controllers.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -47,7 +48,7 @@ TEST(KubeSpanAddress, ReferenceVector) {
   auto a = kubespan_address(kClusterId, kMac);
   EXPECT_EQ(net::text(a.subnet), "fd7f:175a:b97c:5602::/64");
   EXPECT_EQ(net::text(a.address), "fd7f:175a:b97c:5602:2c1a:b6ff:fe53:8169/128");
-  // The local affiliate fixture's MAC (reference 8.4).
+  // The local affiliate fixture's MAC (Talos's local_affiliate_test.go).
   EXPECT_EQ(net::text(kubespan_address(kClusterId, "\xea\x71\x1b\xb2\xcc\xee").address),
             "fd7f:175a:b97c:5602:e871:1bff:feb2:ccee/128");
   EXPECT_THROW(kubespan_address(kClusterId, "\x01\x02"), std::invalid_argument);

@@ -1,6 +1,6 @@
-// kubespan.PeerSpecController with the cases of Talos's peer_spec_test.go (reference 6), the
+// kubespan.PeerSpecController with the cases of Talos's peer_spec_test.go, the
 // excluded-networks case included.
-#include "controllers/kubespan/peer_spec.h"
+#include "controllers/kubespan/controllers.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

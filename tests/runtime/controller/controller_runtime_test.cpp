@@ -8,7 +8,7 @@
 
 #include <mutex>
 
-#include "runtime/controller/modify.h"
+#include "runtime/controller/typed.h"
 #include "runtime/state/inmem_state.h"
 #include "tests/runtime/controller/test_util.h"
 

@@ -363,7 +363,7 @@ TEST_F(EngineTest, InputsChangedAtRunTimeTriggerReconciles) {
   EXPECT_TRUE(eventually([&] { return *seen == 1; }));
 }
 
-// cosi.md 4.12. The producer keeps an R for every Want and tears down the rest, destroying an R
+// Teardown handshake between two controllers, as in COSI. The producer keeps an R for every Want and tears down the rest, destroying an R
 // only once it is destroy-ready; the consumer holds a finalizer on every running R and lets go
 // after cleaning up what it derived from it.
 class Producer final : public Controller {

@@ -1,5 +1,5 @@
 // Tests of the meta resource builders: COSI's validation rules, alias computation (the examples of
-// reference/cosi.md 3.3 and Talos's cluster types), and the RD's proto and YAML forms.
+// Talos's cluster types), and the RD's proto and YAML forms.
 #include "runtime/resource/definition.h"
 
 #include <google/protobuf/util/message_differencer.h>

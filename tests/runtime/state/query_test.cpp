@@ -1,4 +1,4 @@
-// Label terms, label queries, id queries and filters: every edge rule of reference/cosi.md 1.7.
+// Label terms, label queries, id queries and filters: every edge rule of COSI's.
 #include "runtime/state/query.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
-// The State conformance suite: COSI semantics any State must show (reference/cosi.md 1.3-1.9,
-// 2.4). Instantiate it once per binary with INSTANTIATE_TEST_SUITE_P(<Name>, StateConformance,
+// The State conformance suite: COSI semantics any State must show (writes, errors, watches).
+// Instantiate it once per binary with INSTANTIATE_TEST_SUITE_P(<Name>, StateConformance,
 // ::testing::Values(StateFactory{...})).
 #pragma once
 
