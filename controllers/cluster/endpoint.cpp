@@ -6,10 +6,10 @@
 
 #include "resources/cluster/cluster.h"
 #include "resources/k8s/k8s.h"
-#include "resources/machine_type.h"
-#include "resources/net.h"
 #include "runtime/controller/controller.h"
 #include "runtime/controller/modify.h"
+#include "values/machine_type.h"
+#include "values/net.h"
 
 namespace controllers::cluster {
 namespace {
@@ -32,11 +32,11 @@ class EndpointController final : public runtime::controller::Controller {
     std::vector<std::string> ips;
     for (const auto& r : rt.list({std::string(rc::kNamespace), std::string(rc::kMemberType)})) {
       const auto* m = runtime::resource::spec_as<rc::MemberSpec>(*r);
-      if (m == nullptr || !resources::is_control_plane(m->machine_type())) continue;
+      if (m == nullptr || !values::is_control_plane(m->machine_type())) continue;
       for (const auto& a : m->addresses()) ips.push_back(a.ip());
     }
     std::stable_sort(ips.begin(), ips.end(), [](const std::string& a, const std::string& b) {
-      return resources::net::compare(a, b) < 0;
+      return values::net::compare(a, b) < 0;
     });
     runtime::controller::modify<rk::EndpointSpec>(
         rt,

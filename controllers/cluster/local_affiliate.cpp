@@ -10,12 +10,12 @@
 #include "resources/cluster/cluster.h"
 #include "resources/config/config.h"
 #include "resources/k8s/k8s.h"
-#include "resources/machine_type.h"
 #include "resources/kubespan/kubespan.h"
-#include "resources/net.h"
 #include "resources/network/network.h"
 #include "runtime/controller/controller.h"
 #include "runtime/controller/modify.h"
+#include "values/machine_type.h"
+#include "values/net.h"
 
 namespace controllers::cluster {
 namespace {
@@ -115,7 +115,7 @@ class LocalAffiliateController final : public runtime::controller::Controller {
 
     auto apiserver = get_spec<rk::APIServerConfigSpec>(
         rt, rk::kControlPlaneNamespace, rk::kAPIServerConfigType, rk::kAPIServerConfigId);
-    if (resources::is_control_plane(machine_type.machine_type()) && apiserver) {
+    if (values::is_control_plane(machine_type.machine_type()) && apiserver) {
       spec.mutable_control_plane()->set_api_server_port(apiserver->local_port());
     }
 
@@ -161,7 +161,7 @@ class LocalAffiliateController final : public runtime::controller::Controller {
       ips = filter_ips(ips, {ks_config.endpoint_filters().begin(),
                              ks_config.endpoint_filters().end()});
     }
-    for (const auto& ip : ips) *ks.add_endpoints() = resources::net::ip_port(ip, rks::kPort);
+    for (const auto& ip : ips) *ks.add_endpoints() = values::net::ip_port(ip, rks::kPort);
     for (const auto& extra : ks_config.extra_endpoints()) {
       bool present = std::any_of(ks.endpoints().begin(), ks.endpoints().end(), [&](const auto& e) {
         return e.ip() == extra.ip() && e.port() == extra.port();
@@ -182,16 +182,16 @@ std::vector<std::string> filter_ips(const std::vector<std::string>& ips,
     bool negate = !f.empty() && f.front() == '!';
     common::NetIPPrefix p;
     try {
-      p = resources::net::prefix(negate ? std::string_view(f).substr(1) : std::string_view(f));
+      p = values::net::prefix(negate ? std::string_view(f).substr(1) : std::string_view(f));
     } catch (const std::invalid_argument&) {
       throw std::invalid_argument("KubeSpan endpoint filter \"" + f + "\" is not a CIDR or IP");
     }
     if (negate) {
-      std::erase_if(out, [&](const std::string& ip) { return resources::net::contains(p, ip); });
+      std::erase_if(out, [&](const std::string& ip) { return values::net::contains(p, ip); });
       continue;
     }
     for (const auto& ip : ips) {
-      if (resources::net::contains(p, ip) && std::find(out.begin(), out.end(), ip) == out.end()) {
+      if (values::net::contains(p, ip) && std::find(out.begin(), out.end(), ip) == out.end()) {
         out.push_back(ip);
       }
     }

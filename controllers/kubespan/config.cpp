@@ -4,7 +4,7 @@
 
 #include "controllers/internal/config_transform_impl.h"
 #include "resources/kubespan/kubespan.h"
-#include "resources/net.h"
+#include "values/net.h"
 
 namespace controllers::kubespan {
 namespace {
@@ -30,10 +30,10 @@ std::map<std::string, rks::ConfigSpec> kubespan_config(const config::MachineConf
   for (const auto& f : ks.endpoint_filters) spec.add_endpoint_filters(f);
   spec.set_harvest_extra_endpoints(ks.harvest_extra_endpoints);
   for (const auto& e : ks.extra_announced_endpoints) {
-    *spec.add_extra_endpoints() = resources::net::ip_port(e);
+    *spec.add_extra_endpoints() = values::net::ip_port(e);
   }
   for (const auto& n : ks.exclude_advertised_networks) {
-    *spec.add_exclude_advertised_networks() = resources::net::prefix(n);
+    *spec.add_exclude_advertised_networks() = values::net::prefix(n);
   }
   out.emplace(std::string(rks::kConfigId), std::move(spec));
   return out;

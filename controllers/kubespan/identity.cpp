@@ -22,7 +22,7 @@
 #include "resources/kubespan/kubespan.h"
 #include "runtime/controller/modify.h"
 #include "runtime/controller/runtime.h"
-#include "runtime/resource/base64.h"
+#include "values/base64.h"
 
 namespace controllers::kubespan {
 namespace {
@@ -191,16 +191,15 @@ WireguardKey generate_wireguard_key() {
     throw crypto_error("reading the generated key");
   }
   clamp(priv);
-  return {runtime::resource::base64_encode(priv),
-          runtime::resource::base64_encode(public_of_raw(priv))};
+  return {values::base64_encode(priv), values::base64_encode(public_of_raw(priv))};
 }
 
 std::string wireguard_public_key(std::string_view private_key) {
-  auto raw = runtime::resource::base64_decode(private_key);
+  auto raw = values::base64_decode(private_key);
   if (!raw || raw->size() != kKeySize) {
     throw std::invalid_argument("expected base64 of 32 bytes");
   }
-  return runtime::resource::base64_encode(public_of_raw(*raw));
+  return values::base64_encode(public_of_raw(*raw));
 }
 
 WireguardKey load_or_create_wireguard_key(const std::filesystem::path& dir) {

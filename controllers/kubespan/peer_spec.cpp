@@ -16,9 +16,9 @@
 #include "resources/cluster/affiliate.h"
 #include "resources/cluster/cluster.h"
 #include "resources/kubespan/kubespan.h"
-#include "resources/net.h"
 #include "runtime/controller/modify.h"
 #include "runtime/controller/runtime.h"
+#include "values/net.h"
 
 namespace controllers::kubespan {
 namespace {
@@ -28,7 +28,7 @@ namespace rks = resources::kubespan;
 
 std::string dump(const IpSet& set) {
   std::string out;
-  for (const auto& p : set.prefixes()) out += (out.empty() ? "" : ",") + resources::net::text(p);
+  for (const auto& p : set.prefixes()) out += (out.empty() ? "" : ",") + values::net::text(p);
   return out;
 }
 

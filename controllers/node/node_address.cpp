@@ -4,8 +4,8 @@
 #include "controllers/internal/config_transform_impl.h"
 #include "controllers/node/host_facts.h"
 #include "controllers/node/node_inputs.h"
-#include "resources/net.h"
 #include "resources/network/network.h"
+#include "values/net.h"
 
 namespace controllers::node {
 
@@ -20,7 +20,7 @@ std::unique_ptr<runtime::controller::Controller> make_node_address_controller(
       [host](const config::MachineConfig* cfg) {
         rn::NodeAddressSpec spec;
         if (cfg != nullptr && cfg->addresses) {
-          for (const auto& a : *cfg->addresses) *spec.add_addresses() = resources::net::prefix(a);
+          for (const auto& a : *cfg->addresses) *spec.add_addresses() = values::net::prefix(a);
         } else {
           for (const auto& a : host->addresses()) {
             auto* p = spec.add_addresses();

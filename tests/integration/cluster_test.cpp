@@ -33,6 +33,7 @@
 #include "tests/machined/temp_dir.h"
 #include "tests/support/child_process.h"
 #include "tests/support/eventually.h"
+#include "values/base64.h"
 
 namespace {
 
@@ -67,23 +68,10 @@ std::string tail(const std::string& log, std::size_t bytes = 3000) {
 }
 
 std::string random_base64(std::size_t bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::random_device rd;
   std::string raw(bytes, '\0');
   for (auto& c : raw) c = static_cast<char>(rd() & 0xff);
-  std::string out;
-  for (std::size_t i = 0; i < raw.size(); i += 3) {
-    const auto b = [&](std::size_t k) {
-      return k < raw.size() ? static_cast<unsigned>(static_cast<unsigned char>(raw[k])) : 0u;
-    };
-    const unsigned v = (b(i) << 16) | (b(i + 1) << 8) | b(i + 2);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < raw.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < raw.size() ? kAlphabet[v & 63] : '=';
-  }
-  return out;
+  return values::base64_encode(raw);
 }
 
 struct ClusterIdentity {

@@ -8,11 +8,11 @@
 #include "resources/kubespan/kubespan.h"
 #include "resources/machine/machine.h"
 #include "resources/network/network.h"
-#include "resources/net.h"
 #include "runtime/registry/registry.h"
 #include "runtime/resource/proto_spec.h"
 #include "runtime/resource/yaml_codec.h"
 #include "runtime/state/inmem_state.h"
+#include "values/net.h"
 
 namespace resources {
 namespace {

@@ -4,7 +4,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
-#include "resources/net.h"
+#include "values/net.h"
 
 namespace resources::cluster {
 namespace {
