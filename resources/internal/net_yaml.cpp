@@ -1,8 +1,10 @@
 // The IP messages as one YAML scalar each, through values::net.
 #include "resources/internal/net_yaml.h"
 
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "common/common.pb.h"
 #include "runtime/resource/yaml_registry.h"

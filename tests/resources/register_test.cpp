@@ -17,6 +17,8 @@
 namespace resources {
 namespace {
 
+namespace net = values::net;
+
 TEST(RegisterAll, DeclaresEveryNamespace) {
   runtime::state::InMemoryState st;
   auto reg = runtime::registry::make_state_registry(st);

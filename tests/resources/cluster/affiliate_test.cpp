@@ -9,6 +9,8 @@
 namespace resources::cluster {
 namespace {
 
+namespace net = values::net;
+
 using google::protobuf::util::MessageDifferencer;
 namespace enums = talos::resource::definitions::enums;
 

@@ -16,6 +16,8 @@
 namespace resources::cluster {
 namespace {
 
+namespace net = values::net;
+
 using ::testing::ElementsAre;
 using RdSpec = cosi::resource::meta::ResourceDefinitionSpec;
 namespace enums = talos::resource::definitions::enums;

@@ -16,6 +16,8 @@
 namespace resources::kubespan {
 namespace {
 
+namespace net = values::net;
+
 using ::testing::ElementsAre;
 using RdSpec = cosi::resource::meta::ResourceDefinitionSpec;
 
