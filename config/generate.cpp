@@ -7,7 +7,7 @@
 
 #include <stdexcept>
 
-#include "runtime/resource/base64.h"
+#include "values/base64.h"
 
 namespace config {
 namespace {
@@ -17,7 +17,7 @@ std::string random_base64(std::size_t n) {
   if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(n)) != 1) {
     throw std::runtime_error("generate config: the random number generator failed");
   }
-  return runtime::resource::base64_encode(bytes);
+  return values::base64_encode(bytes);
 }
 
 std::string emit(const YAML::Node& doc) {
@@ -33,7 +33,7 @@ DiscoveryIdentity generate_identity() { return {random_base64(32), random_base64
 std::string generate(const GenerateOptions& opts) {
   YAML::Node v1;
   v1["version"] = "v1alpha1";
-  v1["machine"]["type"] = std::string(resources::machine_type_text(opts.machine_type));
+  v1["machine"]["type"] = std::string(values::machine_type_text(opts.machine_type));
   if (!opts.hostname.empty()) v1["machine"]["network"]["hostname"] = opts.hostname;
   if (opts.kubespan) v1["machine"]["network"]["kubespan"]["enabled"] = true;
   v1["cluster"]["clusterName"] = opts.cluster_name;

@@ -13,7 +13,7 @@ namespace config {
 struct GenerateOptions {
   std::string cluster_name = "demo";
   std::string discovery_endpoint = std::string(kDefaultDiscoveryEndpoint);
-  resources::MachineType machine_type = talos::resource::definitions::enums::TYPE_CONTROL_PLANE;
+  values::MachineType machine_type = talos::resource::definitions::enums::TYPE_CONTROL_PLANE;
   std::string hostname;                 // empty: not written (the host's name is used)
   std::string nodename;                 // HostConfig extension; empty: not written
   std::vector<std::string> addresses;   // HostConfig extension; empty: not written

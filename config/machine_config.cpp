@@ -10,8 +10,8 @@
 #include <sstream>
 
 #include "config/internal/url.h"
-#include "resources/net.h"
-#include "runtime/resource/base64.h"
+#include "values/base64.h"
+#include "values/net.h"
 
 namespace config {
 namespace {
@@ -108,7 +108,7 @@ void read_v1alpha1(const YAML::Node& doc, Reader& r, MachineConfig& cfg) {
   std::string type;
   r.read(doc, "machine.type", type);
   if (r.has(doc, "machine.type")) {
-    auto parsed = resources::parse_machine_type(type);
+    auto parsed = values::parse_machine_type(type);
     if (!parsed || type == "unknown") {
       r.fail("machine.type", "unknown machine type \"" + type + "\"");
     } else {
@@ -168,7 +168,7 @@ void read_identity(const YAML::Node& doc, Reader& r, MachineConfig& cfg) {
   if (id.cluster_id.empty()) r.error("clusterID is required");
   if (id.cluster_secret.empty()) {
     r.error("clusterSecret is required");
-  } else if (auto key = runtime::resource::base64_decode(id.cluster_secret); !key) {
+  } else if (auto key = values::base64_decode(id.cluster_secret); !key) {
     r.error("invalid clusterSecret: failed to decode from base64: " + id.cluster_secret +
             "; illegal base64 data");
   } else if (key->size() != 32) {
@@ -185,7 +185,7 @@ void read_host(const YAML::Node& doc, Reader& r, MachineConfig& cfg) {
     r.read(doc, "addresses", addrs);
     for (const auto& a : addrs) {
       try {
-        resources::net::prefix(a);
+        values::net::prefix(a);
       } catch (const std::invalid_argument&) {
         r.fail("addresses", "\"" + a + "\" is not an IP address or prefix");
       }
@@ -211,7 +211,7 @@ void read_kubespan_endpoints(const YAML::Node& doc, Reader& r, MachineConfig& cf
   r.read(doc, "extraAnnouncedEndpoints", cfg.kubespan.extra_announced_endpoints);
   for (const auto& e : cfg.kubespan.extra_announced_endpoints) {
     try {
-      resources::net::ip_port(e);
+      values::net::ip_port(e);
     } catch (const std::invalid_argument&) {
       r.fail("extraAnnouncedEndpoints", "\"" + e + "\" is not an IP:port");
     }
@@ -225,14 +225,14 @@ void validate_kubespan(const KubeSpan& ks, std::vector<std::string>& errors) {
     std::string_view cidr = f;
     if (cidr.starts_with('!')) cidr.remove_prefix(1);
     try {
-      resources::net::prefix(cidr);
+      values::net::prefix(cidr);
     } catch (const std::invalid_argument&) {
       errors.push_back("KubeSpan endpoint filter is not valid: \"" + std::string(cidr) + "\"");
     }
   }
   for (const auto& n : ks.exclude_advertised_networks) {
     try {
-      resources::net::prefix(n);
+      values::net::prefix(n);
     } catch (const std::invalid_argument&) {
       errors.push_back("KubeSpan excluded advertised network is not valid: \"" + n + "\"");
     }
@@ -263,7 +263,7 @@ void validate(const MachineConfig& cfg, std::vector<std::string>& errors) {
   // Stricter than Talos (docs/DIFFERENCES.md): a legacy secret that cannot be an AES key is
   // refused here instead of failing later in the discovery client.
   if (!cfg.legacy_cluster_secret.empty()) {
-    auto key = runtime::resource::base64_decode(cfg.legacy_cluster_secret);
+    auto key = values::base64_decode(cfg.legacy_cluster_secret);
     if (!key) {
       errors.push_back(
           "invalid .cluster.secret: failed to decode from base64: illegal base64 data");

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "resources/machine_type.h"
+#include "values/machine_type.h"
 
 namespace config {
 
@@ -62,7 +62,7 @@ struct MachineConfig {
   bool has_v1alpha1 = false;  // a `version: v1alpha1` document exists
   bool has_cluster = false;   // ... and it has a `cluster:` section
 
-  resources::MachineType machine_type{};  // .machine.type; unknown when absent
+  values::MachineType machine_type{};     // .machine.type; unknown when absent
   std::string hostname;                   // .machine.network.hostname
   std::string cluster_name;               // .cluster.clusterName
   std::string legacy_cluster_id;          // .cluster.id

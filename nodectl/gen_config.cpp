@@ -2,13 +2,13 @@
 #include "nodectl/gen_config.h"
 
 #include "platform/private_file.h"
-#include "resources/machine_type.h"
+#include "values/machine_type.h"
 
 namespace nodectl {
 
 int gen_config(const GenConfigOptions& opts, std::ostream& out, std::ostream& err) {
   config::GenerateOptions generate = opts.config;
-  const auto type = resources::parse_machine_type(opts.machine_type);
+  const auto type = values::parse_machine_type(opts.machine_type);
   if (!type) {
     err << "nodectl: unknown machine type \"" << opts.machine_type
         << "\" (controlplane, worker or init)\n";

@@ -1,13 +1,11 @@
 // Merging raw affiliates, as Talos's AffiliateMergeController: grouped by spec node ID, in ID
 // order, so `k8s/` is the base and `service/` overlays it.
 #include "controllers/cluster/controllers.h"
+#include "controllers/internal/names.h"
 #include "resources/cluster/affiliate.h"
 #include "runtime/controller/transform.h"
 
 namespace controllers::cluster {
-
-namespace rc = resources::cluster;
-namespace ctl = runtime::controller;
 
 ControllerPtr make_affiliate_merge_controller() {
   return ctl::make_transform<rc::Affiliate>({

@@ -4,13 +4,12 @@
 
 #include "controllers/cluster/controllers.h"
 #include "controllers/internal/config_transform.h"
+#include "controllers/internal/names.h"
 #include "resources/cluster/cluster.h"
-#include "runtime/resource/base64.h"
+#include "values/base64.h"
 
 namespace controllers::cluster {
 namespace {
-
-namespace rc = resources::cluster;
 
 rc::ConfigSpec discovery_config(const config::MachineConfig& cfg) {
   rc::ConfigSpec spec;
@@ -27,7 +26,7 @@ rc::ConfigSpec discovery_config(const config::MachineConfig& cfg) {
     if (!identity) {
       throw std::runtime_error("cluster identity is required when discovery service is configured");
     }
-    auto key = runtime::resource::base64_decode(identity->cluster_secret);
+    auto key = values::base64_decode(identity->cluster_secret);
     if (!key) throw std::runtime_error("cluster secret: illegal base64 data");
     spec.set_service_encryption_key(*key);
     spec.set_service_cluster_id(identity->cluster_id);

@@ -14,22 +14,18 @@
 #include <vector>
 
 #include "controllers/cluster/controllers.h"
+#include "controllers/internal/names.h"
 #include "resources/kubespan/kubespan.h"
 #include "resources/machine/machine.h"
-#include "resources/machine_type.h"
-#include "resources/net.h"
 #include "resources/network/network.h"
 #include "runtime/controller/typed.h"
+#include "values/machine_type.h"
+#include "values/net.h"
 
 namespace controllers::cluster {
 namespace {
 
 namespace dc = discovery::client;
-namespace rc = resources::cluster;
-namespace rks = resources::kubespan;
-namespace rm = resources::machine;
-namespace rn = resources::network;
-namespace ctl = runtime::controller;
 using google::protobuf::util::MessageDifferencer;
 using runtime::controller::Runtime;
 
@@ -299,7 +295,7 @@ dc::Affiliate to_discovery_affiliate(const rc::AffiliateSpec& spec) {
   for (const auto& a : spec.addresses()) data.add_addresses(a.ip());
   data.set_hostname(spec.hostname());
   data.set_nodename(spec.nodename());
-  data.set_machine_type(std::string(resources::machine_type_text(spec.machine_type())));
+  data.set_machine_type(std::string(values::machine_type_text(spec.machine_type())));
   data.set_operating_system(spec.operating_system());
   const auto& ks = spec.kube_span();
   if (!ks.public_key().empty()) {
@@ -330,7 +326,7 @@ rc::AffiliateSpec from_discovery_affiliate(const dc::Affiliate& affiliate) {
   spec.set_hostname(data.hostname());
   spec.set_nodename(data.nodename());
   spec.set_operating_system(data.operating_system());
-  spec.set_machine_type(resources::parse_machine_type(data.machine_type())
+  spec.set_machine_type(values::parse_machine_type(data.machine_type())
                             .value_or(talos::resource::definitions::enums::TYPE_UNKNOWN));
   if (data.has_control_plane()) {
     spec.mutable_control_plane()->set_api_server_port(data.control_plane().api_server_port());
@@ -361,7 +357,7 @@ rc::AffiliateSpec from_discovery_affiliate(const dc::Affiliate& affiliate) {
                    data.node_id());
       continue;
     }
-    *ks->add_endpoints() = resources::net::ip_port(e.ip(), static_cast<int>(e.port()));
+    *ks->add_endpoints() = values::net::ip_port(e.ip(), static_cast<int>(e.port()));
   }
   return spec;
 }

@@ -4,17 +4,14 @@
 #include <algorithm>
 
 #include "controllers/cluster/controllers.h"
+#include "controllers/internal/names.h"
 #include "resources/cluster/cluster.h"
 #include "resources/k8s/k8s.h"
-#include "resources/machine_type.h"
-#include "resources/net.h"
 #include "runtime/controller/transform.h"
+#include "values/machine_type.h"
+#include "values/net.h"
 
 namespace controllers::cluster {
-
-namespace rc = resources::cluster;
-namespace rk = resources::k8s;
-namespace ctl = runtime::controller;
 
 ControllerPtr make_endpoint_controller() {
   return ctl::make_transform<rk::Endpoint>({
@@ -24,12 +21,12 @@ ControllerPtr make_endpoint_controller() {
           [](ctl::Runtime& rt) {
             std::vector<std::string> ips;
             for (const auto& m : ctl::list<rc::Member>(rt)) {
-              if (!resources::is_control_plane(m->machine_type())) continue;
+              if (!values::is_control_plane(m->machine_type())) continue;
               for (const auto& a : m->addresses()) ips.push_back(a.ip());
             }
             std::stable_sort(ips.begin(), ips.end(),
                              [](const std::string& a, const std::string& b) {
-                               return resources::net::compare(a, b) < 0;
+                               return values::net::compare(a, b) < 0;
                              });
             rk::EndpointSpec spec;
             for (const auto& ip : ips) spec.add_addresses()->set_ip(ip);

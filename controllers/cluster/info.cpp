@@ -1,11 +1,10 @@
 // Info: the cluster ID and name, present when the config has an identity and a v1alpha1 document.
 #include "controllers/cluster/controllers.h"
 #include "controllers/internal/config_transform.h"
+#include "controllers/internal/names.h"
 #include "resources/cluster/cluster.h"
 
 namespace controllers::cluster {
-
-namespace rc = resources::cluster;
 
 ControllerPtr make_info_controller() {
   return internal::make_config_transform<rc::Info>(

@@ -5,25 +5,19 @@
 #include <optional>
 
 #include "controllers/cluster/controllers.h"
+#include "controllers/internal/names.h"
 #include "resources/cluster/affiliate.h"
 #include "resources/cluster/cluster.h"
 #include "resources/config/config.h"
 #include "resources/k8s/k8s.h"
 #include "resources/kubespan/kubespan.h"
-#include "resources/machine_type.h"
-#include "resources/net.h"
 #include "resources/network/network.h"
 #include "runtime/controller/transform.h"
+#include "values/machine_type.h"
+#include "values/net.h"
 
 namespace controllers::cluster {
 namespace {
-
-namespace rc = resources::cluster;
-namespace rk = resources::k8s;
-namespace rks = resources::kubespan;
-namespace rn = resources::network;
-namespace rcfg = resources::config;
-namespace ctl = runtime::controller;
 
 constexpr unsigned char kSideroLinkPurpose = 0x03;
 
@@ -67,7 +61,7 @@ void fill_kubespan(ctl::Runtime& rt, const rks::IdentitySpec& ks_identity,
     ips =
         filter_ips(ips, {ks_config.endpoint_filters().begin(), ks_config.endpoint_filters().end()});
   }
-  for (const auto& ip : ips) *ks.add_endpoints() = resources::net::ip_port(ip, rks::kPort);
+  for (const auto& ip : ips) *ks.add_endpoints() = values::net::ip_port(ip, rks::kPort);
   for (const auto& extra : ks_config.extra_endpoints()) {
     bool present = std::any_of(ks.endpoints().begin(), ks.endpoints().end(), [&](const auto& e) {
       return e.ip() == extra.ip() && e.port() == extra.port();
@@ -86,7 +80,7 @@ rc::AffiliateSpec local_affiliate(ctl::Runtime& rt, const Inputs& in, const std:
   for (const auto& ip : rn::ips(*in.routed)) spec.add_addresses()->set_ip(ip);
 
   auto apiserver = ctl::get<rk::APIServerConfig>(rt, rk::kAPIServerConfigId);
-  if (resources::is_control_plane(in.machine_type->machine_type()) && apiserver) {
+  if (values::is_control_plane(in.machine_type->machine_type()) && apiserver) {
     spec.mutable_control_plane()->set_api_server_port(apiserver->local_port());
   }
 
@@ -109,16 +103,16 @@ std::vector<std::string> filter_ips(const std::vector<std::string>& ips,
     bool negate = !f.empty() && f.front() == '!';
     common::NetIPPrefix p;
     try {
-      p = resources::net::prefix(negate ? std::string_view(f).substr(1) : std::string_view(f));
+      p = values::net::prefix(negate ? std::string_view(f).substr(1) : std::string_view(f));
     } catch (const std::invalid_argument&) {
       throw std::invalid_argument("KubeSpan endpoint filter \"" + f + "\" is not a CIDR or IP");
     }
     if (negate) {
-      std::erase_if(out, [&](const std::string& ip) { return resources::net::contains(p, ip); });
+      std::erase_if(out, [&](const std::string& ip) { return values::net::contains(p, ip); });
       continue;
     }
     for (const auto& ip : ips) {
-      if (resources::net::contains(p, ip) && std::find(out.begin(), out.end(), ip) == out.end()) {
+      if (values::net::contains(p, ip) && std::find(out.begin(), out.end(), ip) == out.end()) {
         out.push_back(ip);
       }
     }

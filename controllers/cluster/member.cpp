@@ -1,13 +1,11 @@
 // Members from affiliates, as Talos's MemberController: keyed by nodename; affiliates without one
 // are not members, and of two sharing a nodename the later in ID order wins.
 #include "controllers/cluster/controllers.h"
+#include "controllers/internal/names.h"
 #include "resources/cluster/cluster.h"
 #include "runtime/controller/transform.h"
 
 namespace controllers::cluster {
-
-namespace rc = resources::cluster;
-namespace ctl = runtime::controller;
 
 ControllerPtr make_member_controller() {
   return ctl::make_transform<rc::Member>({

@@ -1,10 +1,8 @@
 // Node identity: generated once per state directory, reused across restarts.
 #include "controllers/cluster/node_identity.h"
 
-#include <fcntl.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -15,14 +13,14 @@
 
 #include "controllers/cluster/controllers.h"
 #include "controllers/internal/base62.h"
+#include "controllers/internal/names.h"
+#include "platform/private_file.h"
 #include "resources/cluster/cluster.h"
 #include "runtime/controller/typed.h"
 
 namespace controllers::cluster {
 namespace {
 
-namespace rc = resources::cluster;
-namespace ctl = runtime::controller;
 constexpr std::size_t kIdentityBytes = 32;
 
 std::runtime_error file_error(const std::filesystem::path& p, const std::string& what) {
@@ -50,20 +48,6 @@ std::string read_id(const std::filesystem::path& p) {
     throw file_error(p, std::string("nodeId: ") + e.what());
   }
   return id;
-}
-
-void write_new(const std::filesystem::path& p, const std::string& id) {
-  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) throw file_error(p, std::string("cannot create: ") + std::strerror(errno));
-  const std::string text = "nodeId: " + id + "\n";
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = ::fsync(fd) == 0 && ok;
-  ::close(fd);
-  if (!ok) {
-    // A half-written file would be refused on the next start; do not leave one behind.
-    std::filesystem::remove(p);
-    throw file_error(p, "cannot write the new identity");
-  }
 }
 
 class NodeIdentityController final : public ctl::Controller {
@@ -110,7 +94,8 @@ std::string load_or_create_node_id(const std::filesystem::path& dir) {
   if (std::filesystem::exists(p, ec)) return read_id(p);
   if (ec) throw file_error(p, ec.message());
   auto id = generate_node_id();
-  write_new(p, id);
+  // Whole or not at all: a half-written file would be refused on the next start.
+  platform::write_private_file(p, "nodeId: " + id + "\n");
   return id;
 }
 

@@ -1,11 +1,10 @@
 // Reading the active machine config out of the state.
 #include "controllers/internal/config_transform.h"
 
+#include "controllers/internal/names.h"
 #include "runtime/controller/typed.h"
 
 namespace controllers::internal {
-
-namespace rcfg = resources::config;
 
 std::shared_ptr<const config::MachineConfig> active_config(runtime::controller::Runtime& rt) {
   auto cfg = runtime::controller::get<rcfg::MachineConfig>(rt, rcfg::kActiveId);

@@ -1,14 +1,13 @@
 // KubeSpanConfig from the machine config: the `.machine.network.kubespan` settings, the cluster
 // identity (the KubeSpan address derives from its ID) and the KubeSpanEndpointsConfig endpoints.
 #include "controllers/internal/config_transform.h"
+#include "controllers/internal/names.h"
 #include "controllers/kubespan/controllers.h"
 #include "resources/kubespan/kubespan.h"
-#include "resources/net.h"
+#include "values/net.h"
 
 namespace controllers::kubespan {
 namespace {
-
-namespace rks = resources::kubespan;
 
 // Talos emits the config only with a machine and a cluster section and a cluster identity; the
 // lists were validated when the config was parsed, so parsing them again cannot throw.
@@ -30,10 +29,10 @@ runtime::controller::Transform<rks::Config>::Outputs kubespan_config(
   for (const auto& f : ks.endpoint_filters) spec.add_endpoint_filters(f);
   spec.set_harvest_extra_endpoints(ks.harvest_extra_endpoints);
   for (const auto& e : ks.extra_announced_endpoints) {
-    *spec.add_extra_endpoints() = resources::net::ip_port(e);
+    *spec.add_extra_endpoints() = values::net::ip_port(e);
   }
   for (const auto& n : ks.exclude_advertised_networks) {
-    *spec.add_exclude_advertised_networks() = resources::net::prefix(n);
+    *spec.add_exclude_advertised_networks() = values::net::prefix(n);
   }
   out.emplace(std::string(rks::kConfigId), std::move(spec));
   return out;

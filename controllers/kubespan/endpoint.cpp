@@ -2,6 +2,7 @@
 #include <map>
 #include <string>
 
+#include "controllers/internal/names.h"
 #include "controllers/kubespan/controllers.h"
 #include "resources/cluster/cluster.h"
 #include "resources/kubespan/kubespan.h"
@@ -9,9 +10,6 @@
 
 namespace controllers::kubespan {
 
-namespace rc = resources::cluster;
-namespace rks = resources::kubespan;
-namespace ctl = runtime::controller;
 namespace enums = talos::resource::definitions::enums;
 
 ControllerPtr make_endpoint_controller() {

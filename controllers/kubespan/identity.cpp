@@ -1,4 +1,5 @@
 // KubeSpan identity: the WireGuard key (OpenSSL X25519), its file, and the KubeSpan address.
+#include "controllers/internal/names.h"
 #include "controllers/kubespan/identity.h"
 
 #include <openssl/evp.h>
@@ -20,13 +21,11 @@
 #include "resources/config/config.h"
 #include "resources/kubespan/kubespan.h"
 #include "runtime/controller/typed.h"
-#include "runtime/resource/base64.h"
+#include "values/base64.h"
 
 namespace controllers::kubespan {
 namespace {
 
-namespace rks = resources::kubespan;
-namespace ctl = runtime::controller;
 constexpr std::size_t kKeySize = 32;
 constexpr unsigned char kKubeSpanPurpose = 0x02;
 
@@ -184,16 +183,16 @@ WireguardKey generate_wireguard_key() {
     throw crypto_error("reading the generated key");
   }
   clamp(priv);
-  return {runtime::resource::base64_encode(priv),
-          runtime::resource::base64_encode(public_of_raw(priv))};
+  return {values::base64_encode(priv),
+          values::base64_encode(public_of_raw(priv))};
 }
 
 std::string wireguard_public_key(std::string_view private_key) {
-  auto raw = runtime::resource::base64_decode(private_key);
+  auto raw = values::base64_decode(private_key);
   if (!raw || raw->size() != kKeySize) {
     throw std::invalid_argument("expected base64 of 32 bytes");
   }
-  return runtime::resource::base64_encode(public_of_raw(*raw));
+  return values::base64_encode(public_of_raw(*raw));
 }
 
 WireguardKey load_or_create_wireguard_key(const std::filesystem::path& dir) {

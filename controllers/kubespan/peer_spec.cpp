@@ -8,24 +8,21 @@
 #include <utility>
 #include <vector>
 
+#include "controllers/internal/names.h"
 #include "controllers/kubespan/controllers.h"
 #include "controllers/kubespan/ip_set.h"
 #include "resources/cluster/affiliate.h"
 #include "resources/cluster/cluster.h"
 #include "resources/kubespan/kubespan.h"
-#include "resources/net.h"
 #include "runtime/controller/transform.h"
+#include "values/net.h"
 
 namespace controllers::kubespan {
 namespace {
 
-namespace rc = resources::cluster;
-namespace rks = resources::kubespan;
-namespace ctl = runtime::controller;
-
 std::string dump(const IpSet& set) {
   std::string out;
-  for (const auto& p : set.prefixes()) out += (out.empty() ? "" : ",") + resources::net::text(p);
+  for (const auto& p : set.prefixes()) out += (out.empty() ? "" : ",") + values::net::text(p);
   return out;
 }
 

@@ -1,13 +1,12 @@
 // HostnameStatus network/hostname: the config's .machine.network.hostname, else the host's name;
 // text after the first dot is the domain.
 #include "controllers/internal/config_transform.h"
+#include "controllers/internal/names.h"
 #include "controllers/node/host_facts.h"
 #include "controllers/node/node_inputs.h"
 #include "resources/network/network.h"
 
 namespace controllers::node {
-
-namespace rn = resources::network;
 
 runtime::controller::ControllerPtr make_hostname_status_controller(
     std::shared_ptr<const HostFacts> host, std::chrono::milliseconds refresh) {

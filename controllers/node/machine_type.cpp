@@ -1,11 +1,10 @@
 // MachineType config/machine-type from .machine.type (present whenever a v1alpha1 document is).
 #include "controllers/internal/config_transform.h"
+#include "controllers/internal/names.h"
 #include "controllers/node/node_inputs.h"
 #include "resources/config/config.h"
 
 namespace controllers::node {
-
-namespace rcfg = resources::config;
 
 runtime::controller::ControllerPtr make_machine_type_controller() {
   return internal::make_config_transform<rcfg::MachineType>(

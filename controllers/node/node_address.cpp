@@ -2,14 +2,13 @@
 // host's interface addresses. A generic host has no Kubernetes-only addresses to exclude, so
 // both sets are the same.
 #include "controllers/internal/config_transform.h"
+#include "controllers/internal/names.h"
 #include "controllers/node/host_facts.h"
 #include "controllers/node/node_inputs.h"
-#include "resources/net.h"
 #include "resources/network/network.h"
+#include "values/net.h"
 
 namespace controllers::node {
-
-namespace rn = resources::network;
 
 runtime::controller::ControllerPtr make_node_address_controller(
     std::shared_ptr<const HostFacts> host, std::chrono::milliseconds refresh) {
@@ -18,7 +17,7 @@ runtime::controller::ControllerPtr make_node_address_controller(
       [host](const config::MachineConfig* cfg) {
         rn::NodeAddressSpec spec;
         if (cfg != nullptr && cfg->addresses) {
-          for (const auto& a : *cfg->addresses) *spec.add_addresses() = resources::net::prefix(a);
+          for (const auto& a : *cfg->addresses) *spec.add_addresses() = values::net::prefix(a);
         } else {
           for (const auto& a : host->addresses()) {
             auto* p = spec.add_addresses();

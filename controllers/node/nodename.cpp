@@ -1,13 +1,12 @@
 // Nodename k8s/nodename: the HostConfig nodename, else the short hostname (as the kubelet
 // registers it by default).
 #include "controllers/internal/config_transform.h"
+#include "controllers/internal/names.h"
 #include "controllers/node/host_facts.h"
 #include "controllers/node/node_inputs.h"
 #include "resources/k8s/k8s.h"
 
 namespace controllers::node {
-
-namespace rk = resources::k8s;
 
 runtime::controller::ControllerPtr make_nodename_controller(std::shared_ptr<const HostFacts> host,
                                                             std::chrono::milliseconds refresh) {

@@ -3,7 +3,6 @@
 // gRPC callbacks only post onto that thread, which owns all mutable state.
 #include "discovery/client/client.h"
 
-#include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
@@ -25,6 +24,7 @@
 
 #include "discovery/crypto/affiliate_codec.h"
 #include "discovery/server.grpc.pb.h"
+#include "values/net.h"
 
 namespace discovery::client {
 namespace {
@@ -78,21 +78,6 @@ bool same_map(const AffiliateMap& a, const AffiliateMap& b) {
     if (ia->first != ib->first || !same_affiliate(*ia->second, *ib->second)) return false;
   }
   return true;
-}
-
-std::string ip_text(const std::string& ip) {
-  if (ip.size() == 4) {
-    return fmt::format("{}.{}.{}.{}", static_cast<unsigned char>(ip[0]),
-                       static_cast<unsigned char>(ip[1]), static_cast<unsigned char>(ip[2]),
-                       static_cast<unsigned char>(ip[3]));
-  }
-  std::string out;
-  for (std::size_t i = 0; i + 1 < ip.size(); i += 2) {
-    if (i != 0) out += ':';
-    out += fmt::format(
-        "{:x}", static_cast<unsigned char>(ip[i]) << 8 | static_cast<unsigned char>(ip[i + 1]));
-  }
-  return out;
 }
 
 void set_ttl(google::protobuf::Duration* out, std::chrono::nanoseconds ttl) {
@@ -563,7 +548,8 @@ void ClientImpl::set_public_ip(const std::string& ip) {
     if (public_ip_ == ip) return;
     public_ip_ = ip;
   }
-  spdlog::info("discovery public ip endpoint={} ip={}", current_endpoint_, ip_text(ip));
+  spdlog::info("discovery public ip endpoint={} ip={}", current_endpoint_,
+               values::net::ip_text(ip));
   notify();
 }
 

@@ -2,11 +2,12 @@
 // the address it reports in X-Real-IP / X-Forwarded-For.
 #pragma once
 
-#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/common.pb.h"
 
 namespace discovery::server {
 
@@ -25,12 +26,7 @@ class TrustedProxies {
   bool empty() const { return ranges_.empty(); }
 
  private:
-  struct Range {
-    std::array<unsigned char, 16> prefix{};
-    std::size_t size = 0;  // 4 or 16
-    unsigned bits = 0;
-  };
-  std::vector<Range> ranges_;
+  std::vector<common::NetIPPrefix> ranges_;  // addresses unmapped, as ip_from_text returns them
 };
 
 // The client's address for a call from `peer` (bytes). Only a trusted peer's headers count:

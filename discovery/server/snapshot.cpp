@@ -22,6 +22,7 @@
 #include "discovery/server/limits.h"
 #include "discovery/server/validate.h"
 #include "discovery/storage.pb.h"
+#include "values/base64.h"
 
 namespace discovery::server {
 namespace {
@@ -504,12 +505,9 @@ SnapshotKey read_snapshot_key(const std::string& path) {
     }
     return key;
   }
-  if (text.size() == 44 && text.ends_with('=') && !text.ends_with("==")) {
-    unsigned char out[33];
-    if (EVP_DecodeBlock(out, bytes_of(text), 44) == 33) {
-      std::copy(out, out + key.size(), key.begin());
-      return key;
-    }
+  if (auto raw = values::base64_decode(text); raw && raw->size() == key.size()) {
+    std::copy(raw->begin(), raw->end(), key.begin());
+    return key;
   }
   throw std::runtime_error("key file " + path +
                            ": expected 32 raw bytes, 64 hex digits or base64 of 32 bytes");

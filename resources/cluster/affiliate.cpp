@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "resources/net.h"
+#include "values/net.h"
 
 namespace resources::cluster {
 namespace {
@@ -13,7 +13,7 @@ template <class Repeated>
 void append_missing(Repeated* to, const Repeated& from) {
   for (const auto& item : from) {
     bool present = std::any_of(to->begin(), to->end(), [&](const auto& have) {
-      using net::operator==;
+      using values::net::operator==;
       return have == item;
     });
     if (!present) *to->Add() = item;

@@ -2,6 +2,7 @@
 #include "resources/cluster/cluster.h"
 
 #include "resources/config/config.h"
+#include "resources/internal/net_yaml.h"
 #include "resources/internal/resource_type.h"
 #include "resources/internal/yaml_shape.h"
 #include "runtime/registry/registry.h"
@@ -13,6 +14,7 @@ using internal::typed;
 using runtime::resource::Sensitivity;
 
 void register_yaml() {
+  internal::register_net_yaml_codecs();
   internal::register_enum_texts();
   internal::render_like_go(AffiliateSpec::descriptor(), {"nodename", "kube_span", "control_plane"},
                            {{"kube_span", "kubespan"}});

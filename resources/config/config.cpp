@@ -9,9 +9,9 @@
 #include "config/machine_config.h"
 #include "resources/internal/resource_type.h"
 #include "resources/internal/yaml_shape.h"
-#include "resources/machine_type.h"
 #include "runtime/resource/yaml_codec.h"
 #include "runtime/resource/yaml_registry.h"
+#include "values/machine_type.h"
 
 namespace resources::config {
 namespace {
@@ -35,10 +35,10 @@ MessageYamlCodec machine_type_codec() {
   return {
       [](const Message& m) {
         return runtime::resource::yaml_text(
-            machine_type_text(static_cast<const MachineTypeSpec&>(m).machine_type()));
+            values::machine_type_text(static_cast<const MachineTypeSpec&>(m).machine_type()));
       },
       [](const YAML::Node& n, Message* m) {
-        auto type = n.IsScalar() ? parse_machine_type(n.Scalar()) : std::nullopt;
+        auto type = n.IsScalar() ? values::parse_machine_type(n.Scalar()) : std::nullopt;
         if (!type) throw std::invalid_argument("expected a machine type");
         static_cast<MachineTypeSpec*>(m)->set_machine_type(*type);
       },

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "resources/enums.pb.h"
-#include "resources/machine_type.h"
 #include "runtime/resource/yaml_registry.h"
+#include "values/machine_type.h"
 
 namespace resources::internal {
 
@@ -33,7 +33,7 @@ void register_enum_texts() {
   std::vector<std::pair<int, std::string>> types;
   for (auto t : {enums::TYPE_UNKNOWN, enums::TYPE_INIT, enums::TYPE_CONTROL_PLANE,
                  enums::TYPE_WORKER}) {
-    types.emplace_back(t, std::string(machine_type_text(t)));
+    types.emplace_back(t, std::string(values::machine_type_text(t)));
   }
   register_yaml_enum(std::string(enums::MachineType_descriptor()->full_name()), std::move(types));
   register_yaml_enum(std::string(enums::NethelpersAddressSortAlgorithm_descriptor()->full_name()),

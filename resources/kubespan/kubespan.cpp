@@ -4,6 +4,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "resources/config/config.h"
+#include "resources/internal/net_yaml.h"
 #include "resources/internal/resource_type.h"
 #include "resources/internal/yaml_shape.h"
 #include "runtime/resource/yaml_registry.h"
@@ -32,6 +33,7 @@ runtime::resource::MessageYamlCodec timestamp_codec() {
 }  // namespace
 
 void register_kubespan_resources(runtime::registry::Registry& registry) {
+  internal::register_net_yaml_codecs();
   internal::render_like_go(IdentitySpec::descriptor());
   internal::render_like_go(ConfigSpec::descriptor(), {}, {{"cluster_id", "clusterId"}});
   internal::render_like_go(EndpointSpec::descriptor(), {}, {{"affiliate_id", "affiliateID"}});

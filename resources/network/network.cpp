@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "resources/internal/net_yaml.h"
 #include "resources/internal/resource_type.h"
 #include "resources/internal/yaml_shape.h"
 
@@ -22,6 +23,7 @@ std::vector<std::string> ips(const NodeAddressSpec& spec) {
 }
 
 void register_network_resources(runtime::registry::Registry& registry) {
+  internal::register_net_yaml_codecs();
   internal::register_enum_texts();
   internal::render_like_go(HostnameStatusSpec::descriptor(), {"domainname"});
   internal::render_like_go(NodeAddressSpec::descriptor());

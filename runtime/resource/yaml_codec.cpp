@@ -5,8 +5,8 @@
 #include <google/protobuf/message.h>
 
 #include <charconv>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <limits>
 #include <memory>
@@ -16,9 +16,9 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "runtime/resource/base64.h"
 #include "runtime/resource/internal/builtin_yaml_codecs.h"
 #include "runtime/resource/yaml_registry.h"
+#include "values/base64.h"
 
 namespace runtime::resource {
 namespace {
@@ -173,7 +173,7 @@ YAML::Node value_to_node(const pb::Message& m, const pb::FieldDescriptor* f, int
       std::string scratch;
       const std::string& s = rep ? r.GetRepeatedStringReference(m, f, i, &scratch)
                                  : r.GetStringReference(m, f, &scratch);
-      return yaml_text(f->type() == pb::FieldDescriptor::TYPE_BYTES ? base64_encode(s) : s);
+      return yaml_text(f->type() == pb::FieldDescriptor::TYPE_BYTES ? values::base64_encode(s) : s);
     }
     case pb::FieldDescriptor::CPPTYPE_MESSAGE:
       return message_to_node(rep ? r.GetRepeatedMessage(m, f, i) : r.GetMessage(m, f));
@@ -514,7 +514,7 @@ void parse_value(const YAML::Node& n, pb::Message* m, const pb::FieldDescriptor*
     case pb::FieldDescriptor::CPPTYPE_STRING: {
       std::string v = text;
       if (f->type() == pb::FieldDescriptor::TYPE_BYTES) {
-        auto decoded = base64_decode(text);
+        auto decoded = values::base64_decode(text);
         if (!decoded) fail(path, quoted(text) + " is not valid base64");
         v = std::move(*decoded);
       }

@@ -16,7 +16,7 @@ class Message;
 
 namespace runtime::resource {
 
-// A message type rendered as one custom YAML value: a scalar (common.NetIP as "10.0.0.1") or any
+// A message type rendered as one custom YAML value: a scalar (an IP address as "10.0.0.1") or any
 // node (ResourceDefinitionSpec). from_yaml gets a cleared message and throws std::invalid_argument
 // with a message that does not name the field; the codec prefixes the field path.
 struct MessageYamlCodec {

@@ -1,6 +1,6 @@
 // The State interface: where resources live. Implementations: InMemoryState (inmem_state.h)
-// and, later, the State API client. Writes throw state::Error; reads of a missing resource
-// return null.
+// and the State API client (runtime/api/state_client.h). Writes throw state::Error; reads of a
+// missing resource return null.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

@@ -4,7 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "runtime/resource/base64.h"
+#include "values/base64.h"
 
 namespace config {
 namespace {
@@ -16,10 +16,10 @@ TEST(Generate, IdentitiesAreFreshBase64Of32Bytes) {
   auto b = generate_identity();
   EXPECT_NE(a.cluster_id, b.cluster_id);
   EXPECT_NE(a.cluster_secret, b.cluster_secret);
-  auto key = runtime::resource::base64_decode(a.cluster_secret);
+  auto key = values::base64_decode(a.cluster_secret);
   ASSERT_TRUE(key);
   EXPECT_EQ(key->size(), 32u);
-  EXPECT_EQ(runtime::resource::base64_decode(a.cluster_id)->size(), 32u);
+  EXPECT_EQ(values::base64_decode(a.cluster_id)->size(), 32u);
 }
 
 TEST(Generate, ParsesBackToTheOptions) {

@@ -16,11 +16,12 @@
 #include "runtime/resource/proto_spec.h"
 #include "runtime/state/inmem_state.h"
 #include "tests/runtime/controller/test_util.h"
+#include "tests/support/eventually.h"
 
 namespace controllers::testing {
 
-using runtime::controller::testing::eventually;
 using runtime::resource::Pointer;
+using tds::test::eventually;
 
 class Harness {
  public:

@@ -6,8 +6,8 @@
 
 #include "controllers/node/host_facts.h"
 #include "resources/cluster/cluster.h"
-#include "resources/net.h"
 #include "tests/controllers/harness.h"
+#include "values/net.h"
 
 namespace controllers {
 namespace {
@@ -18,7 +18,7 @@ class FakeHost final : public node::HostFacts {
  public:
   std::string hostname() const override { return "box"; }
   std::vector<node::HostAddress> addresses() const override {
-    return {{resources::net::ip("10.1.2.3").ip(), 24}};
+    return {{values::net::ip("10.1.2.3").ip(), 24}};
   }
   std::string operating_system() const override { return "Fake (1)"; }
   std::string first_mac() const override { return std::string("\x2e\x1a\xb6\x53\x81\x69", 6); }

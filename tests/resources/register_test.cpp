@@ -8,14 +8,16 @@
 #include "resources/kubespan/kubespan.h"
 #include "resources/machine/machine.h"
 #include "resources/network/network.h"
-#include "resources/net.h"
 #include "runtime/registry/registry.h"
 #include "runtime/resource/proto_spec.h"
 #include "runtime/resource/yaml_codec.h"
 #include "runtime/state/inmem_state.h"
+#include "values/net.h"
 
 namespace resources {
 namespace {
+
+namespace net = values::net;
 
 TEST(RegisterAll, DeclaresEveryNamespace) {
   runtime::state::InMemoryState st;

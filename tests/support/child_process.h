@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/eventually.h"
+
 namespace tds::test {
 
 class ChildProcess {
@@ -116,16 +118,12 @@ class ChildProcess {
   // returns a status, output() holds everything the child wrote (unless a grandchild still holds
   // the pipe after a few seconds).
   std::optional<int> wait_exit(Clock::duration timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (true) {
-      if (!alive()) {
-        std::unique_lock lock(mu_);
-        changed_.wait_for(lock, std::chrono::seconds(5), [&] { return closed_; });
-        return exit_status_;
-      }
-      if (Clock::now() >= deadline) return std::nullopt;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!eventually([&] { return !alive(); }, timeout, std::chrono::milliseconds(10))) {
+      return std::nullopt;
     }
+    std::unique_lock lock(mu_);
+    changed_.wait_for(lock, std::chrono::seconds(5), [&] { return closed_; });
+    return exit_status_;
   }
 
   // The gRPC port a discovery-service logs as `event=listening addr=... port=N ...` (the first

@@ -1,5 +1,4 @@
-// The message codecs the YAML codec knows without registration: Talos's common.NetIP family and
-// COSI's ResourceDefinitionSpec.
+// The message codecs the YAML codec knows without registration: COSI's ResourceDefinitionSpec.
 #pragma once
 
 #include <string>

@@ -4,14 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "resources/cluster/affiliate.h"
-#include "resources/net.h"
 #include "tests/controllers/harness.h"
+#include "values/net.h"
 
 namespace controllers::cluster {
 namespace {
 
 namespace rc = resources::cluster;
-namespace net = resources::net;
+namespace net = values::net;
 namespace enums = talos::resource::definitions::enums;
 using runtime::resource::Pointer;
 

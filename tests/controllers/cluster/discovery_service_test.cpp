@@ -17,15 +17,15 @@
 #include "resources/cluster/cluster.h"
 #include "resources/kubespan/kubespan.h"
 #include "resources/machine/machine.h"
-#include "resources/net.h"
 #include "resources/network/network.h"
 #include "tests/controllers/harness.h"
+#include "values/net.h"
 
 namespace controllers::cluster {
 namespace {
 
 namespace rc = resources::cluster;
-namespace net = resources::net;
+namespace net = values::net;
 using google::protobuf::util::MessageDifferencer;
 using testing::eventually;
 using testing::Harness;

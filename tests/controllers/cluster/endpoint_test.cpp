@@ -6,8 +6,8 @@
 
 #include "resources/cluster/cluster.h"
 #include "resources/k8s/k8s.h"
-#include "resources/net.h"
 #include "tests/controllers/harness.h"
+#include "values/net.h"
 
 namespace controllers::cluster {
 namespace {
@@ -25,7 +25,7 @@ TEST(EndpointController, ControlPlaneAddressesSorted) {
                  std::initializer_list<const char*> ips) {
     rc::MemberSpec m;
     m.set_machine_type(type);
-    for (auto ip : ips) *m.add_addresses() = resources::net::ip(ip);
+    for (auto ip : ips) *m.add_addresses() = values::net::ip(ip);
     h.put(Pointer{"cluster", std::string(rc::kMemberType), name}, m);
   };
   put("cp-1", enums::TYPE_CONTROL_PLANE, {"172.20.0.2", "fd50:8d60:4238:6302:f857:23ff:fe21:d1e0"});
@@ -34,7 +34,7 @@ TEST(EndpointController, ControlPlaneAddressesSorted) {
 
   auto texts = [](const rk::EndpointSpec& s) {
     std::vector<std::string> out;
-    for (const auto& a : s.addresses()) out.push_back(resources::net::ip_text(a.ip()));
+    for (const auto& a : s.addresses()) out.push_back(values::net::ip_text(a.ip()));
     return out;
   };
   auto e = h.wait_for<rk::EndpointSpec>(

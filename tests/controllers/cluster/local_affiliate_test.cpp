@@ -10,9 +10,9 @@
 #include "resources/config/config.h"
 #include "resources/k8s/k8s.h"
 #include "resources/kubespan/kubespan.h"
-#include "resources/net.h"
 #include "resources/network/network.h"
 #include "tests/controllers/harness.h"
+#include "values/net.h"
 
 namespace controllers::cluster {
 namespace {
@@ -22,7 +22,7 @@ namespace rk = resources::k8s;
 namespace rks = resources::kubespan;
 namespace rn = resources::network;
 namespace rcfg = resources::config;
-namespace net = resources::net;
+namespace net = values::net;
 namespace enums = talos::resource::definitions::enums;
 using runtime::resource::Pointer;
 using ::testing::ElementsAre;

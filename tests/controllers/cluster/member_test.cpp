@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "resources/cluster/cluster.h"
-#include "resources/net.h"
 #include "tests/controllers/harness.h"
+#include "values/net.h"
 
 namespace controllers::cluster {
 namespace {
@@ -25,7 +25,7 @@ TEST(MemberController, OneMemberPerNodename) {
     a.set_hostname("foo.com");
     a.set_machine_type(type);
     a.set_operating_system("Talos (v1.0.0)");
-    *a.add_addresses() = resources::net::ip(ip);
+    *a.add_addresses() = values::net::ip(ip);
     if (type == enums::TYPE_CONTROL_PLANE) a.mutable_control_plane()->set_api_server_port(6443);
     h.put(Pointer{"cluster", std::string(rc::kAffiliateType), id}, a);
   };
@@ -37,7 +37,7 @@ TEST(MemberController, OneMemberPerNodename) {
   auto m = h.wait_for<rc::MemberSpec>(bar);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->node_id(), "7x1Su");
-  EXPECT_EQ(resources::net::ip_text(m->addresses(0).ip()), "192.168.3.4");
+  EXPECT_EQ(values::net::ip_text(m->addresses(0).ip()), "192.168.3.4");
   EXPECT_EQ(m->hostname(), "foo.com");
   EXPECT_EQ(m->machine_type(), enums::TYPE_CONTROL_PLANE);
   EXPECT_EQ(m->operating_system(), "Talos (v1.0.0)");

@@ -6,14 +6,14 @@
 #include <gtest/gtest.h>
 
 #include "resources/kubespan/kubespan.h"
-#include "resources/net.h"
 #include "tests/controllers/harness.h"
+#include "values/net.h"
 
 namespace controllers::kubespan {
 namespace {
 
 namespace rks = resources::kubespan;
-namespace net = resources::net;
+namespace net = values::net;
 using ::testing::ElementsAre;
 
 constexpr const char* kClusterId = "8XuV9TZHW08DOk3bVxQjH9ih_TBKjnh-j44tsCLSBzo=";

@@ -8,15 +8,15 @@
 #include "resources/cluster/affiliate.h"
 #include "resources/cluster/cluster.h"
 #include "resources/kubespan/kubespan.h"
-#include "resources/net.h"
 #include "tests/controllers/harness.h"
+#include "values/net.h"
 
 namespace controllers::kubespan {
 namespace {
 
 namespace rc = resources::cluster;
 namespace rks = resources::kubespan;
-namespace net = resources::net;
+namespace net = values::net;
 namespace enums = talos::resource::definitions::enums;
 using runtime::resource::Pointer;
 

@@ -12,16 +12,16 @@
 
 #include "controllers/node/host_facts.h"
 #include "resources/kubespan/kubespan.h"
-#include "resources/net.h"
-#include "runtime/resource/base64.h"
 #include "tests/controllers/harness.h"
 #include "tests/machined/temp_dir.h"
+#include "values/base64.h"
+#include "values/net.h"
 
 namespace controllers::kubespan {
 namespace {
 
 namespace rks = resources::kubespan;
-namespace net = resources::net;
+namespace net = values::net;
 using ::testing::HasSubstr;
 
 constexpr const char* kClusterId = "8XuV9TZHW08DOk3bVxQjH9ih_TBKjnh-j44tsCLSBzo=";
@@ -55,7 +55,7 @@ TEST(KubeSpanAddress, ReferenceVector) {
 }
 
 TEST(WireguardKey, Rfc7748PublicKeys) {
-  using runtime::resource::base64_encode;
+  using values::base64_encode;
   EXPECT_EQ(
       wireguard_public_key(
           base64_encode(unhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"))),
@@ -73,7 +73,7 @@ TEST(WireguardKey, GeneratedKeysAreClampedAndDistinct) {
   auto b = generate_wireguard_key();
   EXPECT_NE(a.private_key, b.private_key);
   EXPECT_EQ(wireguard_public_key(a.private_key), a.public_key);
-  auto raw = runtime::resource::base64_decode(a.private_key);
+  auto raw = values::base64_decode(a.private_key);
   ASSERT_TRUE(raw);
   ASSERT_EQ(raw->size(), 32u);
   EXPECT_EQ(static_cast<unsigned char>((*raw)[0]) & 7, 0);

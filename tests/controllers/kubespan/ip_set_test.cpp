@@ -4,12 +4,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "resources/net.h"
+#include "values/net.h"
 
 namespace controllers::kubespan {
 namespace {
 
-namespace net = resources::net;
+namespace net = values::net;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 

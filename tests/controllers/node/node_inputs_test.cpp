@@ -13,9 +13,9 @@
 #include "controllers/node/host_facts.h"
 #include "resources/config/config.h"
 #include "resources/k8s/k8s.h"
-#include "resources/net.h"
 #include "resources/network/network.h"
 #include "tests/controllers/harness.h"
+#include "values/net.h"
 
 namespace controllers::node {
 namespace {
@@ -34,7 +34,7 @@ class FakeHost final : public HostFacts {
   }
   std::vector<HostAddress> addresses() const override {
     std::lock_guard lock(mu_);
-    return {{resources::net::ip(address_).ip(), 24}};
+    return {{values::net::ip(address_).ip(), 24}};
   }
   void change(std::string hostname, std::string address) {
     std::lock_guard lock(mu_);
@@ -80,7 +80,7 @@ TEST_F(NodeInputs, HostFactsWithoutConfig) {
   auto routed = h_.wait_for<rn::NodeAddressSpec>(kRouted);
   ASSERT_TRUE(routed);
   ASSERT_EQ(routed->addresses_size(), 1);
-  EXPECT_EQ(resources::net::text(routed->addresses(0)), "192.168.1.7/24");
+  EXPECT_EQ(values::net::text(routed->addresses(0)), "192.168.1.7/24");
   EXPECT_TRUE(h_.wait_for<rn::NodeAddressSpec>(kCurrent));
   EXPECT_EQ(h_.state().get(kType), nullptr);
 }
@@ -99,7 +99,7 @@ TEST_F(NodeInputs, ConfigOverridesHost) {
   auto cur = h_.wait_for<rn::NodeAddressSpec>(
       kCurrent, [](const rn::NodeAddressSpec& s) { return s.addresses_size() == 2; });
   ASSERT_TRUE(cur);
-  EXPECT_EQ(resources::net::text(cur->addresses(1)), "fd00::1/128");
+  EXPECT_EQ(values::net::text(cur->addresses(1)), "fd00::1/128");
   auto mt = h_.wait_for<rcfg::MachineTypeSpec>(kType);
   ASSERT_TRUE(mt);
   EXPECT_EQ(mt->machine_type(), talos::resource::definitions::enums::TYPE_CONTROL_PLANE);
@@ -124,7 +124,7 @@ TEST(NodeInputsRefresh, HostChangesArePickedUpWithoutAConfigChange) {
   EXPECT_TRUE(h.wait_for<rk::NodenameSpec>(
       kNodename, [](const rk::NodenameSpec& s) { return s.nodename() == "renamed"; }));
   EXPECT_TRUE(h.wait_for<rn::NodeAddressSpec>(kRouted, [](const rn::NodeAddressSpec& s) {
-    return resources::net::text(s.addresses(0)) == "192.168.1.8/24";
+    return values::net::text(s.addresses(0)) == "192.168.1.8/24";
   }));
   // Refreshes of an unchanged host are not writes.
   const auto changed = h.state().get(kRouted)->metadata.version;
@@ -170,8 +170,8 @@ TEST(LinuxHostFacts, SkipsLoopback) {
   auto host = make_linux_host_facts();
   EXPECT_FALSE(host->hostname().empty());
   for (const auto& a : host->addresses()) {
-    EXPECT_NE(resources::net::ip_text(a.ip), "127.0.0.1");
-    EXPECT_NE(resources::net::ip_text(a.ip), "::1");
+    EXPECT_NE(values::net::ip_text(a.ip), "127.0.0.1");
+    EXPECT_NE(values::net::ip_text(a.ip), "::1");
   }
 }
 

@@ -15,11 +15,15 @@
 #include "discovery/server/service.h"
 #include "discovery/server/state.h"
 #include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 
 namespace discovery::client {
 namespace {
 
 using std::chrono::seconds;
+
+// Each check lists the registry or copies the affiliate map: no need to spin.
+constexpr auto kPoll = std::chrono::milliseconds(50);
 
 const std::string kCluster = "interop-cluster";
 
@@ -93,15 +97,13 @@ TEST(GoInteropTest, GoAndCppClientsDecryptEachOther) {
 
   // We decrypt Go's.
   std::shared_ptr<const Affiliate> seen;
-  auto deadline = std::chrono::steady_clock::now() + seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto map = cpp->affiliates();
-    if (auto it = map->find("go"); it != map->end()) {
-      seen = it->second;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  tds::test::eventually(
+      [&] {
+        auto map = cpp->affiliates();
+        if (auto it = map->find("go"); it != map->end()) seen = it->second;
+        return seen != nullptr;
+      },
+      seconds(30), kPoll);
   ASSERT_NE(seen, nullptr);
   EXPECT_EQ(seen->data.hostname(), "host-go");
   EXPECT_EQ(seen->data.kubespan().public_key(), "go-public-key");
@@ -113,13 +115,14 @@ TEST(GoInteropTest, GoAndCppClientsDecryptEachOther) {
   // Go reports .1 and .2 for "shared", we report .2 and .3; each write is one request, so three
   // endpoints means both landed and .2 deduplicated (four would mean the ciphertexts differ).
   std::size_t shared_endpoints = 0;
-  deadline = std::chrono::steady_clock::now() + seconds(30);
-  while (std::chrono::steady_clock::now() < deadline && shared_endpoints < 3) {
-    for (const auto& a : state.list(kCluster)) {
-      if (a->id == "shared") shared_endpoints = a->endpoints.size();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  tds::test::eventually(
+      [&] {
+        for (const auto& a : state.list(kCluster)) {
+          if (a->id == "shared") shared_endpoints = a->endpoints.size();
+        }
+        return shared_endpoints >= 3;
+      },
+      seconds(30), kPoll);
   EXPECT_EQ(shared_endpoints, 3u);
 
   cpp.reset();

@@ -2,15 +2,13 @@
 // the limit boundaries, Hello's client IP and redirect, and Watch snapshot-then-changes.
 #include "discovery/server/service.h"
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <future>
 #include <map>
 #include <string>
-#include <thread>
-
-#include <grpcpp/generic/generic_stub.h>
 
 #include "discovery/server.grpc.pb.h"
 #include "discovery/server/limits.h"
@@ -18,6 +16,7 @@
 #include "discovery/server/rate_limit.h"
 #include "discovery/server/state.h"
 #include "tests/discovery/server/manual_clock.h"
+#include "tests/support/eventually.h"
 
 namespace discovery::server {
 namespace {
@@ -330,10 +329,8 @@ TEST_F(ServiceTest, WatchOfEmptyClusterSendsEmptySnapshotAndLeavesNoState) {
     stream->reader->Finish();
   }
   // The server notices the cancellation asynchronously.
-  auto deadline = std::chrono::steady_clock::now() + seconds(10);
-  while (state_.stats().clusters != 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  tds::test::eventually([&] { return state_.stats().clusters == 0; }, seconds(10),
+                        std::chrono::milliseconds(5));
   EXPECT_EQ(state_.stats().clusters, 0u);
   EXPECT_EQ(state_.stats().watches, 0u);
 }

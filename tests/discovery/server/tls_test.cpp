@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -18,6 +19,7 @@
 #include "discovery/server/clock.h"
 #include "discovery/server/service.h"
 #include "discovery/server/state.h"
+#include "tests/support/eventually.h"
 
 namespace discovery::server {
 namespace {
@@ -37,15 +39,9 @@ void write_all(const fs::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
 }
 
-// Polls until `done` holds or the deadline passes; true when it held.
-template <typename F>
-bool eventually(F done, seconds within = seconds(30)) {
-  auto deadline = std::chrono::steady_clock::now() + within;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return true;
+// Each check is a TLS handshake: a slower poll than the default.
+bool handshake_eventually(const std::function<bool()>& done) {
+  return tds::test::eventually(done, seconds(30), std::chrono::milliseconds(100));
 }
 
 class TlsTest : public ::testing::Test {
@@ -181,7 +177,7 @@ TEST_F(TlsTest, PicksUpANewPairWithoutRestart) {
   ASSERT_FALSE(hello_trusting("b").ok());
 
   install("b");
-  EXPECT_TRUE(eventually([&] { return hello_trusting("b").ok(); }))
+  EXPECT_TRUE(handshake_eventually([&] { return hello_trusting("b").ok(); }))
       << "the replaced pair was not picked up";
   EXPECT_FALSE(hello_trusting("a").ok()) << "the old pair is still served";
 }
@@ -216,7 +212,7 @@ TEST_F(TlsTest, BadReplacementKeepsServingTheOldPair) {
   // The matching certificate arrives next: the good pair is then picked up.
   fs::copy_file(dir_ / "b.crt", dir_ / "tmp", fs::copy_options::overwrite_existing);
   fs::rename(dir_ / "tmp", cert());
-  EXPECT_TRUE(eventually([&] { return hello_trusting("b").ok(); }));
+  EXPECT_TRUE(handshake_eventually([&] { return hello_trusting("b").ok(); }));
 }
 
 // Server reflection (grpc.reflection.v1alpha, the version gRPC 1.51 serves) over a raw bidi

@@ -4,10 +4,12 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
-#include "resources/net.h"
+#include "values/net.h"
 
 namespace resources::cluster {
 namespace {
+
+namespace net = values::net;
 
 using google::protobuf::util::MessageDifferencer;
 namespace enums = talos::resource::definitions::enums;

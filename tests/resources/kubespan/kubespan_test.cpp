@@ -6,15 +6,17 @@
 #include <gtest/gtest.h>
 
 #include "cosi/v1alpha1/meta.pb.h"
-#include "resources/net.h"
 #include "resources/register.h"
 #include "runtime/registry/registry.h"
 #include "runtime/resource/proto_spec.h"
 #include "runtime/resource/yaml_codec.h"
 #include "runtime/state/inmem_state.h"
+#include "values/net.h"
 
 namespace resources::kubespan {
 namespace {
+
+namespace net = values::net;
 
 using ::testing::ElementsAre;
 using RdSpec = cosi::resource::meta::ResourceDefinitionSpec;

@@ -19,6 +19,7 @@
 #include "runtime/resource/proto_spec.h"
 #include "runtime/state/inmem_state.h"
 #include "tests/runtime/api/test_server.h"
+#include "tests/support/eventually.h"
 
 namespace runtime::api {
 namespace {
@@ -175,12 +176,12 @@ TEST(StateService, TeardownAndDestroyWaitsForFinalizers) {
     code = s.stub().TeardownAndDestroy(context().get(), req, &resp).error_code();
   });
   // The call tears the resource down and then waits; releasing the finalizer lets it finish.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto r = s.state().get(ptr);
-    if (r && r->metadata.phase == resource::Phase::kTearingDown) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  tds::test::eventually(
+      [&] {
+        auto r = s.state().get(ptr);
+        return r && r->metadata.phase == resource::Phase::kTearingDown;
+      },
+      std::chrono::seconds(5), std::chrono::milliseconds(5));
   ASSERT_EQ(s.state().get(ptr)->metadata.phase, resource::Phase::kTearingDown);
   s.state().remove_finalizers(ptr, {"holder"});
   caller.join();
@@ -246,29 +247,19 @@ class WatchClient {
 
   // Waits until at least n messages arrived (or the stream ended); returns them.
   std::vector<wire::WatchResponse> wait(std::size_t n) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      {
-        std::lock_guard lock(mu_);
-        if (messages_.size() >= n || done_) return messages_;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
+    wait_until([&](const auto& msgs) { return msgs.size() >= n || done_; });
     std::lock_guard lock(mu_);
     return messages_;
   }
 
   template <class Pred>
   bool wait_until(Pred pred) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      {
-        std::lock_guard lock(mu_);
-        if (pred(messages_)) return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    return false;
+    return tds::test::eventually(
+        [&] {
+          std::lock_guard lock(mu_);
+          return pred(messages_);
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(2));
   }
 
   std::optional<grpc::Status> status() {

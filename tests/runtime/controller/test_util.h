@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "runtime/resource/resource.h"
+#include "tests/support/eventually.h"
 
 namespace runtime::controller::testing {
 
@@ -31,16 +32,7 @@ inline std::optional<std::string> value_of(const resource::ResourcePtr& r) {
   return r->spec->yaml();
 }
 
-// Polls `pred` until it holds or the deadline passes; returns its last result.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline) return pred();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
+using tds::test::eventually;
 
 // An io_context run by `threads` workers until destruction.
 class IoThreads {

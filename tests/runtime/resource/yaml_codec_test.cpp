@@ -1,4 +1,4 @@
-// Tests of the protobuf <-> YAML codec: every field kind, omitempty, registries, IP text forms,
+// Tests of the protobuf <-> YAML codec: every field kind, omitempty, registries,
 // errors that name the field and leave the target untouched, metadata and resource YAML.
 #include "runtime/resource/yaml_codec.h"
 
@@ -9,7 +9,6 @@
 #include <limits>
 #include <stdexcept>
 
-#include "common/common.pb.h"
 #include "runtime/resource/proto_spec.h"
 #include "runtime/resource/yaml_registry.h"
 #include "yaml_test.pb.h"
@@ -75,13 +74,11 @@ Everything full() {
 
 TEST(YamlCodec, EmptyMessageRendersEmptyMap) { EXPECT_EQ(spec_to_yaml(Everything()), "{}\n"); }
 
-TEST(YamlCodec, RendersJsonNamesTextIpsAndOmitsDefaults) {
+TEST(YamlCodec, RendersJsonNamesAndOmitsDefaults) {
   Everything m;
   m.set_i64(-5);
   m.set_color(tds::test::COLOR_DARK_BLUE);
   m.set_renamed_field("x");
-  m.add_addresses()->set_ip(v4(10, 0, 0, 1));
-  m.add_addresses()->set_ip(fd00_1());
   m.mutable_inner();  // set but empty: present, like a non-nil Go pointer
   m.set_blob("hi");
   EXPECT_EQ(spec_to_yaml(m),
@@ -89,10 +86,7 @@ TEST(YamlCodec, RendersJsonNamesTextIpsAndOmitsDefaults) {
             "blob: aGk=\n"
             "color: color_dark_blue\n"
             "inner: {}\n"
-            "other: x\n"
-            "addresses:\n"
-            "  - 10.0.0.1\n"
-            "  - fd00::1\n");
+            "other: x\n");
 }
 
 TEST(YamlCodec, PresenceFieldsRenderTheirDefault) {
@@ -180,37 +174,6 @@ TEST(YamlCodec, RendersMapsAsYamlMaps) {
             "    count: 3\n");
 }
 
-TEST(YamlCodec, IpTextForms) {
-  common::NetIPPort p4;
-  p4.set_ip(v4(10, 0, 0, 1));
-  p4.set_port(51820);
-  EXPECT_EQ(spec_to_yaml(p4), "10.0.0.1:51820\n");
-
-  common::NetIPPort p6;
-  p6.set_ip(fd00_1());
-  p6.set_port(443);
-  EXPECT_EQ(spec_to_yaml(p6), "\"[fd00::1]:443\"\n");  // `[` starts a flow sequence: quoted
-
-  common::NetIPPrefix prefix;
-  prefix.set_ip(fd00_1());
-  prefix.set_prefix_length(64);
-  EXPECT_EQ(spec_to_yaml(prefix), "fd00::1/64\n");
-
-  common::NetIP zero;
-  EXPECT_EQ(spec_to_yaml(zero), "\"\"\n");
-
-  common::NetIP mapped;
-  spec_from_yaml("::ffff:1.2.3.4", &mapped);
-  EXPECT_EQ(mapped.ip().size(), 16u);
-  EXPECT_EQ(spec_to_yaml(mapped), "::ffff:1.2.3.4\n");
-
-  common::NetIPPort parsed;
-  spec_from_yaml("\"[fd00::1]:443\"", &parsed);
-  EXPECT_TRUE(MessageDifferencer::Equals(parsed, p6));
-  spec_from_yaml("10.0.0.1:51820", &parsed);
-  EXPECT_TRUE(MessageDifferencer::Equals(parsed, p4));
-}
-
 TEST(YamlCodec, RegistriesRenameFieldsKeepEmptyAndNameEnumValues) {
   register_yaml_enum("tds.test.Shade", {{0, "unknown"}, {1, "controlplane"}});
   register_yaml_field("tds.test.Everything.kube_span", {"kubespan", false});
@@ -289,8 +252,6 @@ TEST_P(YamlCodecErrors, NameTheFieldAndLeaveTheTargetUntouched) {
 INSTANTIATE_TEST_SUITE_P(
     All, YamlCodecErrors,
     testing::Values(
-        BadInput{"addresses: [10.0.0.1, 10.0.0.300]",
-                 "spec.addresses[1]: \"10.0.0.300\" is not an IP address"},
         BadInput{"i32: 3000000000", "spec.i32: \"3000000000\" is out of range for int32"},
         BadInput{"u32: -1", "spec.u32: \"-1\" is not an integer"},
         BadInput{"i64: 12abc", "spec.i64: \"12abc\" is not an integer"},
@@ -307,16 +268,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"labels: [a]", "spec.labels: expected a map, got a sequence"},
         BadInput{"byId: {x: {}}", "spec.byId.x: \"x\" is not an integer"},
         BadInput{"- a\n- b", "spec: expected a map, got a sequence"},
-        BadInput{"text: [unclosed", "spec: invalid YAML: end of sequence flow not found at line 1"},
-        BadInput{"prefix: 10.0.0.0/33",
-                 "spec.prefix: \"10.0.0.0/33\" has an invalid prefix length"},
-        BadInput{"prefix: 10.0.0.0",
-                 "spec.prefix: \"10.0.0.0\" is not an IP prefix (address/length)"},
-        BadInput{"endpoints: ['fd00::1:80']",
-                 "spec.endpoints[0]: \"fd00::1:80\" is not an address:port"},
-        BadInput{"endpoints: ['[fd00::1]:70000']",
-                 "spec.endpoints[0]: \"[fd00::1]:70000\" has an invalid port"},
-        BadInput{"ip: {ip: x}", "spec.ip: expected a scalar"}));
+        BadInput{"text: [unclosed",
+                 "spec: invalid YAML: end of sequence flow not found at line 1"}));
 
 // "Billion laughs": nine levels of nine aliases stand for 9^9 strings.
 std::string alias_bomb() {
@@ -461,14 +414,14 @@ TEST(MetadataYaml, ErrorsNameTheKey) {
 TEST(ResourceYaml, NestsSpecUnderMetadata) {
   Everything spec;
   spec.set_text("t");
-  spec.add_addresses()->set_ip(v4(172, 20, 0, 2));
+  spec.add_tags("a");
   const Resource r = make_resource(sample_metadata(), spec);
   const std::string yaml = resource_to_yaml(r);
   EXPECT_EQ(yaml.substr(yaml.find("spec:")),
             "spec:\n"
             "  text: t\n"
-            "  addresses:\n"
-            "    - 172.20.0.2\n");
+            "  tags:\n"
+            "    - a\n");
   EXPECT_EQ(yaml.rfind("metadata:\n  namespace: cluster\n", 0), 0u) << yaml;
 }
 

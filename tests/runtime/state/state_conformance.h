@@ -492,7 +492,7 @@ TEST_P(StateConformance, CallbackMayDestroyItsOwnWatch) {
   });
   ready->get_future().wait();
   state().create(thing("a"));
-  ASSERT_TRUE(eventually([&] { return calls.load() == 1; }));
+  ASSERT_TRUE(eventually([&] { return calls.load() == 1; }, kDeadline));
   state().create(thing("b"));
   WatchRecorder sentinel;
   auto ws = state().watch_kind(kKind, strand(), sentinel.callback(), bootstrapping());

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "runtime/state/state.h"
+#include "tests/support/eventually.h"
 
 namespace runtime::state::conformance {
 
@@ -32,16 +33,7 @@ inline resource::Resource make_resource(const std::string& ns, const std::string
 // A copy of `r` that a writer may change and hand back to update().
 inline resource::Resource editable(const ResourcePtr& r) { return *r; }
 
-// Polls `condition` until it holds or the deadline passes; returns its last value.
-inline bool eventually(const std::function<bool()>& condition,
-                       std::chrono::milliseconds timeout = kDeadline) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return condition();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
+using tds::test::eventually;
 
 // id -> version as seen through a watch: what a consumer that applies the events believes.
 using View = std::map<std::string, resource::Version>;

@@ -1,8 +1,8 @@
 // Machine type texts, shared by the YAML codec registration, the config parser and the
 // discovery wire form.
-#include "resources/machine_type.h"
+#include "values/machine_type.h"
 
-namespace resources {
+namespace values {
 
 namespace enums = talos::resource::definitions::enums;
 
@@ -27,4 +27,4 @@ std::optional<MachineType> parse_machine_type(std::string_view text) {
   return std::nullopt;
 }
 
-}  // namespace resources
+}  // namespace values

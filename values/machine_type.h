@@ -6,7 +6,7 @@
 
 #include "resources/enums.pb.h"
 
-namespace resources {
+namespace values {
 
 using MachineType = talos::resource::definitions::enums::MachineType;
 
@@ -20,4 +20,4 @@ inline bool is_control_plane(MachineType type) {
          type == talos::resource::definitions::enums::TYPE_CONTROL_PLANE;
 }
 
-}  // namespace resources
+}  // namespace values

@@ -1,12 +1,12 @@
 // Base64 through OpenSSL's EVP block coder; the strictness checks are ours, because
 // EVP_DecodeBlock tolerates whitespace and counts padding as decoded zero bytes.
-#include "runtime/resource/base64.h"
+#include "values/base64.h"
 
 #include <openssl/evp.h>
 
 #include <algorithm>
 
-namespace runtime::resource {
+namespace values {
 namespace {
 
 bool is_alphabet(char c) {
@@ -42,4 +42,4 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-}  // namespace runtime::resource
+}  // namespace values

@@ -6,10 +6,10 @@
 #include <string>
 #include <string_view>
 
-namespace runtime::resource {
+namespace values {
 
 std::string base64_encode(std::string_view data);
 // Null when text is not padded standard base64 (no whitespace, '=' only as trailing padding).
 std::optional<std::string> base64_decode(std::string_view text);
 
-}  // namespace runtime::resource
+}  // namespace values

@@ -1,9 +1,9 @@
 // Base64 as Go's StdEncoding: padded, strict about the alphabet and padding.
-#include "runtime/resource/base64.h"
+#include "values/base64.h"
 
 #include <gtest/gtest.h>
 
-namespace runtime::resource {
+namespace values {
 namespace {
 
 TEST(Base64, KnownAnswersFromRfc4648) {
@@ -32,4 +32,4 @@ TEST(Base64, RefusesWhatGoRefuses) {
 }
 
 }  // namespace
-}  // namespace runtime::resource
+}  // namespace values
