@@ -13,6 +13,7 @@
 #include "discovery/server/periodic.h"
 #include "discovery/server/snapshot.h"
 #include "discovery/server/state.h"
+#include "platform/logging.h"
 
 namespace discovery::server {
 namespace {
@@ -160,7 +161,7 @@ int run_app(const AppOptions& options, const std::function<void()>& wait_for_sto
     if (metrics_http) metrics_http->stop();
     if (snapshots) save_snapshot(*snapshots, state, metrics);
   } catch (const std::exception& e) {
-    spdlog::error("fatal error=\"{}\"", e.what());
+    platform::log_fatal(e.what());
     return 1;
   }
   spdlog::info("stopped");
