@@ -4,11 +4,13 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <filesystem>
+#include <iostream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "platform/listen_address.h"
+#include "platform/logging.h"
 
 namespace platform {
 namespace {
@@ -62,6 +64,14 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, const char* const
     err << program << ": " << one_line(e.what()) << "; see --help\n";
     return 2;
   }
+  return std::nullopt;
+}
+
+std::optional<int> parse_daemon_command_line(CLI::App& app, int argc, const char* const* argv) {
+  LogOptions log;
+  add_log_flags(app, log);
+  if (auto exit_code = parse_command_line(app, argc, argv, std::cout, std::cerr)) return exit_code;
+  setup_logging(log);
   return std::nullopt;
 }
 

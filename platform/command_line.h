@@ -20,6 +20,10 @@ namespace platform {
 std::optional<int> parse_command_line(CLI::App& app, int argc, const char* const* argv,
                                       std::ostream& out, std::ostream& err);
 
+// A daemon's command line: adds --log-level to `app`, parses as parse_command_line (on stdout
+// and stderr) and sets up logging. Returns the exit status when the program should end now.
+std::optional<int> parse_daemon_command_line(CLI::App& app, int argc, const char* const* argv);
+
 // A check for a listen-address flag whose empty value turns the listener off: the empty value
 // and what parse_listen_address accepts.
 CLI::Validator optional_listen_address();

@@ -4,13 +4,12 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
-#include <iostream>
 
 #include "discovery/server/app.h"
 #include "discovery/server/client_ip.h"
 #include "discovery/server/duration.h"
 #include "platform/command_line.h"
-#include "platform/logging.h"
+#include "platform/signals.h"
 
 namespace ds = discovery::server;
 
@@ -34,7 +33,6 @@ std::function<void(const std::string&)> duration_flag(const std::string& flag,
 int main(int argc, char** argv) {
   CLI::App app{"Talos discovery service (sidero.discovery.server.Cluster)"};
   ds::AppOptions options;
-  platform::LogOptions log;
   auto& grpc = options.grpc;
   app.add_option("--addr", grpc.address, "gRPC listen address (host:port or :port)")
       ->capture_default_str();
@@ -87,18 +85,8 @@ int main(int argc, char** argv) {
                  "encrypt snapshots with AES-256-GCM under this key (32 bytes raw, hex or base64)");
   app.add_flag("--snapshot-strict", options.snapshot_strict,
                "refuse to start when the snapshot is damaged (default: start with what was read)");
-  platform::add_log_flags(app, log);
-  if (auto exit_code = platform::parse_command_line(app, argc, argv, std::cout, std::cerr)) {
-    return *exit_code;
-  }
-  platform::setup_logging(log);
-
-  // Blocked before any thread starts, so every thread inherits the mask and sigwait sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (auto exit_code = platform::parse_daemon_command_line(app, argc, argv)) return *exit_code;
+  const sigset_t signals = platform::block_signals({SIGINT, SIGTERM});
   return ds::run_app(options, [&] {
     int signal = 0;
     sigwait(&signals, &signal);

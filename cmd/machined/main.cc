@@ -6,17 +6,16 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <exception>
-#include <iostream>
 
 #include "machined/daemon.h"
 #include "platform/command_line.h"
 #include "platform/log_value.h"
 #include "platform/logging.h"
+#include "platform/signals.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"machined: the node daemon (COSI resource store, controllers, State API)"};
   machined::DaemonOptions options;
-  platform::LogOptions log;
   app.add_option("--state-dir", options.state_dir,
                  "directory for the socket, TLS identity and node state")
       ->required();
@@ -34,17 +33,8 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", options.tls_key, "API private key (PEM), with --tls-cert");
   app.add_option("--plugin-dir", options.plugin_dir,
                  "load every *.so in this directory as a plugin (types and controllers)");
-  platform::add_log_flags(app, log);
-  if (auto exit_code = platform::parse_command_line(app, argc, argv, std::cout, std::cerr)) {
-    return *exit_code;
-  }
-  platform::setup_logging(log);
-
-  // Blocked before any thread starts, so every thread inherits the mask and sigwait sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, s);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (auto exit_code = platform::parse_daemon_command_line(app, argc, argv)) return *exit_code;
+  const sigset_t signals = platform::block_signals({SIGINT, SIGTERM, SIGHUP});
 
   // A finished reset stops the daemon as SIGTERM does; sent to this thread, which sigwaits.
   options.on_exit_request = [main_thread = pthread_self()] { pthread_kill(main_thread, SIGTERM); };
