@@ -356,7 +356,7 @@ class DaemonImpl final : public Daemon {
   std::unique_ptr<grpc::Service> api_machine_;
   int api_port_ = 0;
   std::unique_ptr<grpc::Server> api_server_;
-  std::unique_ptr<MetricsServer> metrics_;
+  std::unique_ptr<platform::HttpServer> metrics_;
   std::unique_ptr<FileWatch> config_watch_;
   std::mutex reload_mu_;
 

@@ -1,18 +1,14 @@
-// Listen addresses as the flags spell them: "host:port", ":port" (every interface) or
-// "[v6]:port".
+// Listen addresses for machined's gRPC listeners; the flag syntax is platform's.
 #pragma once
 
 #include <string>
 
+#include "platform/listen_address.h"
+
 namespace machined {
 
-struct HostPort {
-  std::string host;  // empty: every interface; IPv6 without brackets
-  int port = 0;
-};
-
-// Throws std::invalid_argument naming the address when it has no valid port (0-65535).
-HostPort parse_listen_address(const std::string& address);
+using platform::HostPort;
+using platform::parse_listen_address;
 
 // The form gRPC's AddListeningPort takes: "[::]:port" for every interface.
 std::string grpc_listen_address(const std::string& address);

@@ -7,6 +7,7 @@
 #include "nodectl/gen_config.h"
 #include "nodectl/get.h"
 #include "nodectl/reset.h"
+#include "platform/command_line.h"
 
 namespace nodectl {
 
@@ -71,11 +72,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   gen_config_cmd->add_option("-o,--output", gen_opts.output, "write to this file, not stdout");
   gen_config_cmd->add_flag("--force", gen_opts.force, "overwrite an existing output file");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e, out, err) == 0 ? 0 : 2;
-  }
+  if (auto exit_code = platform::parse_command_line(app, argc, argv, out, err)) return *exit_code;
   reset_opts.timeout = std::chrono::seconds(reset_timeout);
   try {
     if (*get_cmd) return get(target, get_opts, out, err);

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <vector>
 
+#include "platform/prometheus.h"
+
 namespace platform {
 namespace {
 
@@ -65,24 +67,20 @@ std::optional<ProcessStats> read_process_stats() {
 }
 
 std::string render_process_metrics(const ProcessStats& s) {
-  std::string out;
-  auto family = [&out](std::string_view name, std::string_view type, std::string_view help,
-                       auto value) {
-    out += fmt::format("# HELP {0} {2}\n# TYPE {0} {1}\n{0} {3}\n", name, type, help, value);
-  };
-  family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
-         s.cpu_seconds);
-  family("process_max_fds", "gauge", "Maximum number of open file descriptors.",
-         s.max_fds ? fmt::format("{}", *s.max_fds) : std::string("+Inf"));
-  family("process_open_fds", "gauge", "Number of open file descriptors.", s.open_fds);
-  family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
-         s.resident_memory_bytes);
-  family("process_start_time_seconds", "gauge",
-         "Start time of the process since unix epoch in seconds.",
-         fmt::format("{:.2f}", s.start_time_seconds));
-  family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
-         s.virtual_memory_bytes);
-  return out;
+  PrometheusWriter w;
+  w.metric("process_cpu_seconds_total", "counter",
+           "Total user and system CPU time spent in seconds.", s.cpu_seconds);
+  w.metric("process_max_fds", "gauge", "Maximum number of open file descriptors.",
+           s.max_fds ? fmt::format("{}", *s.max_fds) : std::string("+Inf"));
+  w.metric("process_open_fds", "gauge", "Number of open file descriptors.", s.open_fds);
+  w.metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+           s.resident_memory_bytes);
+  w.metric("process_start_time_seconds", "gauge",
+           "Start time of the process since unix epoch in seconds.",
+           fmt::format("{:.2f}", s.start_time_seconds));
+  w.metric("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+           s.virtual_memory_bytes);
+  return w.text();
 }
 
 std::string render_process_metrics() {

@@ -1,29 +1,31 @@
 // discovery-service: parses flags and runs the service (discovery/server/app.h) until SIGINT or
 // SIGTERM.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
-#include <optional>
 
 #include "discovery/server/app.h"
+#include "discovery/server/client_ip.h"
 #include "discovery/server/duration.h"
+#include "platform/command_line.h"
+#include "platform/signals.h"
 
 namespace ds = discovery::server;
 
 namespace {
 
-// A positive Go-style duration flag, or nullopt after logging why not.
-std::optional<std::chrono::nanoseconds> duration_flag(std::string_view flag,
-                                                      const std::string& value) {
-  auto parsed = ds::parse_duration(value);
-  if (!parsed || *parsed <= std::chrono::nanoseconds::zero()) {
-    spdlog::error("bad_flag flag={} value=\"{}\" error=\"expected a positive duration such as "
-                  "30s, 1m or 1h\"",
-                  flag, value);
-    return std::nullopt;
-  }
-  return parsed;
+// Parses a positive Go-style duration flag into `into`; anything else is a bad flag.
+std::function<void(const std::string&)> duration_flag(const std::string& flag,
+                                                      std::chrono::nanoseconds& into) {
+  return [flag, &into](const std::string& value) {
+    auto parsed = ds::parse_duration(value);
+    if (!parsed || *parsed <= std::chrono::nanoseconds::zero()) {
+      throw CLI::ValidationError(
+          flag, "\"" + value + "\" is not a positive duration such as 30s, 1m or 1h");
+    }
+    into = *parsed;
+  };
 }
 
 }  // namespace
@@ -31,9 +33,6 @@ std::optional<std::chrono::nanoseconds> duration_flag(std::string_view flag,
 int main(int argc, char** argv) {
   CLI::App app{"Talos discovery service (sidero.discovery.server.Cluster)"};
   ds::AppOptions options;
-  std::string gc_interval = "1m";
-  std::string snapshot_interval = "10m";
-  std::string log_level = "info";
   auto& grpc = options.grpc;
   app.add_option("--addr", grpc.address, "gRPC listen address (host:port or :port)")
       ->capture_default_str();
@@ -42,20 +41,30 @@ int main(int argc, char** argv) {
   app.add_option("--key-path", grpc.key_path, "PEM private key for --certificate-path");
   app.add_option("--landing-addr", options.landing_address,
                  "HTTP address of the landing page, /stats and /healthz (empty: off)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(platform::optional_listen_address());
   app.add_option("--metrics-addr", options.metrics_address,
                  "HTTP address of Prometheus /metrics (empty: off)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(platform::optional_listen_address());
   app.add_flag("--enable-inspect", options.landing.enable_inspect,
                "serve /inspect?clusterID=... on the landing address");
-  app.add_option("--gc-interval", gc_interval, "garbage collection interval (Go duration)")
-      ->capture_default_str();
+  app.add_option_function<std::string>("--gc-interval",
+                                       duration_flag("--gc-interval", options.gc_interval),
+                                       "garbage collection interval (Go duration)")
+      ->default_str("1m");
   app.add_option("--redirect-endpoint", grpc.service.redirect_endpoint,
                  "advise clients in Hello to use this host:port instead");
   app.add_flag("--disable-client-ip-reporting", grpc.service.disable_client_ip_reporting,
                "do not tell clients their IP in Hello");
   app.add_option("--trusted-proxies", options.trusted_proxies,
-                 "comma-separated CIDRs whose X-Real-IP / X-Forwarded-For are believed");
+                 "comma-separated CIDRs whose X-Real-IP / X-Forwarded-For are believed")
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            std::string error;
+            return ds::TrustedProxies::parse(value, error) ? std::string() : error;
+          },
+          "CIDRS"));
   app.add_option("--rate-limit", options.rate_limit.rate,
                  "requests per second per client IP (IPv6: per /64); 0 disables")
       ->capture_default_str()
@@ -67,33 +76,17 @@ int main(int argc, char** argv) {
                "load the snapshot at start, save it periodically and at shutdown "
                "(--snapshots-enabled=false to turn off)")
       ->capture_default_str();
-  app.add_option("--snapshot-path", options.snapshot_path, "snapshot file")
-      ->capture_default_str();
-  app.add_option("--snapshot-interval", snapshot_interval, "snapshot save interval (Go duration)")
-      ->capture_default_str();
+  app.add_option("--snapshot-path", options.snapshot_path, "snapshot file")->capture_default_str();
+  app.add_option_function<std::string>(
+         "--snapshot-interval", duration_flag("--snapshot-interval", options.snapshot_interval),
+         "snapshot save interval (Go duration)")
+      ->default_str("10m");
   app.add_option("--snapshot-key-file", options.snapshot_key_file,
                  "encrypt snapshots with AES-256-GCM under this key (32 bytes raw, hex or base64)");
   app.add_flag("--snapshot-strict", options.snapshot_strict,
                "refuse to start when the snapshot is damaged (default: start with what was read)");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-  CLI11_PARSE(app, argc, argv);
-  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%e level=%l event=%v");
-  spdlog::set_level(spdlog::level::from_str(log_level));
-
-  auto gc = duration_flag("--gc-interval", gc_interval);
-  auto snapshots = duration_flag("--snapshot-interval", snapshot_interval);
-  if (!gc || !snapshots) return 2;
-  options.gc_interval = *gc;
-  options.snapshot_interval = *snapshots;
-
-  // Blocked before any thread starts, so every thread inherits the mask and sigwait sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (auto exit_code = platform::parse_daemon_command_line(app, argc, argv)) return *exit_code;
+  const sigset_t signals = platform::block_signals({SIGINT, SIGTERM});
   return ds::run_app(options, [&] {
     int signal = 0;
     sigwait(&signals, &signal);

@@ -1,24 +1,26 @@
 // machined: parses flags, starts the daemon, reloads the config on SIGHUP and stops cleanly on
 // SIGINT/SIGTERM, or after a reset (which wipes the node's state on the way out).
-#include <spdlog/spdlog.h>
-
 #include <pthread.h>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <exception>
 
 #include "machined/daemon.h"
+#include "platform/command_line.h"
 #include "platform/log_value.h"
+#include "platform/logging.h"
+#include "platform/signals.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"machined: the node daemon (COSI resource store, controllers, State API)"};
   machined::DaemonOptions options;
-  std::string log_level = "info";
   app.add_option("--state-dir", options.state_dir,
                  "directory for the socket, TLS identity and node state")
       ->required();
-  app.add_option("--config", options.config_path, "machine config YAML (re-read when it changes and on SIGHUP)");
+  app.add_option("--config", options.config_path,
+                 "machine config YAML (re-read when it changes and on SIGHUP)");
   app.add_option("--api-addr", options.api_addr,
                  "TLS listen address of the read-only API (host:port or :port)")
       ->capture_default_str();
@@ -31,18 +33,8 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", options.tls_key, "API private key (PEM), with --tls-cert");
   app.add_option("--plugin-dir", options.plugin_dir,
                  "load every *.so in this directory as a plugin (types and controllers)");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-  CLI11_PARSE(app, argc, argv);
-  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%e level=%l event=%v");
-  spdlog::set_level(spdlog::level::from_str(log_level));
-
-  // Blocked before any thread starts, so every thread inherits the mask and sigwait sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, s);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (auto exit_code = platform::parse_daemon_command_line(app, argc, argv)) return *exit_code;
+  const sigset_t signals = platform::block_signals({SIGINT, SIGTERM, SIGHUP});
 
   // A finished reset stops the daemon as SIGTERM does; sent to this thread, which sigwaits.
   options.on_exit_request = [main_thread = pthread_self()] { pthread_kill(main_thread, SIGTERM); };
@@ -66,7 +58,7 @@ int main(int argc, char** argv) {
     }
     daemon->stop();
   } catch (const std::exception& e) {
-    spdlog::error("fatal error=\"{}\"", platform::log_value(e.what()));
+    platform::log_fatal(e.what());
     return 1;
   }
   spdlog::info("stopped");

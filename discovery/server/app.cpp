@@ -13,11 +13,15 @@
 #include "discovery/server/periodic.h"
 #include "discovery/server/snapshot.h"
 #include "discovery/server/state.h"
+#include "platform/logging.h"
 
 namespace discovery::server {
 namespace {
 
 using Steady = std::chrono::steady_clock;
+
+// The Server header of the landing and metrics responses.
+constexpr char kServerName[] = "discovery-service";
 
 StorageEvent event_of(bool save, bool ok, const SnapshotCounts& counts,
                       Steady::duration elapsed) {
@@ -124,14 +128,17 @@ int run_app(const AppOptions& options, const std::function<void()>& wait_for_sto
     auto server = start_server(state, grpc);
     std::unique_ptr<HttpServer> landing;
     if (!options.landing_address.empty()) {
-      landing = start_http_server(options.landing_address, landing_handler(state, options.landing));
+      landing = platform::start_http_server(options.landing_address,
+                                            landing_handler(state, options.landing), kServerName);
     }
     std::unique_ptr<HttpServer> metrics_http;
     if (!options.metrics_address.empty()) {
-      metrics_http = start_http_server(options.metrics_address, metrics_handler([&] {
+      auto render = [&] {
         StateStats stats = state.stats();
         return metrics.render({&stats, limiter.buckets()});
-      }));
+      };
+      metrics_http = platform::start_http_server(options.metrics_address,
+                                                 metrics_handler(render), kServerName);
     }
     spdlog::info("listening addr={} port={} tls={} landing_port={} metrics_port={} "
                  "snapshots={} redirect=\"{}\" client_ip_reporting={}",
@@ -150,11 +157,11 @@ int run_app(const AppOptions& options, const std::function<void()>& wait_for_sto
       spdlog::info("shutdown");
     }
     server->shutdown();
-    if (landing) landing->shutdown();
-    if (metrics_http) metrics_http->shutdown();
+    if (landing) landing->stop();
+    if (metrics_http) metrics_http->stop();
     if (snapshots) save_snapshot(*snapshots, state, metrics);
   } catch (const std::exception& e) {
-    spdlog::error("fatal error=\"{}\"", e.what());
+    platform::log_fatal(e.what());
     return 1;
   }
   spdlog::info("stopped");

@@ -1,8 +1,6 @@
 // Prometheus text rendering of the discovery-service metrics.
 #include "discovery/server/metrics.h"
 
-#include <fmt/format.h>
-
 #include <array>
 #include <atomic>
 #include <map>
@@ -10,6 +8,7 @@
 #include <optional>
 
 #include "discovery/server/state.h"
+#include "platform/prometheus.h"
 
 namespace discovery::server {
 namespace {
@@ -52,9 +51,9 @@ std::string_view type_of(std::size_t method) {
 }
 
 std::string labels(std::size_t method) {
-  return fmt::format("grpc_method=\"{}\",grpc_service=\"sidero.discovery.server.Cluster\","
-                     "grpc_type=\"{}\"",
-                     kMethodNames[method], type_of(method));
+  return platform::prometheus_label("grpc_method", kMethodNames[method]) + "," +
+         platform::prometheus_label("grpc_service", "sidero.discovery.server.Cluster") + "," +
+         platform::prometheus_label("grpc_type", type_of(method));
 }
 
 }  // namespace
@@ -148,97 +147,81 @@ void Metrics::storage(const StorageEvent& event) {
 }
 
 std::string Metrics::render(const ScrapeInputs& in) const {
-  std::string out;
-  auto add = [&out](std::string_view name, std::string_view type, std::string_view help) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  };
-  auto line = [&out](std::string_view name, std::string_view labels, auto value) {
-    if (labels.empty()) {
-      out += fmt::format("{} {}\n", name, value);
-    } else {
-      out += fmt::format("{}{{{}}} {}\n", name, labels, value);
-    }
-  };
+  platform::PrometheusWriter w;
   const auto& i = *impl_;
 
   if (in.state != nullptr) {
-    add("discovery_state_clusters", "gauge", "The number of clusters.");
-    line("discovery_state_clusters", "", in.state->clusters);
-    add("discovery_state_affiliates", "gauge", "The number of affiliates.");
-    line("discovery_state_affiliates", "", in.state->affiliates);
-    add("discovery_state_endpoints", "gauge", "The number of endpoints.");
-    line("discovery_state_endpoints", "", in.state->endpoints);
-    add("discovery_state_subscriptions", "gauge", "The number of watch subscriptions.");
-    line("discovery_state_subscriptions", "", in.state->watches);
-    add("discovery_state_watch_coalesced_changes_total", "counter",
-        "Changes merged into a change still pending for a slow watcher.");
-    line("discovery_state_watch_coalesced_changes_total", "", in.state->coalesced_changes);
+    w.metric("discovery_state_clusters", "gauge", "The number of clusters.", in.state->clusters);
+    w.metric("discovery_state_affiliates", "gauge", "The number of affiliates.",
+             in.state->affiliates);
+    w.metric("discovery_state_endpoints", "gauge", "The number of endpoints.", in.state->endpoints);
+    w.metric("discovery_state_subscriptions", "gauge", "The number of watch subscriptions.",
+             in.state->watches);
+    w.metric("discovery_state_watch_coalesced_changes_total", "counter",
+             "Changes merged into a change still pending for a slow watcher.",
+             in.state->coalesced_changes);
   }
-  add("discovery_state_gc_runs_total", "counter", "The number of GC runs.");
-  line("discovery_state_gc_runs_total", "", i.gc_runs_.load());
-  add("discovery_state_gc_clusters_total", "counter", "Clusters removed by GC.");
-  line("discovery_state_gc_clusters_total", "", i.gc_clusters_.load());
-  add("discovery_state_gc_affiliates_total", "counter", "Affiliates removed by GC.");
-  line("discovery_state_gc_affiliates_total", "", i.gc_affiliates_.load());
+  w.metric("discovery_state_gc_runs_total", "counter", "The number of GC runs.", i.gc_runs_.load());
+  w.metric("discovery_state_gc_clusters_total", "counter", "Clusters removed by GC.",
+           i.gc_clusters_.load());
+  w.metric("discovery_state_gc_affiliates_total", "counter", "Affiliates removed by GC.",
+           i.gc_affiliates_.load());
 
-  add("discovery_ratelimit_waits_total", "counter", "Calls delayed until their token arrived.");
-  line("discovery_ratelimit_waits_total", "", i.rate_waits_.load());
-  add("discovery_ratelimit_rejects_total", "counter",
-      "Calls refused because the wait would pass their deadline.");
-  line("discovery_ratelimit_rejects_total", "", i.rate_rejects_.load());
-  add("discovery_ratelimit_buckets", "gauge", "Client addresses with a token bucket.");
-  line("discovery_ratelimit_buckets", "", in.rate_limit_buckets);
+  w.metric("discovery_ratelimit_waits_total", "counter", "Calls delayed until their token arrived.",
+           i.rate_waits_.load());
+  w.metric("discovery_ratelimit_rejects_total", "counter",
+           "Calls refused because the wait would pass their deadline.", i.rate_rejects_.load());
+  w.metric("discovery_ratelimit_buckets", "gauge", "Client addresses with a token bucket.",
+           in.rate_limit_buckets);
 
-  add("grpc_server_started_total", "counter", "RPCs started on the server.");
-  for (std::size_t m = 0; m < kMethods; ++m) {
-    line("grpc_server_started_total", labels(m), i.started_[m].load());
-  }
-  add("grpc_server_handled_total", "counter", "RPCs completed on the server, by code.");
+  // One sample per method of a per-method counter array.
+  auto per_method = [&w](std::string_view name, std::string_view help,
+                         const std::array<Counter, kMethods>& counters) {
+    w.family(name, "counter", help);
+    for (std::size_t m = 0; m < kMethods; ++m) w.sample(name, labels(m), counters[m].load());
+  };
+  per_method("grpc_server_started_total", "RPCs started on the server.", i.started_);
+  w.family("grpc_server_handled_total", "counter", "RPCs completed on the server, by code.");
   for (std::size_t m = 0; m < kMethods; ++m) {
     for (std::size_t c = 0; c < kCodes; ++c) {
       if (auto n = i.handled_[m][c].load(); n > 0 || c == 0) {
-        line("grpc_server_handled_total",
-             fmt::format("grpc_code=\"{}\",{}", kCodeNames[c], labels(m)), n);
+        w.sample("grpc_server_handled_total",
+                 platform::prometheus_label("grpc_code", kCodeNames[c]) + "," + labels(m), n);
       }
     }
   }
-  add("grpc_server_msg_received_total", "counter", "Messages received by the server.");
-  for (std::size_t m = 0; m < kMethods; ++m) {
-    line("grpc_server_msg_received_total", labels(m), i.received_[m].load());
-  }
-  add("grpc_server_msg_sent_total", "counter", "Messages sent by the server.");
-  for (std::size_t m = 0; m < kMethods; ++m) {
-    line("grpc_server_msg_sent_total", labels(m), i.sent_[m].load());
-  }
-  add("grpc_server_handling_seconds", "histogram", "RPC handling time (a Watch: its lifetime).");
+  per_method("grpc_server_msg_received_total", "Messages received by the server.", i.received_);
+  per_method("grpc_server_msg_sent_total", "Messages sent by the server.", i.sent_);
+  w.family("grpc_server_handling_seconds", "histogram",
+           "RPC handling time (a Watch: its lifetime).");
   for (std::size_t m = 0; m < kMethods; ++m) {
     const auto& h = i.handling_[m];
-    for (std::size_t b = 0; b < kBuckets.size(); ++b) {
-      line("grpc_server_handling_seconds_bucket",
-           fmt::format("{},le=\"{}\"", labels(m), kBuckets[b]), h.buckets[b].load());
-    }
-    line("grpc_server_handling_seconds_bucket", fmt::format("{},le=\"+Inf\"", labels(m)),
-         h.count.load());
-    line("grpc_server_handling_seconds_sum", labels(m), h.sum.load());
-    line("grpc_server_handling_seconds_count", labels(m), h.count.load());
+    std::array<std::uint64_t, kBuckets.size()> buckets{};
+    for (std::size_t b = 0; b < kBuckets.size(); ++b) buckets[b] = h.buckets[b].load();
+    w.histogram("grpc_server_handling_seconds", labels(m), kBuckets, buckets, h.sum.load(),
+                h.count.load());
   }
 
   std::lock_guard lock(i.mu_);
-  add("discovery_server_hello_requests_total", "counter", "Hello requests by client version.");
+  w.family("discovery_server_hello_requests_total", "counter", "Hello requests by client version.");
   for (const auto& [version, n] : i.versions_) {
-    line("discovery_server_hello_requests_total", fmt::format("client_version=\"{}\"", version), n);
+    w.sample("discovery_server_hello_requests_total",
+             platform::prometheus_label("client_version", version), n);
   }
-  if (!i.snapshots_) return out;
-  add("discovery_storage_operations_total", "counter", "Snapshot saves and loads by result.");
+  if (!i.snapshots_) return w.text();
+  auto operation = [](bool save) {
+    return platform::prometheus_label("operation", save ? "save" : "load");
+  };
+  w.family("discovery_storage_operations_total", "counter", "Snapshot saves and loads by result.");
   for (bool save : {false, true}) {
     for (bool ok : {false, true}) {
       auto it = i.storage_.find(save);
       std::uint64_t n = 0;
       if (it != i.storage_.end() && it->second.results.contains(ok)) n = it->second.results.at(ok);
-      line("discovery_storage_operations_total",
-           fmt::format("operation=\"{}\",status=\"{}\"", save ? "save" : "load",
-                       ok ? "success" : "error"),
-           n);
+      w.sample(
+          "discovery_storage_operations_total",
+          operation(save) + "," + platform::prometheus_label("status", ok ? "success" : "error"),
+          n);
     }
   }
   const auto now = std::chrono::system_clock::now();
@@ -259,22 +242,20 @@ std::string Metrics::render(const ScrapeInputs& in) const {
        [](const OperationGauges& g) { return g.seconds; }},
   };
   for (const auto& gauge : kGauges) {
-    add(gauge.name, "gauge", gauge.help);
-    for (const auto& [save, g] : i.storage_) {
-      line(gauge.name, fmt::format("operation=\"{}\"", save ? "save" : "load"), gauge.get(g));
-    }
+    w.family(gauge.name, "gauge", gauge.help);
+    for (const auto& [save, g] : i.storage_) w.sample(gauge.name, operation(save), gauge.get(g));
   }
-  add("discovery_storage_snapshot_age_seconds", "gauge",
-      "Seconds since the last successful save (or load, before the first save).");
+  w.family("discovery_storage_snapshot_age_seconds", "gauge",
+           "Seconds since the last successful save (or load, before the first save).");
   std::optional<std::chrono::system_clock::time_point> last;
   for (const auto& [save, g] : i.storage_) {
     if (g.last_success && (!last || *g.last_success > *last)) last = g.last_success;
   }
   if (last) {
-    line("discovery_storage_snapshot_age_seconds", "",
-         std::chrono::duration<double>(now - *last).count());
+    w.sample("discovery_storage_snapshot_age_seconds", "",
+             std::chrono::duration<double>(now - *last).count());
   }
-  return out;
+  return w.text();
 }
 
 }  // namespace discovery::server

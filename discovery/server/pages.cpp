@@ -7,7 +7,7 @@
 #include <mutex>
 
 #include "discovery/server/state.h"
-#include "platform/process_metrics.h"
+#include "platform/prometheus.h"
 
 namespace discovery::server {
 namespace {
@@ -57,10 +57,6 @@ std::string hex(std::string_view in) {
 
 HttpResponse not_found() {
   return {404, "text/plain; charset=utf-8", "404 page not found\n", {}};
-}
-
-std::string path_of(std::string_view target) {
-  return std::string(target.substr(0, target.find('?')));
 }
 
 HttpResponse inspect(const State& state, std::string_view target) {
@@ -151,7 +147,7 @@ HttpHandler landing_handler(const State& state, LandingOptions options) {
     if (req.method != "GET" && req.method != "HEAD") {
       return {405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", "GET, HEAD"}}};
     }
-    const std::string path = path_of(req.target);
+    const std::string_view path = platform::http_path(req.target);
     if (path == "/") return {200, "text/html; charset=utf-8", std::string(kIndex), {}};
     if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n", {}};
     if (path == "/stats") {
@@ -164,12 +160,11 @@ HttpHandler landing_handler(const State& state, LandingOptions options) {
 
 HttpHandler metrics_handler(std::function<std::string()> render) {
   return [render = std::move(render)](const HttpRequest& req) -> HttpResponse {
-    if (path_of(req.target) != "/metrics") return not_found();
+    if (platform::http_path(req.target) != "/metrics") return not_found();
     if (req.method != "GET" && req.method != "HEAD") {
       return {405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", "GET, HEAD"}}};
     }
-    return {200, "text/plain; version=0.0.4; charset=utf-8",
-            render() + platform::render_process_metrics(), {}};
+    return platform::prometheus_response(render());
   };
 }
 

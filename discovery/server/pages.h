@@ -8,9 +8,14 @@
 #include <string>
 #include <string_view>
 
-#include "discovery/server/http_server.h"
+#include "platform/http_server.h"
 
 namespace discovery::server {
+
+using platform::HttpHandler;
+using platform::HttpRequest;
+using platform::HttpResponse;
+using platform::HttpServer;
 
 class State;
 

@@ -19,7 +19,7 @@ class Registry;
 namespace runtime::plugin {
 
 // Bumped whenever Host, Registry, Controller, Runtime or the resource types change shape.
-inline constexpr std::uint32_t kAbiVersion = 1;
+inline constexpr std::uint32_t kAbiVersion = 2;
 inline constexpr char kEntryPoint[] = "tds_plugin_v1";
 
 // What a plugin registers with, valid only during its register call.

@@ -182,13 +182,16 @@ class Load {
     return wait_until(timeout, [&] { return inflight_ == 0; });
   }
 
-  // Ends every stream and waits for every outstanding call (each has a 30 s deadline), so no
-  // callback runs after the Load is gone.
+  // Ends every stream and waits, without a time limit, until every stream has ended and every
+  // update call has released its state: a Load destroyed earlier would be written to by the
+  // callbacks still to come. The wait ends because each call has a 30 s deadline and every
+  // stream is cancelled.
   void shutdown() {
     closing_ = true;
     for (auto& w : watches_) w->cancel();
-    wait_until(std::chrono::seconds(60),
-               [&] { return watches_done_ == static_cast<int>(watches_.size()) && rpcs_ == 0; });
+    std::unique_lock lock(mu_);
+    cv_.wait(lock,
+             [&] { return watches_done_ == static_cast<int>(watches_.size()) && rpcs_ == 0; });
   }
 
   // Called from gRPC threads.
@@ -254,15 +257,32 @@ class Load {
 
   void bump(int& counter) { add(counter, 1); }
   void unbump(int& counter) { add(counter, -1); }
+  // Notifies under the lock: the last decrement lets shutdown() return and the Load be
+  // destroyed, so nothing of the Load may be touched once the lock is released (a notify after
+  // unlocking would write into a freed condition variable).
   void add(int& counter, int delta) {
-    {
-      std::lock_guard lock(mu_);
-      counter += delta;
-    }
+    std::lock_guard lock(mu_);
+    counter += delta;
     cv_.notify_all();
   }
 
+  // One AffiliateUpdate's buffers, shared by send() and the completion callback. It counts as
+  // outstanding (rpcs_) until the last reference is dropped, which gRPC does only after the
+  // callback has returned, so its ClientContext is gone before shutdown() can return.
   struct UpdateCall {
+    explicit UpdateCall(Load& load) : outstanding(load) {}
+
+    class Outstanding {
+     public:
+      explicit Outstanding(Load& load) : load_(load) { load_.bump(load_.rpcs_); }
+      ~Outstanding() { load_.unbump(load_.rpcs_); }
+      Outstanding(const Outstanding&) = delete;
+      Outstanding& operator=(const Outstanding&) = delete;
+
+     private:
+      Load& load_;
+    };
+    Outstanding outstanding;  // first member, so destroyed after the others
     grpc::ClientContext context;
     pb::AffiliateUpdateRequest request;
     pb::AffiliateUpdateResponse response;
@@ -270,7 +290,7 @@ class Load {
 
   void send(int affiliate) {
     const std::uint64_t seq = next_seq_.fetch_add(1) + 1;
-    auto call = std::make_shared<UpdateCall>();
+    auto call = std::make_shared<UpdateCall>(*this);
     auto& req = call->request;
     req.set_cluster_id(cluster_ids_[static_cast<std::size_t>(affiliate / options_.affiliates)]);
     req.set_affiliate_id(affiliate_ids_[static_cast<std::size_t>(affiliate)]);
@@ -296,7 +316,6 @@ class Load {
     std::memcpy(data.data() + 16, &index, 4);
     req.set_affiliate_data(std::move(data));
 
-    bump(rpcs_);
     stub_for(affiliate).async()->AffiliateUpdate(
         &call->context, &call->request, &call->response,
         [this, call, affiliate, seq, sent, fanout](grpc::Status status) {
@@ -310,7 +329,6 @@ class Load {
               release(affiliate);  // watchers will never see it
             }
           }
-          unbump(rpcs_);
         });
   }
 
@@ -353,7 +371,7 @@ class Load {
   int inflight_ = 0;
   int snapshots_ = 0;
   int watches_done_ = 0;
-  int rpcs_ = 0;  // AffiliateUpdate calls not yet answered
+  int rpcs_ = 0;  // UpdateCalls alive (see UpdateCall)
   int watch_failures_ = 0;
   std::string first_watch_error_;
 };

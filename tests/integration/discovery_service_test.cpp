@@ -167,4 +167,36 @@ TEST(DiscoveryService, BadFlagsFailWithAClearError) {
   EXPECT_NE(proc.output().find("--gc-interval"), std::string::npos) << proc.output();
 }
 
+TEST(DiscoveryService, EmptyAddressFlagsTurnTheHttpListenersOff) {
+  // `--landing-addr=` is the empty value; it must not take `--metrics-addr=` as its value.
+  tds::test::ChildProcess proc({DISCOVERY_SERVICE_BIN, "--addr", "127.0.0.1:0",
+                                "--landing-addr=", "--metrics-addr=", "--snapshots-enabled=false"});
+  auto ports =
+      proc.wait_for_output(std::regex("event=listening .* (landing_port=.* metrics_port=[0-9]+)"),
+                           std::chrono::seconds(30));
+  ASSERT_TRUE(ports.has_value()) << proc.output();
+  EXPECT_EQ(*ports, "landing_port=0 metrics_port=0");
+}
+
+TEST(DiscoveryService, BadCommandLinesAreOneLineOnStderrAndStatusTwo) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--no-such-flag"},
+                                               {"--log-level=loud"},
+                                               {"--landing-addr", "nowhere"},
+                                               {"--trusted-proxies", "10.0.0.0/99"},
+                                               {"--snapshot-interval", "0s"},
+                                               {"--addr"}}) {
+    std::vector<std::string> command = {DISCOVERY_SERVICE_BIN};
+    command.insert(command.end(), args.begin(), args.end());
+    const auto r = tds::test::run_for_stderr(command, std::chrono::seconds(30));
+    EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.output;
+    EXPECT_TRUE(r.output.starts_with("discovery-service: ")) << r.output;
+    EXPECT_NE(r.output.find(args[0].substr(0, args[0].find('='))), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find('\n'), r.output.size() - 1) << "one line: " << r.output;
+  }
+  const auto help =
+      tds::test::run_to_exit({DISCOVERY_SERVICE_BIN, "--help"}, std::chrono::seconds(30));
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("--landing-addr"), std::string::npos) << help.output;
+}
+
 }  // namespace

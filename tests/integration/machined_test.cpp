@@ -172,4 +172,34 @@ TEST(MachinedFlags, BadFlagsFailClearly) {
   EXPECT_THAT(bad.output(), HasSubstr("notaport"));
 }
 
+TEST(MachinedFlags, BadCommandLinesAreOneLineOnStderrAndStatusTwo) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--state-dir", "/nonexistent", "--no-such-flag"},
+        {"--state-dir", "/nonexistent", "--log-level="},
+        {"--api-addr", ":1"}}) {
+    std::vector<std::string> command = {MACHINED_BIN};
+    command.insert(command.end(), args.begin(), args.end());
+    const auto r = tds::test::run_for_stderr(command, 30s);
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_THAT(r.output, ::testing::StartsWith("machined: "));
+    EXPECT_EQ(r.output.find('\n'), r.output.size() - 1) << "one line: " << r.output;
+  }
+  const auto missing = tds::test::run_for_stderr({MACHINED_BIN}, 30s);
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  EXPECT_THAT(missing.output, HasSubstr("--state-dir"));
+  const auto help = tds::test::run_to_exit({MACHINED_BIN, "--help"}, 30s);
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.output, HasSubstr("--metrics-addr"));
+}
+
+TEST(MachinedFlags, StartupFailureLogsFatal) {
+  tds::test::TempDir dir;
+  const auto r = tds::test::run_to_exit(
+      {MACHINED_BIN, "--state-dir", (dir.path() / "s").string(), "--metrics-addr=", "--config",
+       (dir.path() / "missing.yaml").string()},
+      30s);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, ::testing::ContainsRegex("level=error event=fatal error=\".*missing.yaml"));
+}
+
 }  // namespace

@@ -184,4 +184,12 @@ inline RunResult run_to_exit(std::vector<std::string> args, ChildProcess::Clock:
   return {WEXITSTATUS(*status), proc.output()};
 }
 
+// As run_to_exit, but `output` holds only what the command wrote to stderr: a shell runs it with
+// stdout thrown away.
+inline RunResult run_for_stderr(std::vector<std::string> args,
+                                ChildProcess::Clock::duration timeout) {
+  args.insert(args.begin(), {"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1 >/dev/null"});
+  return run_to_exit(std::move(args), timeout);
+}
+
 }  // namespace tds::test

@@ -1,0 +1,231 @@
+// HTTP/1.1 server on one strand: each connection is a coroutine that reads a request, answers it
+// from the handler and repeats while the client keeps the connection alive.
+#include "platform/http_server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <future>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+#include "platform/http_server_on_executor.h"
+#include "platform/listen_address.h"
+
+namespace platform {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr auto kReadTimeout = std::chrono::seconds(10);
+constexpr std::size_t kMaxRequest = 8192;
+constexpr std::size_t kMaxConnections = 512;
+
+tcp::endpoint endpoint_of(const std::string& address) {
+  const HostPort hp = parse_listen_address(address);
+  const auto port = static_cast<unsigned short>(hp.port);
+  if (hp.host.empty()) return {tcp::v6(), port};
+  boost::system::error_code ec;
+  const auto ip = asio::ip::make_address(hp.host, ec);
+  if (!ec) return {ip, port};
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  auto results = resolver.resolve(hp.host, std::to_string(hp.port), ec);
+  if (ec || results.empty()) throw std::runtime_error("cannot resolve " + address);
+  return *results.begin();
+}
+
+class BeastServer final : public HttpServer {
+ public:
+  BeastServer(asio::any_io_executor executor, const std::string& address, HttpHandler handler,
+              std::string server_name)
+      : strand_(asio::make_strand(std::move(executor))),
+        acceptor_(strand_),
+        handler_(std::move(handler)),
+        server_name_(std::move(server_name)) {
+    tcp::endpoint endpoint = endpoint_of(address);
+    boost::system::error_code ec = listen(endpoint);
+    if (ec && address.starts_with(':')) {
+      // No IPv6 on this host: every IPv4 address instead.
+      acceptor_.close();
+      ec = listen(tcp::endpoint(tcp::v4(), endpoint.port()));
+    }
+    if (ec) throw std::runtime_error("cannot listen on " + address + ": " + ec.message());
+    port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(strand_, accept_loop(), asio::detached);
+  }
+
+  ~BeastServer() override { stop(); }
+
+  int port() const override { return port_; }
+
+  void stop() override {
+    if (stopped_) return;
+    stopped_ = true;
+    std::promise<void> drained;
+    asio::post(strand_, [this, &drained] {
+      drained_ = &drained;
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+      for (auto* socket : open_) socket->close(ignored);
+      task_done(false);
+    });
+    drained.get_future().wait();
+  }
+
+ private:
+  boost::system::error_code listen(const tcp::endpoint& endpoint) {
+    boost::system::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec && endpoint.address().is_v6() && endpoint.address().is_unspecified()) {
+      // ":port" serves IPv4 too; ignored where the kernel refuses.
+      boost::system::error_code ignored;
+      acceptor_.set_option(asio::ip::v6_only(false), ignored);
+    }
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    return ec;
+  }
+
+  // On the strand. Every coroutine counts as a task; stop() returns when the last has ended, so
+  // none resumes after the server is gone.
+  void task_done(bool coroutine) {
+    if (coroutine) --tasks_;
+    if (drained_ != nullptr && tasks_ == 0) {
+      drained_->set_value();
+      drained_ = nullptr;
+    }
+  }
+
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket socket =
+          co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
+      if (ec) continue;                               // e.g. EMFILE: the next accept may work
+      if (open_.size() >= kMaxConnections) continue;  // closing the socket refuses the client
+      ++tasks_;
+      asio::co_spawn(strand_, session(beast::tcp_stream(std::move(socket))), asio::detached);
+    }
+    task_done(true);
+  }
+
+  asio::awaitable<void> session(beast::tcp_stream stream) {
+    open_.insert(&stream.socket());
+    try {
+      co_await serve(stream);
+    } catch (const std::exception&) {
+      // A client that goes away, sends garbage or oversize requests or idles past the deadline,
+      // or a handler that fails: the connection is dropped without a reply.
+    }
+    open_.erase(&stream.socket());
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    task_done(true);
+  }
+
+  asio::awaitable<void> serve(beast::tcp_stream& stream) {
+    beast::flat_buffer buffer(kMaxRequest);
+    for (;;) {
+      stream.expires_after(kReadTimeout);
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(kMaxRequest);
+      parser.body_limit(kMaxRequest);
+      co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
+      const auto& request = parser.get();
+      HttpResponse answer =
+          handler_({std::string(request.method_string()), std::string(request.target())});
+      http::response<http::string_body> response{static_cast<http::status>(answer.status),
+                                                 request.version()};
+      if (!server_name_.empty()) response.set(http::field::server, server_name_);
+      response.set(http::field::content_type, answer.content_type);
+      for (const auto& [name, value] : answer.headers) response.set(name, value);
+      response.keep_alive(request.keep_alive());
+      response.body() = std::move(answer.body);
+      response.prepare_payload();
+      stream.expires_after(kReadTimeout);
+      if (request.method() == http::verb::head) {
+        // Content-Length stays that of the body a GET would get.
+        http::response_serializer<http::string_body> serializer(response);
+        co_await http::async_write_header(stream, serializer, asio::use_awaitable);
+      } else {
+        co_await http::async_write(stream, response, asio::use_awaitable);
+      }
+      if (!response.keep_alive()) co_return;
+    }
+  }
+
+  asio::strand<asio::any_io_executor> strand_;
+  // Owned by strand_: the acceptor, the open connections and the task count.
+  tcp::acceptor acceptor_;
+  std::set<tcp::socket*> open_;
+  int tasks_ = 1;  // the accept loop
+  std::promise<void>* drained_ = nullptr;
+  const HttpHandler handler_;
+  const std::string server_name_;
+  int port_ = 0;
+  bool stopped_ = false;  // the owner's thread only
+};
+
+// The server on an io_context of its own, run by one thread until the server has stopped.
+class ThreadedServer final : public HttpServer {
+ public:
+  ThreadedServer(const std::string& address, HttpHandler handler, std::string server_name)
+      : server_(io_.get_executor(), address, std::move(handler), std::move(server_name)),
+        thread_([this] { io_.run(); }) {}
+
+  ~ThreadedServer() override { stop(); }
+
+  int port() const override { return server_.port(); }
+
+  void stop() override {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();  // nothing is left to run, so run() returns
+  }
+
+ private:
+  asio::io_context io_;
+  BeastServer server_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::string_view http_path(std::string_view target) { return target.substr(0, target.find('?')); }
+
+HttpHandler route_by_path(std::map<std::string, HttpHandler, std::less<>> routes,
+                          HttpHandler fallback) {
+  return [routes = std::move(routes), fallback = std::move(fallback)](const HttpRequest& request) {
+    const auto route = routes.find(http_path(request.target));
+    return route == routes.end() ? fallback(request) : route->second(request);
+  };
+}
+
+std::unique_ptr<HttpServer> start_http_server(const std::string& address, HttpHandler handler,
+                                              const std::string& server_name) {
+  return std::make_unique<ThreadedServer>(address, std::move(handler), server_name);
+}
+
+std::unique_ptr<HttpServer> start_http_server(boost::asio::any_io_executor executor,
+                                              const std::string& address, HttpHandler handler,
+                                              const std::string& server_name) {
+  return std::make_unique<BeastServer>(std::move(executor), address, std::move(handler),
+                                       server_name);
+}
+
+}  // namespace platform
