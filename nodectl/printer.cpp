@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "nodectl/jsonpath.h"
@@ -16,19 +18,13 @@ using runtime::resource::Resource;
 using runtime::state::EventType;
 
 std::string event_name(EventType event) {
-  switch (event) {
-    case EventType::kCreated:
-      return "created";
-    case EventType::kUpdated:
-      return "updated";
-    case EventType::kDestroyed:
-      return "destroyed";
-    case EventType::kBootstrapped:
-      return "bootstrapped";
-    case EventType::kErrored:
-      return "errored";
-    case EventType::kNoop:
-      return "noop";
+  static constexpr std::pair<EventType, std::string_view> kNames[] = {
+      {EventType::kCreated, "created"},     {EventType::kUpdated, "updated"},
+      {EventType::kDestroyed, "destroyed"}, {EventType::kBootstrapped, "bootstrapped"},
+      {EventType::kErrored, "errored"},     {EventType::kNoop, "noop"},
+  };
+  for (const auto& [known, name] : kNames) {
+    if (known == event) return std::string(name);
   }
   return "unknown";
 }

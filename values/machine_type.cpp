@@ -2,28 +2,35 @@
 // discovery wire form.
 #include "values/machine_type.h"
 
+#include <utility>
+
 namespace values {
 
 namespace enums = talos::resource::definitions::enums;
 
+namespace {
+
+constexpr std::pair<MachineType, std::string_view> kTexts[] = {
+    {enums::TYPE_UNKNOWN, "unknown"},
+    {enums::TYPE_INIT, "init"},
+    {enums::TYPE_CONTROL_PLANE, "controlplane"},
+    {enums::TYPE_WORKER, "worker"},
+};
+
+}  // namespace
+
 std::string_view machine_type_text(MachineType type) {
-  switch (type) {
-    case enums::TYPE_INIT:
-      return "init";
-    case enums::TYPE_CONTROL_PLANE:
-      return "controlplane";
-    case enums::TYPE_WORKER:
-      return "worker";
-    default:
-      return "unknown";
+  for (const auto& [known, text] : kTexts) {
+    if (known == type) return text;
   }
+  return "unknown";
 }
 
 std::optional<MachineType> parse_machine_type(std::string_view text) {
-  if (text == "init") return enums::TYPE_INIT;
-  if (text == "controlplane") return enums::TYPE_CONTROL_PLANE;
-  if (text == "worker" || text == "join" || text.empty()) return enums::TYPE_WORKER;
-  if (text == "unknown") return enums::TYPE_UNKNOWN;
+  if (text == "join" || text.empty()) return enums::TYPE_WORKER;
+  for (const auto& [type, known] : kTexts) {
+    if (known == text) return type;
+  }
   return std::nullopt;
 }
 

@@ -6,8 +6,11 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <array>
 #include <climits>
 #include <memory>
+#include <utility>
 
 namespace discovery::crypto {
 namespace {
@@ -28,26 +31,23 @@ CtxPtr new_ctx() {
   return ctx;
 }
 
-const EVP_CIPHER* gcm_for(std::size_t key_size) {
-  switch (key_size) {
-    case 16:
-      return EVP_aes_128_gcm();
-    case 24:
-      return EVP_aes_192_gcm();
-    default:
-      return EVP_aes_256_gcm();
-  }
-}
+// The AES variants by key size; keys of any other size never reach them (the constructor refuses
+// them), and the last row stands for the rest.
+struct AesVariants {
+  std::size_t key_size;
+  const EVP_CIPHER* (*gcm)();
+  const EVP_CIPHER* (*ecb)();
+};
+constexpr std::array kAesVariants{
+    AesVariants{16, EVP_aes_128_gcm, EVP_aes_128_ecb},
+    AesVariants{24, EVP_aes_192_gcm, EVP_aes_192_ecb},
+    AesVariants{32, EVP_aes_256_gcm, EVP_aes_256_ecb},
+};
 
-const EVP_CIPHER* ecb_for(std::size_t key_size) {
-  switch (key_size) {
-    case 16:
-      return EVP_aes_128_ecb();
-    case 24:
-      return EVP_aes_192_ecb();
-    default:
-      return EVP_aes_256_ecb();
-  }
+const AesVariants& aes_for(std::size_t key_size) {
+  const auto row = std::find_if(kAesVariants.begin(), kAesVariants.end(),
+                                [&](const AesVariants& v) { return v.key_size == key_size; });
+  return row == kAesVariants.end() ? kAesVariants.back() : *row;
 }
 
 const unsigned char* bytes(std::string_view s) {
@@ -63,7 +63,7 @@ int int_size(std::size_t n) {
 // Raw block cipher: no padding, the caller guarantees whole blocks.
 std::string ecb(const std::string& key, std::string_view in, bool encrypt) {
   CtxPtr ctx = new_ctx();
-  check(EVP_CipherInit_ex(ctx.get(), ecb_for(key.size()), nullptr, bytes(key), nullptr,
+  check(EVP_CipherInit_ex(ctx.get(), aes_for(key.size()).ecb(), nullptr, bytes(key), nullptr,
                           encrypt ? 1 : 0),
         "EVP_CipherInit_ex(ecb)");
   check(EVP_CIPHER_CTX_set_padding(ctx.get(), 0), "EVP_CIPHER_CTX_set_padding");
@@ -80,19 +80,16 @@ std::string ecb(const std::string& key, std::string_view in, bool encrypt) {
 }  // namespace
 
 std::string_view to_string(DecryptErrorCode code) {
-  switch (code) {
-    case DecryptErrorCode::kShortBlob:
-      return "short_blob";
-    case DecryptErrorCode::kAuthFailed:
-      return "auth_failed";
-    case DecryptErrorCode::kBadBlockSize:
-      return "bad_block_size";
-    case DecryptErrorCode::kBadLengthByte:
-      return "bad_length_byte";
-    case DecryptErrorCode::kBadPadding:
-      return "bad_padding";
-    case DecryptErrorCode::kBadPlaintext:
-      return "bad_plaintext";
+  static constexpr std::pair<DecryptErrorCode, std::string_view> kNames[] = {
+      {DecryptErrorCode::kShortBlob, "short_blob"},
+      {DecryptErrorCode::kAuthFailed, "auth_failed"},
+      {DecryptErrorCode::kBadBlockSize, "bad_block_size"},
+      {DecryptErrorCode::kBadLengthByte, "bad_length_byte"},
+      {DecryptErrorCode::kBadPadding, "bad_padding"},
+      {DecryptErrorCode::kBadPlaintext, "bad_plaintext"},
+  };
+  for (const auto& [known, name] : kNames) {
+    if (known == code) return name;
   }
   return "unknown";
 }
@@ -121,7 +118,7 @@ std::string Cipher::seal(std::string_view plaintext) const {
   check(RAND_bytes(nonce, static_cast<int>(kNonceSize)), "RAND_bytes");
 
   CtxPtr ctx = new_ctx();
-  check(EVP_EncryptInit_ex(ctx.get(), gcm_for(key_.size()), nullptr, nullptr, nullptr),
+  check(EVP_EncryptInit_ex(ctx.get(), aes_for(key_.size()).gcm(), nullptr, nullptr, nullptr),
         "EVP_EncryptInit_ex(gcm)");
   check(EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr),
         "EVP_CTRL_GCM_SET_IVLEN");
@@ -148,7 +145,7 @@ Decrypted<std::string> Cipher::open(std::string_view blob) const {
   std::string tag(blob.substr(blob.size() - kTagSize));
 
   CtxPtr ctx = new_ctx();
-  check(EVP_DecryptInit_ex(ctx.get(), gcm_for(key_.size()), nullptr, nullptr, nullptr),
+  check(EVP_DecryptInit_ex(ctx.get(), aes_for(key_.size()).gcm(), nullptr, nullptr, nullptr),
         "EVP_DecryptInit_ex(gcm)");
   check(EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr),
         "EVP_CTRL_GCM_SET_IVLEN");

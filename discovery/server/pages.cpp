@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "discovery/server/state.h"
+#include "platform/log_value.h"
 #include "platform/prometheus.h"
 
 namespace discovery::server {
@@ -33,19 +34,10 @@ and on shutdown, so a restart does not make nodes lose sight of each other.</p>
 )";
 
 std::string html_escape(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (char c : in) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
+  static constexpr platform::CharEscape kHtml[] = {
+      {'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}, {'\'', "&#39;"},
+  };
+  return platform::escape(in, kHtml);
 }
 
 std::string hex(std::string_view in) {

@@ -89,22 +89,34 @@ std::string checksum(std::initializer_list<std::string_view> parts) {
 
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
+// An AES-256-GCM context, encrypting or decrypting, that has taken in `aad` (authenticated
+// only) and turned `input` into as many bytes at dst; null when OpenSSL fails. Sealing and
+// unsealing differ only in the direction and in what they do with the tag.
+CipherCtx gcm_pass(bool encrypt, const SnapshotKey& key, std::string_view nonce,
+                   std::string_view aad, std::string_view input, unsigned char* dst) {
+  CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  const int aad_size = static_cast<int>(aad.size());
+  const int input_size = static_cast<int>(input.size());
+  int len = 0;
+  const bool ok = ctx &&
+                  EVP_CipherInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(),
+                                    bytes_of(nonce), encrypt ? 1 : 0) == 1 &&
+                  EVP_CipherUpdate(ctx.get(), nullptr, &len, bytes_of(aad), aad_size) == 1 &&
+                  EVP_CipherUpdate(ctx.get(), dst, &len, bytes_of(input), input_size) == 1;
+  if (!ok) ctx.reset();
+  return ctx;
+}
+
 // AES-256-GCM; returns ciphertext followed by the tag.
 std::string seal(const SnapshotKey& key, std::string_view nonce, std::string_view aad,
                  std::string_view plain) {
-  CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
   std::string out(plain.size() + kTagSize, '\0');
   auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  unsigned char* tag = dst + plain.size();  // GCM's final step writes nothing before it
+  CipherCtx ctx = gcm_pass(true, key, nonce, aad, plain, dst);
   int len = 0;
-  bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(),
-                                      bytes_of(nonce)) == 1;
-  ok = ok && EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes_of(aad),
-                               static_cast<int>(aad.size())) == 1;
-  ok = ok && EVP_EncryptUpdate(ctx.get(), dst, &len, bytes_of(plain),
-                               static_cast<int>(plain.size())) == 1;
-  ok = ok && EVP_EncryptFinal_ex(ctx.get(), dst + len, &len) == 1;
-  ok = ok && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagSize,
-                                 dst + plain.size()) == 1;
+  const bool ok = ctx && EVP_EncryptFinal_ex(ctx.get(), tag, &len) == 1 &&
+                  EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagSize, tag) == 1;
   if (!ok) throw std::runtime_error("snapshot: AES-256-GCM encryption failed in OpenSSL");
   return out;
 }
@@ -115,18 +127,13 @@ std::optional<std::string> unseal(const SnapshotKey& key, std::string_view nonce
   if (sealed.size() < kTagSize) return std::nullopt;
   std::string_view cipher = sealed.substr(0, sealed.size() - kTagSize);
   std::string tag(sealed.substr(cipher.size()));
-  CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
   std::string out(cipher.size(), '\0');
   auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  CipherCtx ctx = gcm_pass(false, key, nonce, aad, cipher, dst);
   int len = 0;
-  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(),
-                                      bytes_of(nonce)) == 1;
-  ok = ok && EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes_of(aad),
-                               static_cast<int>(aad.size())) == 1;
-  ok = ok && EVP_DecryptUpdate(ctx.get(), dst, &len, bytes_of(cipher),
-                               static_cast<int>(cipher.size())) == 1;
-  ok = ok && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, tag.data()) == 1;
-  ok = ok && EVP_DecryptFinal_ex(ctx.get(), dst + len, &len) == 1;
+  const bool ok = ctx &&
+                  EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, tag.data()) == 1 &&
+                  EVP_DecryptFinal_ex(ctx.get(), dst + cipher.size(), &len) == 1;
   if (!ok) return std::nullopt;
   return out;
 }

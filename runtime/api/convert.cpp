@@ -28,54 +28,55 @@ resource::Timestamp from_proto(const google::protobuf::Timestamp& t) {
 
 Error invalid(const std::string& message) { return Error(ErrorCode::kInvalidArgument, message); }
 
-state::LabelTerm term_from_proto(const wire::LabelTerm& term) {
-  state::LabelTerm out;
-  out.key = term.key();
-  out.values.assign(term.value().begin(), term.value().end());
-  out.invert = term.invert();
-  bool needs_value = true;
-  switch (term.op()) {
-    case wire::LabelTerm::EXISTS:
-      out.op = state::LabelOp::kExists;
-      needs_value = false;
-      break;
+// How each wire operator reads locally. The deprecated NOT_EXISTS is an inverted EXISTS; the
+// first row of a local operator is the one sent.
+struct OperatorMapping {
+  wire::LabelTerm::Operation wire;
+  state::LabelOp op;
+  bool inverts;
+  bool needs_value;
+};
+
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    case wire::LabelTerm::NOT_EXISTS:  // deprecated spelling of an inverted EXISTS
+constexpr std::array kOperatorTable{
+    OperatorMapping{wire::LabelTerm::EXISTS, state::LabelOp::kExists, false, false},
+    OperatorMapping{wire::LabelTerm::NOT_EXISTS, state::LabelOp::kExists, true, false},
+    // An empty set simply matches nothing.
+    OperatorMapping{wire::LabelTerm::IN, state::LabelOp::kIn, false, false},
+    OperatorMapping{wire::LabelTerm::EQUAL, state::LabelOp::kEqual, false, true},
+    OperatorMapping{wire::LabelTerm::LT, state::LabelOp::kLt, false, true},
+    OperatorMapping{wire::LabelTerm::LTE, state::LabelOp::kLte, false, true},
+    OperatorMapping{wire::LabelTerm::LT_NUMERIC, state::LabelOp::kLtNumeric, false, true},
+    OperatorMapping{wire::LabelTerm::LTE_NUMERIC, state::LabelOp::kLteNumeric, false, true},
+};
 #pragma GCC diagnostic pop
-      out.op = state::LabelOp::kExists;
-      out.invert = !term.invert();
-      needs_value = false;
-      break;
-    case wire::LabelTerm::IN:
-      out.op = state::LabelOp::kIn;
-      needs_value = false;  // an empty set simply matches nothing
-      break;
-    case wire::LabelTerm::EQUAL:
-      out.op = state::LabelOp::kEqual;
-      break;
-    case wire::LabelTerm::LT:
-      out.op = state::LabelOp::kLt;
-      break;
-    case wire::LabelTerm::LTE:
-      out.op = state::LabelOp::kLte;
-      break;
-    case wire::LabelTerm::LT_NUMERIC:
-      out.op = state::LabelOp::kLtNumeric;
-      break;
-    case wire::LabelTerm::LTE_NUMERIC:
-      out.op = state::LabelOp::kLteNumeric;
-      break;
-    default:
-      throw invalid("label query on \"" + term.key() + "\": unsupported operator " +
-                    std::to_string(term.op()));
+
+state::LabelTerm term_from_proto(const wire::LabelTerm& term) {
+  const auto row = std::find_if(kOperatorTable.begin(), kOperatorTable.end(),
+                                [&](const OperatorMapping& m) { return m.wire == term.op(); });
+  if (row == kOperatorTable.end()) {
+    throw invalid("label query on \"" + term.key() + "\": unsupported operator " +
+                  std::to_string(term.op()));
   }
   // The Go server indexes value[0] unchecked and panics; we refuse the term instead.
-  if (needs_value && out.values.empty()) {
+  if (row->needs_value && term.value().empty()) {
     throw invalid("label query on \"" + term.key() + "\": operator " +
                   wire::LabelTerm::Operation_Name(term.op()) + " needs a value");
   }
+  state::LabelTerm out;
+  out.key = term.key();
+  out.op = row->op;
+  out.values.assign(term.value().begin(), term.value().end());
+  out.invert = term.invert() != row->inverts;
   return out;
+}
+
+// Every local operator has a row.
+wire::LabelTerm::Operation operator_to_proto(state::LabelOp op) {
+  return std::find_if(kOperatorTable.begin(), kOperatorTable.end(),
+                      [&](const OperatorMapping& m) { return m.op == op; })
+      ->wire;
 }
 
 struct CodeMapping {
@@ -83,7 +84,8 @@ struct CodeMapping {
   grpc::StatusCode status;
 };
 
-// COSI's own mapping. The client maps back with the first row that has the status code.
+// The server maps an error kind to its row; the client maps back with the first row that has the
+// status code, unless the call names likelier kinds.
 constexpr std::array kCodeTable{
     CodeMapping{ErrorCode::kNotFound, grpc::StatusCode::NOT_FOUND},
     CodeMapping{ErrorCode::kAlreadyExists, grpc::StatusCode::ALREADY_EXISTS},
@@ -167,16 +169,12 @@ state::ResourceFilter filter_from_proto(
 void filter_to_proto(const state::ResourceFilter& filter,
                      google::protobuf::RepeatedPtrField<wire::LabelQuery>* label_queries,
                      wire::IDQuery* id_query) {
-  static constexpr wire::LabelTerm::Operation kOps[] = {
-      wire::LabelTerm::EXISTS, wire::LabelTerm::EQUAL,      wire::LabelTerm::IN,
-      wire::LabelTerm::LT,     wire::LabelTerm::LTE,        wire::LabelTerm::LT_NUMERIC,
-      wire::LabelTerm::LTE_NUMERIC};
   for (const auto& query : filter.label_queries) {
     auto* q = label_queries->Add();
     for (const auto& term : query.terms) {
       auto* t = q->add_terms();
       t->set_key(term.key);
-      t->set_op(kOps[static_cast<int>(term.op)]);
+      t->set_op(operator_to_proto(term.op));
       for (const auto& v : term.values) t->add_value(v);
       t->set_invert(term.invert);
     }

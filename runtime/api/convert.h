@@ -40,8 +40,8 @@ void filter_to_proto(const state::ResourceFilter& filter,
                      google::protobuf::RepeatedPtrField<wire::LabelQuery>* label_queries,
                      wire::IDQuery* id_query);
 
-// The one table from error kinds to gRPC status codes, COSI's own. Errors that are not
-// state::Error become UNKNOWN.
+// The one table from error kinds to gRPC status codes. Errors that are not state::Error become
+// UNKNOWN.
 grpc::Status to_status(const std::exception& e);
 // The reverse, used by the client so that is_conflict() and friends work across the wire. Some
 // codes stand for several kinds (FAILED_PRECONDITION is a version race on Update and pending

@@ -17,13 +17,10 @@ namespace runtime::api {
 namespace {
 
 namespace asio = boost::asio;
-namespace wire = ::cosi::resource;
 
-using resource::Kind;
 using resource::Pointer;
 using resource::Resource;
 using resource::ResourcePtr;
-using state::Error;
 using state::ErrorCode;
 
 [[noreturn]] void fail(const grpc::Status& status,
@@ -83,8 +80,8 @@ Request owned_request(const Pointer& ptr, const std::string& owner) {
 
 void check_writable(const Resource& r) {
   if (r.spec == nullptr) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "resource " + resource::to_string(r.pointer()) + " has no spec");
+    throw state::Error(ErrorCode::kInvalidArgument,
+                       "resource " + resource::to_string(r.pointer()) + " has no spec");
   }
 }
 
@@ -187,7 +184,8 @@ class StateClient final : public state::State {
     return decode(resp.resource());
   }
 
-  std::vector<ResourcePtr> list(const Kind& kind, const state::ListOptions& opts) const override {
+  std::vector<ResourcePtr> list(const resource::Kind& kind,
+                                const state::ListOptions& opts) const override {
     wire::ListRequest req;
     req.set_namespace_(kind.ns);
     req.set_type(kind.type);
@@ -209,10 +207,8 @@ class StateClient final : public state::State {
     wire::CreateRequest req;
     to_proto(r, req.mutable_resource());
     req.mutable_options()->set_owner(opts.owner);
-    wire::CreateResponse resp;
-    grpc::ClientContext ctx;
-    auto status = stub_->Create(&ctx, req, &resp);
-    if (!status.ok()) fail(status, {ErrorCode::kAlreadyExists, ErrorCode::kInvalidArgument});
+    auto resp = call(&wire::State::Stub::Create, req,
+                     {ErrorCode::kAlreadyExists, ErrorCode::kInvalidArgument});
     return decode(resp.resource());
   }
 
@@ -224,27 +220,20 @@ class StateClient final : public state::State {
     if (opts.expected_phase) {
       req.mutable_options()->set_expected_phase(std::string(to_string(*opts.expected_phase)));
     }
-    wire::UpdateResponse resp;
-    grpc::ClientContext ctx;
-    auto status = stub_->Update(&ctx, req, &resp);
-    if (!status.ok()) fail(status, {ErrorCode::kVersionConflict, ErrorCode::kPhaseConflict});
+    auto resp = call(&wire::State::Stub::Update, req,
+                     {ErrorCode::kVersionConflict, ErrorCode::kPhaseConflict});
     return decode(resp.resource());
   }
 
   void destroy(const Pointer& ptr, const state::DestroyOptions& opts) override {
-    auto req = owned_request<wire::DestroyRequest>(ptr, opts.owner);
-    wire::DestroyResponse resp;
-    grpc::ClientContext ctx;
-    auto status = stub_->Destroy(&ctx, req, &resp);
-    if (!status.ok()) fail(status, {ErrorCode::kPendingFinalizers});
+    call(&wire::State::Stub::Destroy, owned_request<wire::DestroyRequest>(ptr, opts.owner),
+         {ErrorCode::kPendingFinalizers});
   }
 
   bool teardown(const Pointer& ptr, const state::TeardownOptions& opts) override {
-    auto req = owned_request<wire::TeardownRequest>(ptr, opts.owner);
-    wire::TeardownResponse resp;
-    grpc::ClientContext ctx;
-    auto status = stub_->Teardown(&ctx, req, &resp);
-    if (!status.ok()) fail(status, {ErrorCode::kPhaseConflict});
+    auto resp =
+        call(&wire::State::Stub::Teardown, owned_request<wire::TeardownRequest>(ptr, opts.owner),
+             {ErrorCode::kPhaseConflict});
     return resp.destroy_ready();
   }
 
@@ -271,7 +260,7 @@ class StateClient final : public state::State {
     return start_watch(req, std::move(executor), std::move(cb));
   }
 
-  std::unique_ptr<state::Watch> watch_kind(const Kind& kind, state::Executor executor,
+  std::unique_ptr<state::Watch> watch_kind(const resource::Kind& kind, state::Executor executor,
                                            state::WatchCallback cb,
                                            const state::WatchKindOptions& opts) override {
     wire::WatchRequest req;
@@ -289,6 +278,19 @@ class StateClient final : public state::State {
   }
 
  private:
+  // One unary call; a failure throws, read as one of the `likely` kinds where its code is
+  // ambiguous.
+  template <class Request, class Response>
+  Response call(grpc::Status (wire::State::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                          Response*),
+                const Request& req, std::initializer_list<ErrorCode> likely) {
+    Response resp;
+    grpc::ClientContext ctx;
+    auto status = (stub_.get()->*method)(&ctx, req, &resp);
+    if (!status.ok()) fail(status, likely);
+    return resp;
+  }
+
   // As the Go client does: read, apply `op` to each name, write back with the current owner and
   // any phase; retry only plain version races.
   ResourcePtr change_finalizers(const Pointer& ptr, const std::vector<std::string>& names,
@@ -296,7 +298,8 @@ class StateClient final : public state::State {
     for (;;) {
       auto current = get(ptr);
       if (current == nullptr) {
-        throw Error(ErrorCode::kNotFound, "resource " + resource::to_string(ptr) + " doesn't exist");
+        throw state::Error(ErrorCode::kNotFound,
+                           "resource " + resource::to_string(ptr) + " doesn't exist");
       }
       Resource next = *current;
       bool changed = false;
@@ -304,7 +307,7 @@ class StateClient final : public state::State {
       if (!changed) return current;
       try {
         return update(std::move(next), state::UpdateOptions{current->metadata.owner, std::nullopt});
-      } catch (const Error& e) {
+      } catch (const state::Error& e) {
         if (e.code() != ErrorCode::kVersionConflict) throw;
       }
     }

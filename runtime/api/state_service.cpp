@@ -20,7 +20,6 @@ namespace runtime::api {
 namespace {
 
 namespace asio = boost::asio;
-namespace wire = ::cosi::resource;
 
 using grpc::CallbackServerContext;
 using grpc::Status;
@@ -56,7 +55,7 @@ Status guarded(Fn&& fn) {
   }
 }
 
-// Who may do what (Talos's access policy for the read-only listener).
+// Who may do what: Talos's access policy for the read-only listener.
 class Policy {
  public:
   Policy(const state::State& state, Access access) : state_(state), access_(access) {}
@@ -125,18 +124,45 @@ class ListReactor final : public grpc::ServerWriteReactor<wire::ListResponse> {
   wire::ListResponse message_;
 };
 
-// One Watch stream, as COSI's State service streams it. Everything but the gRPC callbacks themselves runs
-// on strand_, which owns all members. A client slower than the changes never makes the stream
-// grow without bound: past max_pending queued items the stream reopens its state watch with a
-// fresh bootstrap and sends the client only the difference to what it has already been sent.
-class WatchReactor final : public grpc::ServerWriteReactor<wire::WatchResponse> {
+// What the reactors that hold a state watch share. Everything but the gRPC callbacks themselves
+// runs on strand_, which owns all members, the derived reactor's too.
+template <class GrpcReactor>
+class StrandReactor : public GrpcReactor {
+ public:
+  // Deleting on the strand: tasks queued before this one still see a live object, and the
+  // state watch (destroyed here, on its executor) runs no callback afterwards.
+  void OnDone() override {
+    asio::post(strand_, [this] {
+      watch_.reset();
+      delete this;
+    });
+  }
+
+ protected:
+  explicit StrandReactor(const state::Executor& executor) : strand_(asio::make_strand(executor)) {}
+
+  // Ends the call once, with the state watch dropped first.
+  void finish(const Status& status) {
+    if (finished_) return;
+    finished_ = true;
+    watch_.reset();
+    this->Finish(status);
+  }
+
+  asio::strand<state::Executor> strand_;
+  std::unique_ptr<state::Watch> watch_;
+  bool finished_ = false;
+};
+
+// One Watch stream. Everything but the gRPC callbacks themselves runs on strand_. A client slower
+// than the changes never makes the stream grow without bound: past max_pending queued items the
+// stream reopens its state watch with a fresh bootstrap and sends the client only the difference to
+// what it has already been sent.
+class WatchReactor final : public StrandReactor<grpc::ServerWriteReactor<wire::WatchResponse>> {
  public:
   WatchReactor(state::State& state, const Policy& policy, state::Executor executor,
                const wire::WatchRequest& request, std::size_t max_pending)
-      : state_(state),
-        strand_(asio::make_strand(executor)),
-        request_(request),
-        max_pending_(max_pending) {
+      : StrandReactor(executor), state_(state), request_(request), max_pending_(max_pending) {
     asio::post(strand_, [this, &policy] { start(policy); });
   }
 
@@ -149,14 +175,6 @@ class WatchReactor final : public grpc::ServerWriteReactor<wire::WatchResponse> 
   }
   void OnCancel() override {
     asio::post(strand_, [this] { finish(Status(StatusCode::CANCELLED, "watch cancelled")); });
-  }
-  // Deleting on the strand: tasks queued before this one still see a live object, and the
-  // state watch (destroyed here, on its executor) runs no callback afterwards.
-  void OnDone() override {
-    asio::post(strand_, [this] {
-      watch_.reset();
-      delete this;
-    });
   }
 
  private:
@@ -301,48 +319,36 @@ class WatchReactor final : public grpc::ServerWriteReactor<wire::WatchResponse> 
     }
   }
 
+  // Also drops what the client has not been sent.
   void finish(const Status& status) {
-    if (finished_) return;
-    finished_ = true;
-    watch_.reset();
     queue_.clear();
-    Finish(status);
+    StrandReactor::finish(status);
   }
 
   state::State& state_;
-  asio::strand<state::Executor> strand_;
   const wire::WatchRequest request_;
   const std::size_t max_pending_;
 
   state::ResourceFilter filter_;
-  std::unique_ptr<state::Watch> watch_;
   std::deque<Outgoing> queue_;
   std::map<std::string, ResourcePtr, std::less<>> view_;
   wire::WatchResponse message_;
   bool writing_ = false;
   bool reopening_ = false;
-  bool finished_ = false;
 };
 
 // TeardownAndDestroy: tears down, waits until no finalizers remain, destroys. The wait is a
 // single-resource watch; the call ends early when the client cancels.
-class TeardownAndDestroyReactor final : public grpc::ServerUnaryReactor {
+class TeardownAndDestroyReactor final : public StrandReactor<grpc::ServerUnaryReactor> {
  public:
   TeardownAndDestroyReactor(state::State& state, state::Executor executor, Pointer ptr,
                             std::string owner)
-      : state_(state), strand_(asio::make_strand(executor)), ptr_(std::move(ptr)),
-        owner_(std::move(owner)) {
+      : StrandReactor(executor), state_(state), ptr_(std::move(ptr)), owner_(std::move(owner)) {
     asio::post(strand_, [this] { start(); });
   }
 
   void OnCancel() override {
     asio::post(strand_, [this] { finish(Status(StatusCode::CANCELLED, "cancelled")); });
-  }
-  void OnDone() override {
-    asio::post(strand_, [this] {
-      watch_.reset();
-      delete this;
-    });
   }
 
  private:
@@ -377,19 +383,9 @@ class TeardownAndDestroyReactor final : public grpc::ServerUnaryReactor {
     }));
   }
 
-  void finish(const Status& status) {
-    if (finished_) return;
-    finished_ = true;
-    watch_.reset();
-    Finish(status);
-  }
-
   state::State& state_;
-  asio::strand<state::Executor> strand_;
   const Pointer ptr_;
   const std::string owner_;
-  std::unique_ptr<state::Watch> watch_;
-  bool finished_ = false;
 };
 
 class StateService final : public wire::State::CallbackService {

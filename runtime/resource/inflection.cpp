@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <utility>
 
 namespace runtime::resource::inflection {
@@ -117,6 +118,24 @@ bool uncountable(const std::string& token) {
   return std::find(kUncountable.begin(), kUncountable.end(), token) != kUncountable.end();
 }
 
+// The form of a word exempt from the suffix rules: uncountable words stay, irregular `from`
+// forms turn into their `to` forms, words already in a `to` form stay. Empty when the rules
+// apply.
+template <class Member>
+std::optional<std::string> exempt_form(std::string_view word, const std::string& token, Member from,
+                                       Member to) {
+  std::string out;
+  if (token.empty() || uncountable(token)) return std::string(word);
+  if (irregular(word, token, from, to, &out)) return out;
+  for (const auto& p : kIrregularWords) {
+    if (token == p.*to) return std::string(word);
+  }
+  for (const auto& p : kIrregularEndings) {
+    if (ends_with(token, p.*to)) return std::string(word);
+  }
+  return std::nullopt;
+}
+
 bool keeps_e(const std::string& token, std::string_view plural_suffix) {
   // token is a plural; does removing plural_suffix leave a known -ie/-che singular?
   const std::string_view stem = std::string_view(token).substr(0, token.size() - 1);
@@ -129,15 +148,7 @@ bool keeps_e(const std::string& token, std::string_view plural_suffix) {
 
 std::string plural(std::string_view word) {
   const std::string token = lower(word);
-  std::string out;
-  if (token.empty() || uncountable(token)) return std::string(word);
-  if (irregular(word, token, &Pair::singular, &Pair::plural, &out)) return out;
-  for (const auto& p : kIrregularWords) {
-    if (token == p.plural) return std::string(word);
-  }
-  for (const auto& p : kIrregularEndings) {
-    if (ends_with(token, p.plural)) return std::string(word);
-  }
+  if (auto exempt = exempt_form(word, token, &Pair::singular, &Pair::plural)) return *exempt;
 
   const std::size_t n = token.size();
   const char last = token[n - 1];
@@ -161,15 +172,7 @@ std::string plural(std::string_view word) {
 
 std::string singular(std::string_view word) {
   const std::string token = lower(word);
-  std::string out;
-  if (token.empty() || uncountable(token)) return std::string(word);
-  if (irregular(word, token, &Pair::plural, &Pair::singular, &out)) return out;
-  for (const auto& p : kIrregularWords) {
-    if (token == p.singular) return std::string(word);
-  }
-  for (const auto& p : kIrregularEndings) {
-    if (ends_with(token, p.singular)) return std::string(word);
-  }
+  if (auto exempt = exempt_form(word, token, &Pair::plural, &Pair::singular)) return *exempt;
 
   if (ends_with(token, "ies")) {
     if (keeps_e(token, "ies")) return replace_ending(word, 1, "");  // movies -> movie

@@ -4,6 +4,7 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -410,8 +411,10 @@ const std::string& scalar(const YAML::Node& n, const std::string& path) {
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+// The parsers of a scalar field's value: each takes the field, the YAML text and the path for
+// errors.
 template <class T>
-T parse_integer(const std::string& text, const std::string& path, std::string_view type_name) {
+T parse_integer(const pb::FieldDescriptor* f, const std::string& text, const std::string& path) {
   std::string_view s = text;
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   T v{};
@@ -420,15 +423,17 @@ T parse_integer(const std::string& text, const std::string& path, std::string_vi
     fail(path, quoted(text) + " is not an integer");
   }
   if (ec == std::errc::result_out_of_range) {
-    fail(path, quoted(text) + " is out of range for " + std::string(type_name));
+    fail(path, quoted(text) + " is out of range for " + f->cpp_type_name());
   }
   return v;
 }
 
-double parse_double(const std::string& text, const std::string& path) {
-  if (text == ".nan" || text == ".NaN" || text == ".NAN") return std::nan("");
-  if (text == ".inf" || text == "+.inf" || text == ".Inf") return HUGE_VAL;
-  if (text == "-.inf" || text == "-.Inf") return -HUGE_VAL;
+// Parsed as a double, then narrowed for a float field.
+template <class T>
+T parse_floating(const pb::FieldDescriptor*, const std::string& text, const std::string& path) {
+  if (text == ".nan" || text == ".NaN" || text == ".NAN") return static_cast<T>(std::nan(""));
+  if (text == ".inf" || text == "+.inf" || text == ".Inf") return static_cast<T>(HUGE_VAL);
+  if (text == "-.inf" || text == "-.Inf") return static_cast<T>(-HUGE_VAL);
   std::string_view s = text;
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   double v = 0;
@@ -436,17 +441,18 @@ double parse_double(const std::string& text, const std::string& path) {
   if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
     fail(path, quoted(text) + " is not a number");
   }
-  return v;
+  return static_cast<T>(v);
 }
 
-bool parse_bool(const std::string& text, const std::string& path) {
+bool parse_bool(const pb::FieldDescriptor*, const std::string& text, const std::string& path) {
   auto lower = lowercase(text);
   if (lower == "true") return true;
   if (lower == "false") return false;
   fail(path, quoted(text) + " is not a boolean (true or false)");
 }
 
-int parse_enum(const pb::EnumDescriptor* type, const std::string& text, const std::string& path) {
+int parse_enum(const pb::FieldDescriptor* f, const std::string& text, const std::string& path) {
+  const pb::EnumDescriptor* type = f->enum_type();
   std::string choices;
   for (int i = 0; i < type->value_count(); ++i) {
     const auto* v = type->value(i);
@@ -458,72 +464,57 @@ int parse_enum(const pb::EnumDescriptor* type, const std::string& text, const st
   fail(path, quoted(text) + " is not one of: " + choices);
 }
 
+// Bytes fields are base64 in YAML.
+std::string parse_string(const pb::FieldDescriptor* f, const std::string& text,
+                         const std::string& path) {
+  if (f->type() != pb::FieldDescriptor::TYPE_BYTES) return text;
+  auto decoded = values::base64_decode(text);
+  if (!decoded) fail(path, quoted(text) + " is not valid base64");
+  return std::move(*decoded);
+}
+
+template <class T>
+using FieldParser = T (*)(const pb::FieldDescriptor*, const std::string&, const std::string&);
+template <class T>
+using FieldWriter = void (pb::Reflection::*)(pb::Message*, const pb::FieldDescriptor*, T) const;
+
+// Sets scalar field f of *m from text: with Add when f is repeated, with Set otherwise.
+template <class T, FieldParser<T> Parse, FieldWriter<T> Add, FieldWriter<T> Set>
+void parse_scalar(const std::string& text, pb::Message* m, const pb::FieldDescriptor* f,
+                  const std::string& path) {
+  (m->GetReflection()->*(f->is_repeated() ? Add : Set))(m, f, Parse(f, text, path));
+}
+
+using R = pb::Reflection;
+using ScalarParser = void (*)(const std::string& text, pb::Message* m, const pb::FieldDescriptor* f,
+                              const std::string& path);
+
+// Indexed by FieldDescriptor::CppType; messages (and the unused 0) have no scalar form.
+constexpr std::array<ScalarParser, pb::FieldDescriptor::MAX_CPPTYPE + 1> kScalarParsers{
+    nullptr,
+    &parse_scalar<std::int32_t, &parse_integer<std::int32_t>, &R::AddInt32, &R::SetInt32>,
+    &parse_scalar<std::int64_t, &parse_integer<std::int64_t>, &R::AddInt64, &R::SetInt64>,
+    &parse_scalar<std::uint32_t, &parse_integer<std::uint32_t>, &R::AddUInt32, &R::SetUInt32>,
+    &parse_scalar<std::uint64_t, &parse_integer<std::uint64_t>, &R::AddUInt64, &R::SetUInt64>,
+    &parse_scalar<double, &parse_floating<double>, &R::AddDouble, &R::SetDouble>,
+    &parse_scalar<float, &parse_floating<float>, &R::AddFloat, &R::SetFloat>,
+    &parse_scalar<bool, &parse_bool, &R::AddBool, &R::SetBool>,
+    &parse_scalar<int, &parse_enum, &R::AddEnumValue, &R::SetEnumValue>,
+    &parse_scalar<std::string, &parse_string, &R::AddString, &R::SetString>,
+    nullptr,
+};
+
 void parse_message(const YAML::Node& n, pb::Message* m, const std::string& path);
 
 // Sets field f of *m (appends when repeated) from node n.
 void parse_value(const YAML::Node& n, pb::Message* m, const pb::FieldDescriptor* f,
                  const std::string& path) {
-  const auto& r = *m->GetReflection();
-  const bool rep = f->is_repeated();
   if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
-    parse_message(n, rep ? r.AddMessage(m, f) : r.MutableMessage(m, f), path);
+    const auto& r = *m->GetReflection();
+    parse_message(n, f->is_repeated() ? r.AddMessage(m, f) : r.MutableMessage(m, f), path);
     return;
   }
-  const std::string& text = scalar(n, path);
-  switch (f->cpp_type()) {
-    case pb::FieldDescriptor::CPPTYPE_INT32: {
-      auto v = parse_integer<std::int32_t>(text, path, "int32");
-      rep ? r.AddInt32(m, f, v) : r.SetInt32(m, f, v);
-      return;
-    }
-    case pb::FieldDescriptor::CPPTYPE_INT64: {
-      auto v = parse_integer<std::int64_t>(text, path, "int64");
-      rep ? r.AddInt64(m, f, v) : r.SetInt64(m, f, v);
-      return;
-    }
-    case pb::FieldDescriptor::CPPTYPE_UINT32: {
-      auto v = parse_integer<std::uint32_t>(text, path, "uint32");
-      rep ? r.AddUInt32(m, f, v) : r.SetUInt32(m, f, v);
-      return;
-    }
-    case pb::FieldDescriptor::CPPTYPE_UINT64: {
-      auto v = parse_integer<std::uint64_t>(text, path, "uint64");
-      rep ? r.AddUInt64(m, f, v) : r.SetUInt64(m, f, v);
-      return;
-    }
-    case pb::FieldDescriptor::CPPTYPE_DOUBLE: {
-      auto v = parse_double(text, path);
-      rep ? r.AddDouble(m, f, v) : r.SetDouble(m, f, v);
-      return;
-    }
-    case pb::FieldDescriptor::CPPTYPE_FLOAT: {
-      auto v = static_cast<float>(parse_double(text, path));
-      rep ? r.AddFloat(m, f, v) : r.SetFloat(m, f, v);
-      return;
-    }
-    case pb::FieldDescriptor::CPPTYPE_BOOL: {
-      auto v = parse_bool(text, path);
-      rep ? r.AddBool(m, f, v) : r.SetBool(m, f, v);
-      return;
-    }
-    case pb::FieldDescriptor::CPPTYPE_ENUM: {
-      auto v = parse_enum(f->enum_type(), text, path);
-      rep ? r.AddEnumValue(m, f, v) : r.SetEnumValue(m, f, v);
-      return;
-    }
-    case pb::FieldDescriptor::CPPTYPE_STRING: {
-      std::string v = text;
-      if (f->type() == pb::FieldDescriptor::TYPE_BYTES) {
-        auto decoded = values::base64_decode(text);
-        if (!decoded) fail(path, quoted(text) + " is not valid base64");
-        v = std::move(*decoded);
-      }
-      rep ? r.AddString(m, f, std::move(v)) : r.SetString(m, f, std::move(v));
-      return;
-    }
-    case pb::FieldDescriptor::CPPTYPE_MESSAGE:
-      return;  // handled above
-  }
+  kScalarParsers[f->cpp_type()](scalar(n, path), m, f, path);
 }
 
 void parse_field(const YAML::Node& n, pb::Message* m, const pb::FieldDescriptor* f,

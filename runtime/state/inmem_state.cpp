@@ -85,6 +85,17 @@ void check_tail(int tail_events) {
   }
 }
 
+// A modify step that applies `op` to each finalizer name; no new version when none changes.
+auto finalizers_change(const std::vector<std::string>& names,
+                       bool (resource::Finalizers::*op)(std::string_view)) {
+  return [&names, op](const Resource& current) -> std::optional<Resource> {
+    Resource next = current;
+    bool changed = false;
+    for (const auto& n : names) changed |= (next.metadata.finalizers.*op)(n);
+    return changed ? std::optional(std::move(next)) : std::nullopt;
+  };
+}
+
 }  // namespace
 
 class InMemoryState::Impl {
@@ -298,22 +309,12 @@ bool InMemoryState::teardown(const Pointer& ptr, const TeardownOptions& opts) {
 
 ResourcePtr InMemoryState::add_finalizers(const Pointer& ptr,
                                           const std::vector<std::string>& names) {
-  return impl_->modify(ptr, [&](const Resource& current) -> std::optional<Resource> {
-    Resource next = current;
-    bool changed = false;
-    for (const auto& n : names) changed |= next.metadata.finalizers.add(n);
-    return changed ? std::optional(std::move(next)) : std::nullopt;
-  });
+  return impl_->modify(ptr, finalizers_change(names, &resource::Finalizers::add));
 }
 
 ResourcePtr InMemoryState::remove_finalizers(const Pointer& ptr,
                                              const std::vector<std::string>& names) {
-  return impl_->modify(ptr, [&](const Resource& current) -> std::optional<Resource> {
-    Resource next = current;
-    bool changed = false;
-    for (const auto& n : names) changed |= next.metadata.finalizers.remove(n);
-    return changed ? std::optional(std::move(next)) : std::nullopt;
-  });
+  return impl_->modify(ptr, finalizers_change(names, &resource::Finalizers::remove));
 }
 
 std::unique_ptr<Watch> InMemoryState::watch(const Pointer& ptr, Executor executor,
