@@ -213,9 +213,8 @@ class DaemonImpl final : public Daemon {
       if (reset_started_) return "a reset is already in progress";
       try {
         state_.create(runtime::resource::make_resource(
-            runtime::resource::Metadata(runtime::resource::Pointer{
-                std::string(rm::kNamespace), std::string(rm::kResetSignalType),
-                std::string(rm::kResetSignalId)}),
+            runtime::resource::Metadata(
+                runtime::resource::pointer_to<rm::MachineResetSignal>(rm::kResetSignalId)),
             rm::MachineResetSignalSpec{}));
       } catch (const std::exception& e) {
         return std::string("cannot signal the reset: ") + e.what();

@@ -45,7 +45,7 @@ ControllerPtr make_config_controller() {
       "cluster.ConfigController", [](const config::MachineConfig* cfg) {
         runtime::controller::Transform<rc::Config>::Outputs out;
         if (cfg != nullptr && cfg->has_v1alpha1) {
-          out.emplace(std::string(rc::kConfigId), discovery_config(*cfg));
+          out.emplace(rc::kConfigId, discovery_config(*cfg));
         }
         return out;
       });

@@ -16,7 +16,7 @@ ControllerPtr make_info_controller() {
         rc::InfoSpec spec;
         spec.set_cluster_id(identity->cluster_id);
         spec.set_cluster_name(cfg->cluster_name);
-        out.emplace(std::string(rc::kInfoId), std::move(spec));
+        out.emplace(rc::kInfoId, std::move(spec));
         return out;
       });
 }

@@ -34,7 +34,7 @@ runtime::controller::Transform<rks::Config>::Outputs kubespan_config(
   for (const auto& n : ks.exclude_advertised_networks) {
     *spec.add_exclude_advertised_networks() = values::net::prefix(n);
   }
-  out.emplace(std::string(rks::kConfigId), std::move(spec));
+  out.emplace(rks::kConfigId, std::move(spec));
   return out;
 }
 

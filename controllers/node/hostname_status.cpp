@@ -21,7 +21,7 @@ runtime::controller::ControllerPtr make_hostname_status_controller(
         auto dot = name.find('.');
         spec.set_hostname(name.substr(0, dot));
         if (dot != std::string::npos) spec.set_domainname(name.substr(dot + 1));
-        out.emplace(std::string(rn::kHostnameId), std::move(spec));
+        out.emplace(rn::kHostnameId, std::move(spec));
         return out;
       },
       refresh);

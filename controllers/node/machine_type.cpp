@@ -13,7 +13,7 @@ runtime::controller::ControllerPtr make_machine_type_controller() {
         if (cfg == nullptr || !cfg->has_v1alpha1) return out;
         rcfg::MachineTypeSpec spec;
         spec.set_machine_type(cfg->machine_type);
-        out.emplace(std::string(rcfg::kMachineTypeId), std::move(spec));
+        out.emplace(rcfg::kMachineTypeId, std::move(spec));
         return out;
       });
 }

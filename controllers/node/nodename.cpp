@@ -21,7 +21,7 @@ runtime::controller::ControllerPtr make_nodename_controller(std::shared_ptr<cons
         if (name.empty()) return out;
         rk::NodenameSpec spec;
         spec.set_nodename(name);
-        out.emplace(std::string(rk::kNodenameId), std::move(spec));
+        out.emplace(rk::kNodenameId, std::move(spec));
         return out;
       },
       refresh);
