@@ -23,11 +23,13 @@ int main(int argc, char** argv) {
                  "machine config YAML (re-read when it changes and on SIGHUP)");
   app.add_option("--api-addr", options.api_addr,
                  "TLS listen address of the read-only API (host:port or :port)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(platform::optional_listen_address());
   app.add_option("--socket", options.socket_path,
                  "unix socket of the read-write API (default <state-dir>/machined.sock)");
   app.add_option("--metrics-addr", options.metrics_addr,
-                 "Prometheus /metrics listen address (host:port or :port; off when empty)");
+                 "Prometheus /metrics listen address (host:port or :port; off when empty)")
+      ->check(platform::optional_listen_address());
   app.add_option("--tls-cert", options.tls_cert,
                  "API certificate (PEM); default: self-signed, generated into the state dir");
   app.add_option("--tls-key", options.tls_key, "API private key (PEM), with --tls-cert");

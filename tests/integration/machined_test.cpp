@@ -168,7 +168,7 @@ TEST(MachinedFlags, BadFlagsFailClearly) {
                     "127.0.0.1:notaport"});
   const auto status = bad.wait_exit(30s);
   ASSERT_TRUE(status);
-  EXPECT_EQ(WEXITSTATUS(*status), 1);
+  EXPECT_EQ(WEXITSTATUS(*status), 2);
   EXPECT_THAT(bad.output(), HasSubstr("notaport"));
 }
 
