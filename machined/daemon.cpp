@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
+#include <cstdint>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -88,12 +89,30 @@ class StateDirLock {
   int fd_ = -1;
 };
 
+// Talos machine configs are tens of KiB; parsing tens of MiB of YAML takes seconds and hundreds
+// of MiB, so a file past this is refused before it is read.
+constexpr std::uintmax_t kMaxConfigBytes = 1 << 20;
+
 std::string read_config(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec) throw std::runtime_error("config " + path.string() + ": " + ec.message());
+  if (!std::filesystem::is_regular_file(status)) {
+    throw std::runtime_error("config " + path.string() + ": not a regular file");
+  }
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxConfigBytes) {
+    throw std::runtime_error("config " + path.string() + ": " + std::to_string(size) +
+                             " bytes, more than the " + std::to_string(kMaxConfigBytes) +
+                             " a machine config may have");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw errno_error("config " + path.string());
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw errno_error("config " + path.string());
+  // An empty file is more likely a failed write than a wish to run without a config.
+  if (text.str().empty()) throw std::runtime_error("config " + path.string() + ": the file is empty");
   return text.str();
 }
 

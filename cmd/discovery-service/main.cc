@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   ds::AppOptions options;
   auto& grpc = options.grpc;
   app.add_option("--addr", grpc.address, "gRPC listen address (host:port or :port)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(platform::optional_listen_address());
   app.add_option("--certificate-path", grpc.certificate_path,
                  "PEM certificate chain: serve TLS (needs --key-path; reloaded on change)");
   app.add_option("--key-path", grpc.key_path, "PEM private key for --certificate-path");

@@ -22,12 +22,20 @@ namespace controllers::cluster {
 namespace {
 
 constexpr std::size_t kIdentityBytes = 32;
+constexpr std::uintmax_t kMaxFileBytes = 4096;
 
 std::runtime_error file_error(const std::filesystem::path& p, const std::string& what) {
   return std::runtime_error(p.string() + ": " + what);
 }
 
 std::string read_id(const std::filesystem::path& p) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(p, ec)) throw file_error(p, "not a regular file");
+  // The file holds one short line; anything much larger is not an identity Talos wrote.
+  if (auto size = std::filesystem::file_size(p, ec); !ec && size > kMaxFileBytes) {
+    throw file_error(p, std::to_string(size) + " bytes, too large for a node identity; remove it "
+                        "to generate a new identity");
+  }
   std::ifstream in(p, std::ios::binary);
   if (!in) throw file_error(p, std::string("cannot read: ") + std::strerror(errno));
   std::ostringstream text;
@@ -42,10 +50,15 @@ std::string read_id(const std::filesystem::path& p) {
   if (id.empty()) {
     throw file_error(p, "nodeId is missing or empty; remove the file to generate a new identity");
   }
+  std::size_t bytes = 0;
   try {
-    internal::base62_decode(id);
+    bytes = internal::base62_decode(id).size();
   } catch (const std::invalid_argument& e) {
     throw file_error(p, std::string("nodeId: ") + e.what());
+  }
+  if (bytes != kIdentityBytes) {
+    throw file_error(p, "nodeId: " + std::to_string(bytes) + " bytes, expected " +
+                            std::to_string(kIdentityBytes));
   }
   return id;
 }

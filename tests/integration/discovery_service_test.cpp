@@ -184,7 +184,9 @@ TEST(DiscoveryService, BadCommandLinesAreOneLineOnStderrAndStatusTwo) {
                                                {"--landing-addr", "nowhere"},
                                                {"--trusted-proxies", "10.0.0.0/99"},
                                                {"--snapshot-interval", "0s"},
-                                               {"--addr"}}) {
+                                               {"--addr"},
+                                               // Not port 4464, as gRPC would take it.
+                                               {"--addr", "127.0.0.1:70000"}}) {
     std::vector<std::string> command = {DISCOVERY_SERVICE_BIN};
     command.insert(command.end(), args.begin(), args.end());
     const auto r = tds::test::run_for_stderr(command, std::chrono::seconds(30));

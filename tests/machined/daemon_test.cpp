@@ -125,6 +125,32 @@ TEST(Daemon, StateDirIsExclusive) {
   EXPECT_FALSE(list_ids(*local, "meta", "Namespaces.meta.cosi.dev").empty());
 }
 
+// A directory, an empty file or an oversized file in the config's place is an error naming the
+// path, not a node that starts with no config.
+TEST(Daemon, RefusesAConfigThatCannotBeOne) {
+  tds::test::TempDir dir;
+  auto options = options_for(dir.path());
+  const auto expect_refused = [&](const std::filesystem::path& path, const std::string& why) {
+    options.config_path = path;
+    try {
+      start_daemon(options);
+      ADD_FAILURE() << path << " was accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_THAT(e.what(), HasSubstr(path.string()));
+      EXPECT_THAT(e.what(), HasSubstr(why));
+    }
+  };
+  std::filesystem::create_directories(dir.path() / "a-dir");
+  expect_refused(dir.path() / "a-dir", "not a regular file");
+  std::ofstream(dir.path() / "empty.yaml").flush();
+  expect_refused(dir.path() / "empty.yaml", "the file is empty");
+  {
+    std::ofstream big(dir.path() / "big.yaml");
+    big << "version: v1alpha1\n# " << std::string(2 << 20, 'x') << "\n";
+  }
+  expect_refused(dir.path() / "big.yaml", "more than the 1048576");
+}
+
 TEST(Daemon, StartupErrorsAreClear) {
   tds::test::TempDir dir;
   auto options = options_for(dir.path());

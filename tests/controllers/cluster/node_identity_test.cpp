@@ -1,6 +1,7 @@
 // Node identity: created once (mode 0600), reused after restart, never replaced when broken.
 #include "controllers/cluster/node_identity.h"
 #include "controllers/cluster/controllers.h"
+#include "controllers/internal/base62.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -61,6 +62,33 @@ TEST_F(NodeIdentity, EmptyOrCorruptFileIsAnErrorAndKept) {
       EXPECT_THAT(e.what(), HasSubstr("node-identity.yaml")) << text;
     }
     EXPECT_EQ(read(), text);
+  }
+}
+
+// What is not an identity Talos could have written is refused with the reason, and kept.
+TEST_F(NodeIdentity, OversizedWrongLengthOrDirectoryIsRefused) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"nodeId: " + std::string(100'000, 'a') + "\n", "too large for a node identity"},
+      {"nodeId: " + internal::base62_encode(std::string(16, '\x07')) + "\n",
+       "16 bytes, expected 32"},
+  };
+  for (const auto& [text, why] : cases) {
+    write(text);
+    try {
+      load_or_create_node_id(dir_);
+      ADD_FAILURE() << "accepted: " << why;
+    } catch (const std::runtime_error& e) {
+      EXPECT_THAT(e.what(), HasSubstr(why));
+    }
+    EXPECT_EQ(read(), text);
+  }
+  std::filesystem::remove(dir_ / kNodeIdentityFile);
+  std::filesystem::create_directory(dir_ / kNodeIdentityFile);
+  try {
+    load_or_create_node_id(dir_);
+    ADD_FAILURE() << "a directory was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("not a regular file"));
   }
 }
 
