@@ -7,6 +7,7 @@
 #include <grpcpp/impl/service_type.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -68,8 +69,14 @@ class StateDirLock {
  public:
   explicit StateDirLock(const std::filesystem::path& dir) {
     std::error_code ec;
-    if (std::filesystem::create_directories(dir, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw std::runtime_error("state dir " + dir.string() + ": " + ec.message());
+    // It holds the node's keys: whatever mode it was created with, only the owner gets in.
+    const auto perms = std::filesystem::status(dir, ec).permissions();
+    if (!ec && (perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) !=
+                   std::filesystem::perms::none) {
       std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+      if (!ec) spdlog::warn("state_dir_permissions_tightened path={} mode=0700", dir.string());
     }
     if (ec) throw std::runtime_error("state dir " + dir.string() + ": " + ec.message());
     const auto path = dir / "machined.lock";
@@ -92,6 +99,18 @@ class StateDirLock {
 // Talos machine configs are tens of KiB; parsing tens of MiB of YAML takes seconds and hundreds
 // of MiB, so a file past this is refused before it is read.
 constexpr std::uintmax_t kMaxConfigBytes = 1 << 20;
+
+// Whether something accepts connections on the unix socket at path.
+bool socket_answers(const std::filesystem::path& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  const bool answered = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return answered;
+}
 
 std::string read_config(const std::filesystem::path& path) {
   std::error_code ec;
@@ -305,8 +324,15 @@ class DaemonImpl final : public Daemon {
   // The full State API for local tools and out-of-process controllers; the socket is 0600.
   void start_local_server() {
     std::error_code ec;
-    // We hold the state dir lock, so a socket left here belongs to a daemon that died.
-    if (std::filesystem::is_socket(socket_path_, ec)) std::filesystem::remove(socket_path_, ec);
+    // A socket left in our state dir belongs to a daemon that died (we hold the lock); one given
+    // with --socket may belong to a live daemon of another state dir, which must keep it.
+    if (std::filesystem::is_socket(socket_path_, ec)) {
+      if (socket_answers(socket_path_)) {
+        throw std::runtime_error("socket " + socket_path_.string() +
+                                 " is in use by another process");
+      }
+      std::filesystem::remove(socket_path_, ec);
+    }
     local_state_ = api::make_state_service(state_, io_.get_executor(), {api::Access::kReadWrite});
     local_machine_ = make_machine_service(build_version_info(),
                                           [this](const ResetRequest& r) { return start_reset(r); });

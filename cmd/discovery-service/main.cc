@@ -9,6 +9,7 @@
 #include "discovery/server/client_ip.h"
 #include "discovery/server/duration.h"
 #include "platform/command_line.h"
+#include "platform/fd_limit.h"
 #include "platform/signals.h"
 
 namespace ds = discovery::server;
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
                "refuse to start when the snapshot is damaged (default: start with what was read)");
   if (auto exit_code = platform::parse_daemon_command_line(app, argc, argv)) return *exit_code;
   const sigset_t signals = platform::block_signals({SIGINT, SIGTERM});
+  spdlog::info("open_files_limit soft={}", platform::raise_fd_limit());
   return ds::run_app(options, [&] {
     int signal = 0;
     sigwait(&signals, &signal);

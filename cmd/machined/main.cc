@@ -9,6 +9,7 @@
 
 #include "machined/daemon.h"
 #include "platform/command_line.h"
+#include "platform/fd_limit.h"
 #include "platform/log_value.h"
 #include "platform/logging.h"
 #include "platform/signals.h"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
                  "load every *.so in this directory as a plugin (types and controllers)");
   if (auto exit_code = platform::parse_daemon_command_line(app, argc, argv)) return *exit_code;
   const sigset_t signals = platform::block_signals({SIGINT, SIGTERM, SIGHUP});
+  spdlog::info("open_files_limit soft={}", platform::raise_fd_limit());
 
   // A finished reset stops the daemon as SIGTERM does; sent to this thread, which sigwaits.
   options.on_exit_request = [main_thread = pthread_self()] { pthread_kill(main_thread, SIGTERM); };

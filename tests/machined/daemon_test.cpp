@@ -111,6 +111,33 @@ TEST(Daemon, ServesBothSurfacesAndStopsCleanly) {
   EXPECT_TRUE(std::filesystem::exists(options.state_dir / "api.crt"));
 }
 
+// --socket naming a live daemon's socket: the second daemon refuses, and the first keeps it.
+TEST(Daemon, ALiveSocketIsNotTakenOver) {
+  tds::test::TempDir dir;
+  auto first = start_daemon(options_for(dir.path() / "one"));
+  auto options = options_for(dir.path() / "two");
+  options.socket_path = first->socket_path();
+  try {
+    start_daemon(options);
+    FAIL() << "a second daemon took a live socket";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("in use by another process"));
+  }
+  auto local = wire::State::NewStub(unix_channel(first->socket_path()));
+  EXPECT_FALSE(list_ids(*local, "meta", "Namespaces.meta.cosi.dev").empty());
+}
+
+// The state dir holds keys: a pre-existing one open to others is closed to them.
+TEST(Daemon, StateDirIsTightenedToTheOwner) {
+  tds::test::TempDir dir;
+  auto options = options_for(dir.path());
+  std::filesystem::create_directories(options.state_dir);
+  std::filesystem::permissions(options.state_dir, std::filesystem::perms::all);
+  auto daemon = start_daemon(options);
+  EXPECT_EQ(std::filesystem::status(options.state_dir).permissions(),
+            std::filesystem::perms::owner_all);
+}
+
 TEST(Daemon, StateDirIsExclusive) {
   tds::test::TempDir dir;
   auto first = start_daemon(options_for(dir.path()));
