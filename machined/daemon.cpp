@@ -44,6 +44,7 @@
 #include "runtime/plugin/loader.h"
 #include "runtime/registry/registry.h"
 #include "runtime/resource/proto_spec.h"
+#include "runtime/resource/typed.h"
 #include "runtime/state/inmem_state.h"
 
 namespace machined {
@@ -195,20 +196,21 @@ class DaemonImpl final : public Daemon {
     // SIGHUP (main thread) and the file watch (event loop) may both get here.
     std::lock_guard lock(reload_mu_);
     const std::string text = read_config(options_.config_path);
-    // Parsed and validated once, here: a bad edit is refused and the running config stays.
     namespace rc = resources::config;
-    auto spec = rc::MachineConfigSpec::parse(text, options_.config_path.string());
-    runtime::resource::Metadata md(runtime::resource::pointer_to<rc::MachineConfig>(rc::kActiveId));
-    auto current = state_.get(md.pointer());
-    if (!current) {
-      state_.create(runtime::resource::Resource{std::move(md), std::move(spec)});
+    const auto ptr = runtime::resource::pointer_to<rc::MachineConfig>(rc::kActiveId);
+    const auto stored = state_.get(ptr);
+    if (auto current = runtime::resource::Typed<rc::MachineConfig>(stored);
+        current && current->text() == text) {
+      spdlog::info("config_unchanged path={}", options_.config_path.string());
+      return;
+    }
+    // Parsed and validated once, here: a bad edit is refused and the running config stays.
+    runtime::resource::Resource next{runtime::resource::Metadata(ptr),
+                                     rc::MachineConfigSpec::parse(text, options_.config_path.string())};
+    if (!stored) {
+      state_.create(std::move(next));
     } else {
-      md.version = current->metadata.version;
-      runtime::resource::Resource next{std::move(md), std::move(spec)};
-      if (current->spec && next.spec->equals(*current->spec)) {
-        spdlog::info("config_unchanged path={}", options_.config_path.string());
-        return;
-      }
+      next.metadata.version = stored->metadata.version;
       state_.update(std::move(next));
     }
     spdlog::info("config_loaded path={} bytes={}", options_.config_path.string(), text.size());

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "platform/log_value.h"
 #include "platform/process_metrics.h"
 
 namespace platform {
@@ -21,18 +22,8 @@ void append_sample(std::string& out, std::string_view name, std::string_view lab
 }  // namespace
 
 std::string prometheus_label(std::string_view name, std::string_view value) {
-  std::string out(name);
-  out += "=\"";
-  for (char c : value) {
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    if (c == '\\' || c == '"') out += '\\';
-    out += c;
-  }
-  out += '"';
-  return out;
+  static constexpr CharEscape kLabelValue[] = {{'\\', "\\\\"}, {'"', "\\\""}, {'\n', "\\n"}};
+  return std::string(name) + "=\"" + escape(value, kLabelValue) + '"';
 }
 
 void PrometheusWriter::family(std::string_view name, std::string_view type, std::string_view help) {

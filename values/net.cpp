@@ -39,7 +39,7 @@ std::string ipv6_text(std::string_view bytes) {
   if (bytes.starts_with(kMappedPrefix)) return "::ffff:" + ipv4_text(bytes.substr(12));
   unsigned groups[8];
   for (std::size_t i = 0; i < 8; ++i) groups[i] = byte(bytes, 2 * i) << 8 | byte(bytes, 2 * i + 1);
-  // The first longest run of at least two zero groups becomes "::" (RFC 5952 section 4.2).
+  // The first longest run of at least two zero groups becomes "::", as Go prints IPv6.
   std::size_t zero_start = 8, zero_end = 8;
   for (std::size_t i = 0; i < 8; ++i) {
     std::size_t j = i;

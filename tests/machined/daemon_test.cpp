@@ -111,20 +111,27 @@ TEST(Daemon, ServesBothSurfacesAndStopsCleanly) {
   EXPECT_TRUE(std::filesystem::exists(options.state_dir / "api.crt"));
 }
 
+// A second daemon with `second`'s options fails to start, saying `why`, and `first` keeps
+// serving on its socket.
+void expect_second_refused(const Daemon& first, const DaemonOptions& second,
+                           const std::string& why) {
+  try {
+    start_daemon(second);
+    ADD_FAILURE() << "the second daemon started";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(why));
+  }
+  auto local = wire::State::NewStub(unix_channel(first.socket_path()));
+  EXPECT_FALSE(list_ids(*local, "meta", "Namespaces.meta.cosi.dev").empty());
+}
+
 // --socket naming a live daemon's socket: the second daemon refuses, and the first keeps it.
 TEST(Daemon, ALiveSocketIsNotTakenOver) {
   tds::test::TempDir dir;
   auto first = start_daemon(options_for(dir.path() / "one"));
   auto options = options_for(dir.path() / "two");
   options.socket_path = first->socket_path();
-  try {
-    start_daemon(options);
-    FAIL() << "a second daemon took a live socket";
-  } catch (const std::runtime_error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("in use by another process"));
-  }
-  auto local = wire::State::NewStub(unix_channel(first->socket_path()));
-  EXPECT_FALSE(list_ids(*local, "meta", "Namespaces.meta.cosi.dev").empty());
+  expect_second_refused(*first, options, "in use by another process");
 }
 
 // The state dir holds keys: a pre-existing one open to others is closed to them.
@@ -141,15 +148,8 @@ TEST(Daemon, StateDirIsTightenedToTheOwner) {
 TEST(Daemon, StateDirIsExclusive) {
   tds::test::TempDir dir;
   auto first = start_daemon(options_for(dir.path()));
-  try {
-    start_daemon(options_for(dir.path()));
-    FAIL() << "a second daemon shared the state dir";
-  } catch (const std::runtime_error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("in use by another machined"));
-  }
-  // The first one's socket survived the attempt.
-  auto local = wire::State::NewStub(unix_channel(first->socket_path()));
-  EXPECT_FALSE(list_ids(*local, "meta", "Namespaces.meta.cosi.dev").empty());
+  // The first one's socket survives the attempt.
+  expect_second_refused(*first, options_for(dir.path()), "in use by another machined");
 }
 
 // A directory, an empty file or an oversized file in the config's place is an error naming the

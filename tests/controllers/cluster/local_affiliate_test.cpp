@@ -1,6 +1,7 @@
 // LocalAffiliateController with the fixture of Talos's local_affiliate_test.go.
 #include "controllers/cluster/local_affiliate.h"
 #include "controllers/cluster/controllers.h"
+#include "controllers/internal/names.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -17,11 +18,6 @@
 namespace controllers::cluster {
 namespace {
 
-namespace rc = resources::cluster;
-namespace rk = resources::k8s;
-namespace rks = resources::kubespan;
-namespace rn = resources::network;
-namespace rcfg = resources::config;
 namespace net = values::net;
 namespace enums = talos::resource::definitions::enums;
 using runtime::resource::Pointer;

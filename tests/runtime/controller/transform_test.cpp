@@ -100,11 +100,15 @@ TEST_F(TransformTest, OutputsFollowTheInputs) {
 TEST_F(TransformTest, NotReadyLeavesTheOutputsAlone) {
   std::atomic<int> passes{0};
   std::atomic<bool> saw_change_while_closed{false};
+  std::atomic<bool> saw_b_while_closed{false};
   auto t = doubling(&passes);
-  t.map = [map = t.map, &saw_change_while_closed](Runtime& rt) {
+  t.map = [map = t.map, &saw_change_while_closed, &saw_b_while_closed](Runtime& rt) {
+    const bool closed = !get<Gate>(rt, "gate");
     auto a = get<In>(rt, "a");
-    if (!get<Gate>(rt, "gate") && a && a->value() == "changed") saw_change_while_closed = true;
-    return map(rt);
+    auto result = map(rt);
+    if (closed && a && a->value() == "changed") saw_change_while_closed = true;
+    if (closed && get<In>(rt, "b")) saw_b_while_closed = true;
+    return result;
   };
   engine_.register_controller(make_transform<Out>(std::move(t)));
   engine_.start();
@@ -114,10 +118,14 @@ TEST_F(TransformTest, NotReadyLeavesTheOutputsAlone) {
 
   state_.destroy(resource::pointer_to<Gate>("gate"));
   put(kInType, "a", "changed");
-  // A pass that saw the change while the gate was gone wrote nothing.
   ASSERT_TRUE(eventually([&] { return saw_change_while_closed.load(); }));
+  // Passes run one at a time: once a later pass has seen b, the one that saw the change has
+  // finished, and it wrote nothing.
+  put(kInType, "b", "y");
+  ASSERT_TRUE(eventually([&] { return saw_b_while_closed.load(); }));
   ASSERT_TRUE(out("a-out"));
   EXPECT_EQ(out("a-out")->value(), "xx");
+  EXPECT_FALSE(out("b-out"));
 }
 
 TEST_F(TransformTest, RefreshRunsTheMappingWithoutAnInputChange) {
@@ -141,10 +149,10 @@ TEST_F(TransformTest, TypedReadsSkipOtherSpecClassesAndMissingResources) {
       },
   }));
   engine_.start();
-  put(kInType, "typed", "v");
+  // The opaque one first: a pass that counted it would see 2 once the typed one exists, never 1.
   state_.create(resource::Resource{resource::Metadata({kTestNs, kInType, "opaque"}),
                                    std::make_shared<resource::OpaqueSpec>("", "x")});
-  ASSERT_TRUE(eventually([&] { return state_.list(resource::kind_of<In>()).size() == 2; }));
+  put(kInType, "typed", "v");
   EXPECT_TRUE(eventually([&] { return seen.load() == 1; }));
 }
 
