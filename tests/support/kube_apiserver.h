@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,11 +36,12 @@
 namespace tds::test {
 
 // Where the programs come from: the environment variables of these names win (to try another
-// build by hand), else the compile definitions CMake gives the tests that use this fixture.
+// build by hand), else the compile definitions CMake gives the tests that use this fixture
+// (tds_kube_apiserver_test in tests/kubernetes/CMakeLists.txt).
 struct KubeApiServerBinaries {
   std::string apiserver;  // kube-apiserver, from tests/kubernetes/apiserver/build.sh
   std::string etcd;       // etcd 3.4 (Debian's etcd-server)
-  std::string prepare;    // tests/kubernetes/apiserver/prepare.sh
+  std::string scripts;    // tests/kubernetes/apiserver: prepare.sh, etcd.sh, kube-apiserver.sh
 
   static KubeApiServerBinaries from_build() {
     KubeApiServerBinaries b;
@@ -49,15 +51,15 @@ struct KubeApiServerBinaries {
 #ifdef TDS_ETCD_BIN
     b.etcd = TDS_ETCD_BIN;
 #endif
-#ifdef TDS_KUBE_PREPARE_SH
-    b.prepare = TDS_KUBE_PREPARE_SH;
+#ifdef TDS_KUBE_SCRIPTS_DIR
+    b.scripts = TDS_KUBE_SCRIPTS_DIR;
 #endif
     const auto from_env = [](const char* name, std::string& value) {
       if (const char* v = std::getenv(name); v != nullptr && *v != '\0') value = v;
     };
     from_env("TDS_KUBE_APISERVER_BIN", b.apiserver);
     from_env("TDS_ETCD_BIN", b.etcd);
-    from_env("TDS_KUBE_PREPARE_SH", b.prepare);
+    from_env("TDS_KUBE_SCRIPTS_DIR", b.scripts);
     return b;
   }
 };
@@ -109,11 +111,21 @@ inline std::string read_file(const std::filesystem::path& path) {
 // The last `lines` lines of a process's output: enough for a failure message to show why.
 inline std::string tail(const std::string& text, std::size_t lines = 40) {
   std::size_t pos = text.size();
-  for (std::size_t i = 0; i <= lines && pos > 0; ++i) {
+  if (pos > 0 && text[pos - 1] == '\n') --pos;
+  for (std::size_t i = 0; i < lines; ++i) {
+    if (pos == 0) return text;
     pos = text.rfind('\n', pos - 1);
     if (pos == std::string::npos) return text;
   }
   return text.substr(pos + 1);
+}
+
+// "exited with code N" or "was killed by signal N", from a wait status.
+inline std::string describe_exit(std::optional<int> status) {
+  if (!status) return "exited";
+  if (WIFEXITED(*status)) return "exited with code " + std::to_string(WEXITSTATUS(*status));
+  if (WIFSIGNALED(*status)) return "was killed by signal " + std::to_string(WTERMSIG(*status));
+  return "exited (wait status " + std::to_string(*status) + ")";
 }
 
 // A JSON string literal for `s` (names, labels and addresses in test objects).
@@ -182,7 +194,7 @@ class KubeApiServer {
     if (etcd_) return ::testing::AssertionFailure() << "KubeApiServer::start called twice";
     for (const auto& [name, path] : {std::pair{"TDS_KUBE_APISERVER_BIN", binaries_.apiserver},
                                      std::pair{"TDS_ETCD_BIN", binaries_.etcd},
-                                     std::pair{"TDS_KUBE_PREPARE_SH", binaries_.prepare}}) {
+                                     std::pair{"TDS_KUBE_SCRIPTS_DIR", binaries_.scripts}}) {
       if (path.empty() || !std::filesystem::exists(path)) {
         return ::testing::AssertionFailure()
                << name << " is '" << path << "': not found (see tests/kubernetes/CMakeLists.txt)";
@@ -207,10 +219,10 @@ class KubeApiServer {
     port_ = ports[2];
 
     const auto prepared =
-        run_to_exit({"/bin/bash", binaries_.prepare, dir_.string(), std::to_string(port_)},
+        run_to_exit({"/bin/bash", script("prepare.sh"), dir_.string(), std::to_string(port_)},
                     std::chrono::seconds(60));
     if (prepared.exit_code != 0) {
-      return ::testing::AssertionFailure() << binaries_.prepare << " failed (exit "
+      return ::testing::AssertionFailure() << script("prepare.sh") << " failed (exit "
                                            << prepared.exit_code << "): " << prepared.output;
     }
     admin_token_ = detail::read_file(dir_ / "admin.token");
@@ -224,8 +236,9 @@ class KubeApiServer {
     return started;
   }
 
-  // SIGTERM and wait: the API server shuts down gracefully, etcd keeps the data, the port stays
-  // reserved for start_apiserver. Tests use the gap to check that clients heal.
+  // SIGTERM and wait: the API server shuts down gracefully and etcd keeps the data. Tests use the
+  // gap to check that clients heal. Nothing holds the port meanwhile, so start_apiserver can take
+  // it again (as could, in principle, another process).
   ::testing::AssertionResult stop_apiserver() {
     if (!apiserver_ || !apiserver_->alive()) {
       return ::testing::AssertionFailure() << "kube-apiserver is not running";
@@ -253,37 +266,17 @@ class KubeApiServer {
       earlier_apiserver_output_ += apiserver_->output() + "\n=== kube-apiserver restarted ===\n";
     }
     const auto begin = Clock::now();
-    const auto file = [&](const char* name) { return (dir_ / name).string(); };
+    // The script execs the server: the child's pid is kube-apiserver's, for SIGTERM.
     apiserver_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-        binaries_.apiserver,
-        "--etcd-servers=" + etcd_endpoint(),
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
-        "--secure-port=" + std::to_string(port_),
-        // Unused with the files below, but keeps the default (/var/run/kubernetes) out of it.
-        "--cert-dir=" + file("apiserver-certs"),
-        "--tls-cert-file=" + file("apiserver.crt"),
-        "--tls-private-key-file=" + file("apiserver.key"),
-        "--client-ca-file=" + file("ca.crt"),
-        "--token-auth-file=" + file("tokens.csv"),
-        "--authorization-mode=Node,RBAC",
-        "--enable-admission-plugins=NodeRestriction",
-        "--service-account-issuer=https://kubernetes.default.svc",
-        "--service-account-key-file=" + file("sa.pub"),
-        "--service-account-signing-key-file=" + file("sa.key"),
-        "--service-cluster-ip-range=10.96.0.0/16",
-        // The lease reconciler would publish 127.0.0.1 as the `kubernetes` Service's endpoint,
-        // which validation rejects (loopback), logging an error every 10 s. Nothing here needs it.
-        "--endpoint-reconciler-type=none",
-        "--profiling=false",
-    });
+        "/bin/bash", script("kube-apiserver.sh"), dir_.string(), std::to_string(port_),
+        std::to_string(etcd_client_port_), binaries_.apiserver});
     const bool ready = eventually(
         [&] { return !apiserver_->alive() || admin_request("GET", "/readyz").status == 200; },
         std::chrono::seconds(120), std::chrono::milliseconds(100));
     if (!apiserver_->alive()) {
       return ::testing::AssertionFailure()
-             << "kube-apiserver exited during startup (status "
-             << apiserver_->exit_status().value_or(-1) << "); output:\n"
+             << "kube-apiserver " << detail::describe_exit(apiserver_->exit_status())
+             << " during startup; output:\n"
              << detail::tail(apiserver_->output());
     }
     if (!ready) {
@@ -399,31 +392,15 @@ class KubeApiServer {
   }
 
  private:
+  std::string script(const char* name) const {
+    return (std::filesystem::path(binaries_.scripts) / name).string();
+  }
+
   ::testing::AssertionResult start_etcd() {
     const std::string client = etcd_endpoint();
-    const std::string peer = "http://127.0.0.1:" + std::to_string(etcd_peer_port_);
-    std::vector<std::string> args = {
-        binaries_.etcd,
-        "--name=default",
-        "--data-dir=" + (dir_ / "etcd").string(),
-        "--listen-client-urls=" + client,
-        "--advertise-client-urls=" + client,
-        "--listen-peer-urls=" + peer,
-        "--initial-advertise-peer-urls=" + peer,
-        "--initial-cluster=default=" + peer,
-        "--logger=zap",
-        "--log-outputs=stderr",
-        // etcd 3.4.23 predates the fixed RequestProgress (3.4.31), so kube-apiserver does not
-        // ask for progress; without periodic notifications its watch cache lags behind etcd's
-        // revision for a quiet resource, and a watch from a list's resourceVersion waits and then
-        // fails with 504 "Too large resource version". 500 ms keeps that wait short.
-        "--experimental-watch-progress-notify-interval=500ms",
-    };
-#if defined(__aarch64__)
-    // etcd 3.4 refuses to start on arm64 unless told the architecture is accepted.
-    args.insert(args.begin(), {"/usr/bin/env", "ETCD_UNSUPPORTED_ARCH=arm64"});
-#endif
-    etcd_ = std::make_unique<ChildProcess>(std::move(args));
+    etcd_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+        "/bin/bash", script("etcd.sh"), dir_.string(), std::to_string(etcd_client_port_),
+        std::to_string(etcd_peer_port_), binaries_.etcd});
     const bool healthy = eventually(
         [&] {
           if (!etcd_->alive()) return true;
@@ -433,7 +410,10 @@ class KubeApiServer {
         std::chrono::seconds(30), std::chrono::milliseconds(50));
     if (!etcd_->alive() || !healthy) {
       return ::testing::AssertionFailure()
-             << "etcd " << (etcd_->alive() ? "not healthy after 30 s" : "exited") << "; output:\n"
+             << "etcd "
+             << (etcd_->alive() ? "not healthy after 30 s"
+                                : kube_apiserver_detail::describe_exit(etcd_->exit_status()))
+             << "; output:\n"
              << kube_apiserver_detail::tail(etcd_->output());
     }
     return ::testing::AssertionSuccess();
