@@ -20,8 +20,10 @@ cache=${TDS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tds}/kube-apiserver/$key
 bin=$cache/kube-apiserver
 
 # Links or copies $1 to $2 through a temporary name, so a reader of $2 never sees half a file.
+# Nothing to do when $2 is already a link to $1 (mv refuses to rename one link onto another).
 publish() {
   local src=$1 dst=$2 tmp
+  if [ "$src" -ef "$dst" ]; then return 0; fi
   tmp=$(dirname "$dst")/.$(basename "$dst").tmp.$$
   rm -f "$tmp"
   ln "$src" "$tmp" 2>/dev/null || cp "$src" "$tmp"
