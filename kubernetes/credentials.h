@@ -9,12 +9,15 @@
 namespace kubernetes {
 
 struct Credentials {
-  std::string server;          // "https://host:port" (no trailing slash); http:// is refused
-  std::string ca_pem;          // roots to trust; empty: the system's
+  std::string server;  // "https://host:port" (no trailing slash); http:// is refused
+  std::string ca_pem;  // roots to trust; empty: the system's
   bool insecure_skip_verify = false;
   std::string client_cert_pem;  // client-certificate authentication (both or neither)
   std::string client_key_pem;
-  std::string token;           // bearer token (kubeconfig `token`/`tokenFile`, service account)
+  std::string token;  // bearer token (kubeconfig `token`/`tokenFile`, service account)
+  // When set, the token is read again from this file before each request, because the kubelet
+  // rotates projected service-account tokens; a failed read keeps the last token.
+  std::filesystem::path token_file;
   // One line naming the credential for errors, e.g.
   // "kubeconfig /etc/k.yaml, context admin@c, user admin (client certificate CN=admin)" or
   // "in-cluster service account token /var/run/secrets/kubernetes.io/serviceaccount/token".

@@ -29,6 +29,8 @@ class NodeAnnotator {
 };
 
 // `on_change` as for start_node_informer: posted when applied() or last_error() changed.
+// `options.field_selector` is replaced by the Node's name. Throws CredentialsError as make_client
+// does.
 std::unique_ptr<NodeAnnotator> start_node_annotator(Credentials credentials, std::string node_name,
                                                     InformerOptions options,
                                                     boost::asio::any_io_executor notify,

@@ -41,7 +41,7 @@ class NodeInformer {
 // synced() or last_error() changed, coalesced (at most one pending); it is never invoked after
 // the informer is destroyed if destruction happens on `notify`'s strand. Destruction cancels the
 // call in flight and joins the thread. An error is logged once when it starts (warn) and once
-// when it clears (info), not on every retry.
+// when it clears (info), not on every retry. Throws CredentialsError as make_client does.
 std::unique_ptr<NodeInformer> start_node_informer(Credentials credentials, InformerOptions options,
                                                   boost::asio::any_io_executor notify,
                                                   std::function<void()> on_change);
