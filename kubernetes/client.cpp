@@ -3,6 +3,7 @@
 // cancel() from another thread only has to post into that io_context.
 #include "kubernetes/client.h"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -17,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <limits>
 #include <mutex>
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange under C++20
 #include <variant>
@@ -73,11 +75,14 @@ ssl::context tls_context(const Credentials& credentials) {
     context.use_certificate_chain(asio::buffer(credentials.client_cert_pem), ec);
     if (ec) throw fail("client certificate is not a PEM certificate", ec);
     context.use_private_key(asio::buffer(credentials.client_key_pem), ssl::context::pem, ec);
-    if (ec) throw fail("client key is not a PEM private key", ec);
-    if (SSL_CTX_check_private_key(context.native_handle()) != 1) {
+    const bool mismatch =
+        ec && ec.category() == asio::error::get_ssl_category() &&
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH;
+    if (mismatch || (!ec && SSL_CTX_check_private_key(context.native_handle()) != 1)) {
       throw CredentialsError(credentials.description +
                              ": the client key does not match the client certificate");
     }
+    if (ec) throw fail("client key is not a PEM private key", ec);
   }
   return context;
 }
@@ -435,7 +440,9 @@ asio::awaitable<Response> Call::exchange(http::request<http::string_body> reques
 
   http::response_parser<http::buffer_body> head;
   head.header_limit(kMaxHeader);
-  head.body_limit(boost::none);  // the stream is bounded line by line instead
+  // The stream is bounded line by line instead. (Not boost::none: Boost 1.74 compares a
+  // Content-Length against an empty limit as exceeding it.)
+  head.body_limit(std::numeric_limits<std::uint64_t>::max());
   co_await http::async_read_header(stream_, buffer_, head, use);
   check(ec, "read the answer");
   if (head.get().result_int() != 200) {
@@ -464,8 +471,9 @@ asio::awaitable<Response> Call::stream_lines(http::response_parser<http::buffer_
   while (!parser.is_done()) {
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();
-    co_await http::async_read(stream_, buffer_, parser,
-                              asio::redirect_error(asio::use_awaitable, ec));
+    // read_some: returns with whatever arrived, so each event is delivered when it comes.
+    co_await http::async_read_some(stream_, buffer_, parser,
+                                   asio::redirect_error(asio::use_awaitable, ec));
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
       if (aborted_) throw_cancelled();

@@ -193,7 +193,7 @@ std::optional<ServerUrl> parse_server(std::string_view server, std::string* erro
   while (path.ends_with('/')) path.remove_suffix(1);
   out.base_path = std::string(path);
   out.ip = is_ip(out.host);
-  if (!out.ip && out.host.find(':') != std::string::npos) return refuse("has an invalid IPv6 host");
+  if (!out.ip && authority.starts_with('[')) return refuse("has an invalid IPv6 host");
   return out;
 }
 
