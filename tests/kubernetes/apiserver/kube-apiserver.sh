@@ -16,6 +16,9 @@ dir=$1 port=$2 etcd_port=$3 bin=$4
 #   credential may do, as in a kubeadm or Talos cluster.
 # --endpoint-reconciler-type none: the lease reconciler would publish 127.0.0.1 as the `kubernetes`
 #   Service's endpoint, which validation rejects (loopback), logging an error every 10 s.
+# --shutdown-watch-termination-grace-period 2s: on SIGTERM, end open watches and wait at most this
+#   long for them; by default graceful shutdown waits for every watch to end by itself (up to
+#   its timeout, minutes), so a restart with clients watching would hang.
 exec "$bin" \
   --etcd-servers="http://127.0.0.1:$etcd_port" \
   --bind-address=127.0.0.1 \
@@ -33,4 +36,5 @@ exec "$bin" \
   --service-account-signing-key-file="$dir/sa.key" \
   --service-cluster-ip-range=10.96.0.0/16 \
   --endpoint-reconciler-type=none \
+  --shutdown-watch-termination-grace-period=2s \
   --profiling=false
