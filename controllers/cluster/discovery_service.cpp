@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "controllers/cluster/controllers.h"
+#include "controllers/cluster/local_affiliate.h"
 #include "controllers/internal/names.h"
 #include "resources/kubespan/kubespan.h"
 #include "resources/machine/machine.h"
@@ -144,14 +145,7 @@ class DiscoveryServiceController final : public ctl::Controller {
       clients_.clear();
       return;
     }
-    auto identity = ctl::get<rc::Identity>(rt, rc::kLocalIdentityId);
-    if (!identity || identity->node_id().empty()) return;
-    if (identity->node_id() != node_id_) {
-      node_id_ = identity->node_id();
-      auto in = inputs();
-      in.push_back(ctl::input<rc::Affiliate>(ctl::InputKind::kWeak, node_id_));
-      rt.update_inputs(std::move(in));
-    }
+    if (!follow_local_affiliate(rt, inputs(), node_id_)) return;
 
     std::map<std::string, ClientSpec> desired;
     for (const auto& e : config->service_endpoints()) {

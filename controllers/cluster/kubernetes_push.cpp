@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "controllers/cluster/controllers.h"
+#include "controllers/cluster/local_affiliate.h"
 #include "controllers/cluster/kubernetes_annotations.h"
 #include "controllers/cluster/kubernetes_source.h"
 #include "controllers/internal/names.h"
@@ -36,14 +37,7 @@ class KubernetesPushController final : public ctl::Controller {
       stop();
       return;
     }
-    const auto identity = ctl::get<rc::Identity>(rt, rc::kLocalIdentityId);
-    if (!identity || identity->node_id().empty()) return;
-    if (identity->node_id() != node_id_) {
-      node_id_ = identity->node_id();
-      auto in = inputs();
-      in.push_back(ctl::input<rc::Affiliate>(ctl::InputKind::kWeak, node_id_));
-      rt.update_inputs(std::move(in));
-    }
+    if (!follow_local_affiliate(rt, inputs(), node_id_)) return;
     const auto local = ctl::get<rc::Affiliate>(rt, node_id_);
     if (!local || local->nodename().empty()) return;
 

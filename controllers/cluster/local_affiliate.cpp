@@ -164,4 +164,16 @@ ControllerPtr make_local_affiliate_controller(std::string operating_system) {
   });
 }
 
+bool follow_local_affiliate(ctl::Runtime& rt, std::vector<ctl::Input> inputs,
+                            std::string& node_id) {
+  const auto identity = ctl::get<rc::Identity>(rt, rc::kLocalIdentityId);
+  if (!identity || identity->node_id().empty()) return false;
+  if (identity->node_id() != node_id) {
+    node_id = identity->node_id();
+    inputs.push_back(ctl::input<rc::Affiliate>(ctl::InputKind::kWeak, node_id));
+    rt.update_inputs(std::move(inputs));
+  }
+  return true;
+}
+
 }  // namespace controllers::cluster
