@@ -94,6 +94,10 @@ class InformerImpl final : public NodeInformer {
       } catch (const WatchTooShort&) {
         if (!fail("the watch ended at once without an event")) break;
         version.clear();
+      } catch (const std::exception& e) {
+        // Not the API's (allocation, OpenSSL): the loop must outlive it like any failure.
+        if (stopping() || !fail(e.what())) break;
+        version.clear();
       }
     }
   }
