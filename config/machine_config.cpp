@@ -123,7 +123,10 @@ void read_v1alpha1(const YAML::Node& doc, Reader& r, MachineConfig& cfg) {
   if (r.has(doc, "cluster.discovery")) {
     LegacyDiscovery d;
     r.read(doc, "cluster.discovery.enabled", d.enabled);
+    d.kubernetes_written = r.has(doc, "cluster.discovery.registries.kubernetes");
     r.read(doc, "cluster.discovery.registries.kubernetes.disabled", d.kubernetes_disabled);
+    r.read(doc, "cluster.discovery.registries.kubernetes.kubeconfig", d.kubernetes_kubeconfig);
+    r.read(doc, "cluster.discovery.registries.kubernetes.inCluster", d.kubernetes_in_cluster);
     r.read(doc, "cluster.discovery.registries.service.disabled", d.service_disabled);
     r.read(doc, "cluster.discovery.registries.service.endpoint", d.service_endpoint);
     cfg.legacy_discovery = d;
@@ -239,6 +242,27 @@ void validate_kubespan(const KubeSpan& ks, std::vector<std::string>& errors) {
   }
 }
 
+// Our extension's credential source for the Kubernetes registry: exactly one, when a written
+// `registries.kubernetes` block turns the registry on.
+void validate_kubernetes_registry(const LegacyDiscovery& d, std::vector<std::string>& errors) {
+  const std::string where = ".cluster.discovery.registries.kubernetes";
+  if (!d.kubernetes_kubeconfig.empty() && d.kubernetes_in_cluster) {
+    errors.push_back(where + ": set either .kubeconfig or .inCluster, not both");
+  }
+  if (!d.kubernetes_kubeconfig.empty() && d.kubernetes_kubeconfig.front() != '/') {
+    errors.push_back(where + ".kubeconfig must be an absolute path, got \"" +
+                     d.kubernetes_kubeconfig + "\"");
+  }
+  if (d.enabled && d.kubernetes_written && !d.kubernetes_disabled &&
+      d.kubernetes_kubeconfig.empty() && !d.kubernetes_in_cluster) {
+    errors.push_back(
+        "the Kubernetes registry is enabled but has no credentials: set " + where +
+        ".kubeconfig (a kubeconfig file) or " + where +
+        ".inCluster: true (the pod's service account), or disable it with " + where +
+        ".disabled: true");
+  }
+}
+
 // Cross-document and legacy checks, as Talos's config container validates: conflicts between the
 // legacy discovery block and the discovery documents, and the container's own checks.
 void validate(const MachineConfig& cfg, std::vector<std::string>& errors) {
@@ -259,6 +283,7 @@ void validate(const MachineConfig& cfg, std::vector<std::string>& errors) {
         errors.push_back("cluster discovery service requires .cluster.secret");
       }
     }
+    validate_kubernetes_registry(d, errors);
   }
   // Stricter than Talos (docs/DIFFERENCES.md): a legacy secret that cannot be an AES key is
   // refused here instead of failing later in the discovery client.
@@ -402,9 +427,16 @@ std::optional<DiscoveryIdentity> discovery_identity(const MachineConfig& cfg) {
   return cfg.identity_document;
 }
 
+std::optional<KubernetesRegistry> kubernetes_registry(const MachineConfig& cfg) {
+  if (!cfg.legacy_discovery) return std::nullopt;
+  const auto& d = *cfg.legacy_discovery;
+  if (!d.enabled || d.kubernetes_disabled) return std::nullopt;
+  if (d.kubernetes_kubeconfig.empty() && !d.kubernetes_in_cluster) return std::nullopt;
+  return KubernetesRegistry{d.kubernetes_kubeconfig};
+}
+
 bool kubernetes_registry_enabled(const MachineConfig& cfg) {
-  return cfg.legacy_discovery && cfg.legacy_discovery->enabled &&
-         !cfg.legacy_discovery->kubernetes_disabled;
+  return kubernetes_registry(cfg).has_value();
 }
 
 Endpoint normalize_endpoint(std::string_view url) { return internal::normalize(url); }

@@ -41,6 +41,11 @@ struct DiscoveryIdentity {
 struct LegacyDiscovery {
   bool enabled = false;
   bool kubernetes_disabled = false;
+  bool kubernetes_written = false;  // `registries.kubernetes` is in the file
+  // Where the Kubernetes registry finds its credentials (our extension: Talos always uses the
+  // kubelet's kubeconfig): a kubeconfig file, or the pod's service account.
+  std::string kubernetes_kubeconfig;
+  bool kubernetes_in_cluster = false;
   bool service_disabled = false;
   std::string service_endpoint;  // empty: kDefaultDiscoveryEndpoint
 };
@@ -95,6 +100,17 @@ MachineConfig load_file(const std::string& path);
 // block, and the identity document over the legacy cluster ID and secret.
 std::vector<DiscoveryService> discovery_services(const MachineConfig& cfg);
 std::optional<DiscoveryIdentity> discovery_identity(const MachineConfig& cfg);
+
+// The Kubernetes registry's credentials, when it runs: Talos's switch (on with the legacy block
+// enabled unless `registries.kubernetes.disabled`) and a credential source configured. Without
+// one the registry is off (validation refuses a `registries.kubernetes` block that enables it
+// without one; Talos would wait for a kubelet that a generic host does not have).
+struct KubernetesRegistry {
+  std::string kubeconfig;  // absolute path; empty: in-cluster
+
+  bool operator==(const KubernetesRegistry&) const = default;
+};
+std::optional<KubernetesRegistry> kubernetes_registry(const MachineConfig& cfg);
 bool kubernetes_registry_enabled(const MachineConfig& cfg);
 
 struct Endpoint {

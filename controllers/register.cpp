@@ -18,6 +18,8 @@ void register_controllers(runtime::controller::Engine& engine, const Dependencie
   engine.register_controller(
       cluster::make_local_affiliate_controller(deps.host->operating_system()));
   engine.register_controller(cluster::make_discovery_service_controller(deps.discovery_service));
+  engine.register_controller(cluster::make_kubernetes_push_controller());
+  engine.register_controller(cluster::make_kubernetes_pull_controller());
   engine.register_controller(cluster::make_affiliate_merge_controller());
   engine.register_controller(cluster::make_member_controller());
   engine.register_controller(cluster::make_endpoint_controller());

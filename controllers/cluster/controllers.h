@@ -30,6 +30,12 @@ ControllerPtr make_local_affiliate_controller(std::string operating_system);
 // service sees into cluster-raw `service/<nodeId>` Affiliates.
 ControllerPtr make_discovery_service_controller(DiscoveryServiceOptions options);
 
+// The Kubernetes registry (its credentials from the machine config): the local affiliate as
+// annotations on this node's Node object ...
+ControllerPtr make_kubernetes_push_controller();
+// ... and every other annotated Node as a cluster-raw `k8s/<nodeId>` Affiliate.
+ControllerPtr make_kubernetes_pull_controller();
+
 // Affiliate cluster/<nodeId>: the raw affiliates of every registry merged per node.
 ControllerPtr make_affiliate_merge_controller();
 

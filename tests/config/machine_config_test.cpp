@@ -11,6 +11,7 @@
 namespace config {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 namespace enums = talos::resource::definitions::enums;
@@ -28,12 +29,14 @@ std::vector<std::string> errors_of(const std::string& yaml) {
   return {};
 }
 
-TEST(MachineConfig, LegacyEnabledTurnsOnKubernetesAndDefaultService) {
+TEST(MachineConfig, LegacyEnabledTurnsOnDefaultServiceButKubernetesNeedsCredentials) {
   auto cfg = parse(std::string("version: v1alpha1\ncluster:\n  id: cluster1\n  secret: ") +
                        kSecret +
                        "\n  discovery:\n    enabled: true\n",
                    "t");
-  EXPECT_TRUE(kubernetes_registry_enabled(cfg));
+  // Talos turns the Kubernetes registry on here and waits for the kubelet's kubeconfig; with no
+  // credential source configured ours stays off.
+  EXPECT_FALSE(kubernetes_registry_enabled(cfg));
   auto svcs = discovery_services(cfg);
   ASSERT_EQ(svcs.size(), 1u);
   EXPECT_EQ(svcs[0].name, "legacy");
@@ -63,7 +66,45 @@ TEST(MachineConfig, LegacyDisabledOrServiceDisabledHasNoServices) {
                   "      service: {disabled: true}\n",
               "t");
   EXPECT_TRUE(discovery_services(cfg).empty());
-  EXPECT_TRUE(kubernetes_registry_enabled(cfg));
+  EXPECT_FALSE(kubernetes_registry_enabled(cfg));
+}
+
+std::string legacy_with_kubernetes(const std::string& kubernetes_block) {
+  return std::string("version: v1alpha1\ncluster:\n  id: c\n  secret: ") + kSecret +
+         "\n  discovery:\n    enabled: true\n    registries:\n      kubernetes:\n" +
+         kubernetes_block;
+}
+
+TEST(MachineConfig, KubernetesRegistryWithKubeconfigOrInCluster) {
+  auto cfg = parse(legacy_with_kubernetes("        kubeconfig: /etc/k.yaml\n"), "t");
+  ASSERT_TRUE(kubernetes_registry(cfg));
+  EXPECT_EQ(kubernetes_registry(cfg)->kubeconfig, "/etc/k.yaml");
+
+  cfg = parse(legacy_with_kubernetes("        disabled: false\n        inCluster: true\n"), "t");
+  ASSERT_TRUE(kubernetes_registry(cfg));
+  EXPECT_EQ(kubernetes_registry(cfg)->kubeconfig, "");
+
+  // Disabled wins over a credential source; a disabled discovery block turns it all off.
+  cfg = parse(legacy_with_kubernetes("        disabled: true\n        kubeconfig: /k\n"), "t");
+  EXPECT_FALSE(kubernetes_registry(cfg));
+  cfg = parse("version: v1alpha1\ncluster:\n  discovery:\n    enabled: false\n    registries:\n"
+              "      kubernetes: {kubeconfig: /k}\n",
+              "t");
+  EXPECT_FALSE(kubernetes_registry(cfg));
+}
+
+TEST(MachineConfig, KubernetesRegistryEnabledWithoutCredentialsNamesWhatIsMissing) {
+  EXPECT_THAT(errors_of(legacy_with_kubernetes("        disabled: false\n")),
+              ElementsAre(AllOf(HasSubstr("the Kubernetes registry is enabled but has no credentials"),
+                                HasSubstr(".cluster.discovery.registries.kubernetes.kubeconfig"),
+                                HasSubstr(".inCluster: true"))));
+  EXPECT_THAT(
+      errors_of(legacy_with_kubernetes("        kubeconfig: /k\n        inCluster: true\n")),
+      ElementsAre(HasSubstr("set either .kubeconfig or .inCluster, not both")));
+  EXPECT_THAT(errors_of(legacy_with_kubernetes("        kubeconfig: k.yaml\n")),
+              ElementsAre(HasSubstr(".kubeconfig must be an absolute path, got \"k.yaml\"")));
+  EXPECT_THAT(errors_of(legacy_with_kubernetes("        inCluster: maybe\n")),
+              ElementsAre(HasSubstr("registries.kubernetes.inCluster: expected a bool")));
 }
 
 TEST(MachineConfig, MultiDocumentServicesInOrderAndFirstIdentityWins) {

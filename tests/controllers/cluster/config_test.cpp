@@ -47,7 +47,8 @@ TEST_F(ConfigController, LegacyDefaults) {
   h_.put_config(legacy("    enabled: true\n"));
   auto s = wait([](const Spec& s) { return s.service_endpoints_size() == 1; });
   ASSERT_TRUE(s);
-  EXPECT_TRUE(s->registry_kubernetes_enabled());
+  // On in Talos, which uses the kubelet's credentials; here it needs a credential source.
+  EXPECT_FALSE(s->registry_kubernetes_enabled());
   EXPECT_EQ(s->service_endpoints(0).name(), "legacy");
   EXPECT_EQ(s->service_endpoints(0).endpoint(), "discovery.talos.dev:443");
   EXPECT_FALSE(s->service_endpoints(0).insecure());
@@ -59,6 +60,12 @@ TEST_F(ConfigController, LegacyDefaults) {
 
   h_.remove(testing::Harness::config_ptr());
   EXPECT_TRUE(h_.wait_gone(kOut));
+}
+
+TEST_F(ConfigController, KubernetesRegistryWithKubeconfig) {
+  h_.put_config(legacy(
+      "    enabled: true\n    registries:\n      kubernetes: {kubeconfig: /etc/k.yaml}\n"));
+  EXPECT_TRUE(wait([](const Spec& s) { return s.registry_kubernetes_enabled(); }));
 }
 
 TEST_F(ConfigController, CustomIpv6EndpointKubernetesDisabled) {
@@ -119,8 +126,8 @@ TEST_F(ConfigController, NoOpReconcileKeepsTheVersion) {
   auto v = h_.state().get(kOut)->metadata.version;
   // Same content, new config version: the output must not be rewritten.
   h_.put_config(legacy("    enabled: true\n") + "\n");
-  h_.put_config(legacy("    enabled: true\n    registries:\n      kubernetes: {disabled: true}\n"));
-  ASSERT_TRUE(wait([](const Spec& s) { return !s.registry_kubernetes_enabled(); }));
+  h_.put_config(legacy("    enabled: true\n    registries:\n      kubernetes: {kubeconfig: /k}\n"));
+  ASSERT_TRUE(wait([](const Spec& s) { return s.registry_kubernetes_enabled(); }));
   EXPECT_EQ(h_.state().get(kOut)->metadata.version, v + 1);
 }
 
