@@ -132,7 +132,7 @@ class Call {
     boost::system::error_code ignored;
     stream_.lowest_layer().close(ignored);
   }
-  // Throws the ApiError for a failed step, unless `ec` is clear.
+  // Throws the ApiError of a failed or cancelled step; returns when neither.
   void check(const boost::system::error_code& ec, const std::string& step);
   [[noreturn]] void fail(const std::string& what);
   [[noreturn]] void throw_cancelled();
@@ -342,8 +342,10 @@ void Call::throw_cancelled() {
 }
 
 void Call::check(const boost::system::error_code& ec, const std::string& step) {
-  if (!ec) return;
+  // Even without an error: an abort that ran before the step began (it closed nothing yet, e.g.
+  // before the connect opened the socket) must still end the call.
   if (aborted_) throw_cancelled();
+  if (!ec) return;
   if (!timed_out_.empty()) fail("no answer: timed out " + timed_out_);
   std::string what = step + ": " + ec.message();
   if (step.starts_with("TLS handshake")) {
@@ -475,11 +477,11 @@ asio::awaitable<Response> Call::stream_lines(http::response_parser<http::buffer_
     co_await http::async_read_some(stream_, buffer_, parser,
                                    asio::redirect_error(asio::use_awaitable, ec));
     if (ec == http::error::need_buffer) ec = {};
+    if (aborted_) throw_cancelled();
     if (ec) {
-      if (aborted_) throw_cancelled();
       // The stream's own deadline passed (the only one armed by now): the caller watches again.
       if (!timed_out_.empty()) co_return Response{200, {}};
-      check(ec, "read the watch stream");
+      fail("the watch stream broke: " + ec.message());
     }
     pending.append(chunk.data(), chunk.size() - parser.get().body().size);
     std::size_t start = 0;

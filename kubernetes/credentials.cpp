@@ -3,6 +3,7 @@
 #include "kubernetes/credentials.h"
 
 #include <openssl/bio.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -44,6 +45,14 @@ std::optional<std::string> certificate_cn(const std::string& pem) {
   const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
   return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
                      static_cast<std::size_t>(ASN1_STRING_length(data)));
+}
+
+bool holds_private_key(const std::string& pem) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return false;
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  EVP_PKEY_free(key);
+  return key != nullptr;
 }
 
 // Kubeconfig -data fields are base64 that Go decodes ignoring line breaks; our decoder is strict.
@@ -236,6 +245,7 @@ class Kubeconfig {
     if (cert) {
       const auto cn = certificate_cn(*cert);
       if (!cn) fail(where + ": " + cert_source + " holds no PEM certificate");
+      if (!holds_private_key(*key)) fail(where + ": " + key_source + " holds no PEM private key");
       if (cn->starts_with(kNodeUserPrefix)) out.node_user = *cn;
       methods.push_back("client certificate CN=" + *cn);
       out.client_cert_pem = std::move(*cert);

@@ -125,17 +125,26 @@ class AnnotatorImpl final : public NodeAnnotator {
         patch_error_.reset();
         return nullptr;
       }
-      const auto delay = backoff_.next();
-      log_.failed(e.what(), delay);
-      patch_error_ = e.what();
-      retry_pending_ = true;
-      retry_.expires_after(delay);
-      retry_.async_wait([this](const boost::system::error_code& ec) {
-        retry_pending_ = false;
-        if (!ec) reconcile();
-      });
+      retry_later(e.what());
+      return seen;
+    } catch (const std::exception& e) {
+      // Not the API's (allocation, OpenSSL): retried like any failure.
+      if (!stopping_) retry_later(e.what());
       return seen;
     }
+  }
+
+  // Records a failed PATCH and reconciles again after the backoff.
+  void retry_later(const std::string& error) {
+    const auto delay = backoff_.next();
+    log_.failed(error, delay);
+    patch_error_ = error;
+    retry_pending_ = true;
+    retry_.expires_after(delay);
+    retry_.async_wait([this](const boost::system::error_code& ec) {
+      retry_pending_ = false;
+      if (!ec) reconcile();
+    });
   }
 
   void publish(bool applied) {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "kubernetes/internal/background.h"
+#include "platform/log_value.h"
 
 namespace kubernetes {
 namespace {
@@ -28,8 +29,8 @@ class InformerImpl final : public NodeInformer {
         options_(std::move(options)),
         notifier_(std::move(notify), std::move(on_change)),
         backoff_(options_.backoff_initial, options_.backoff_max),
-        log_("kubernetes_node_informer",
-             "server=" + server + " selector=\"" + options_.field_selector + "\""),
+        log_("kubernetes_node_informer", "server=" + server + " selector=\"" +
+                                             platform::log_value(options_.field_selector) + "\""),
         nodes_(std::make_shared<const NodeMap>()),
         thread_([this] { run(); }) {}
 
@@ -93,6 +94,10 @@ class InformerImpl final : public NodeInformer {
         version.clear();
       } catch (const WatchTooShort&) {
         if (!fail("the watch ended at once without an event")) break;
+        version.clear();
+      } catch (const std::exception& e) {
+        // Not the API's (allocation, OpenSSL): the loop must outlive it like any failure.
+        if (stopping() || !fail(e.what())) break;
         version.clear();
       }
     }

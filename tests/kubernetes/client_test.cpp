@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tests/kubernetes/support.h"
 #include "tests/support/eventually.h"
@@ -385,6 +386,21 @@ TEST(Watch, CancelEndsItPromptlyAndEveryLaterCall) {
   EXPECT_EQ(later.reason(), "Cancelled");
   client->watch_nodes("10", "", [](const WatchEvent&) { ADD_FAILURE() << "event after cancel"; });
   EXPECT_EQ(server.connections(), connections);  // nothing was even attempted
+}
+
+TEST(Watch, CancelAtAnyMomentOfTheStartEndsIt) {
+  FakeApiServer server(pki().server, pki().ca.cert, [](const FakeRequest&, Responder& out) {
+    out.start_stream();
+    out.wait_for_stop(seconds(30));
+  });
+  for (int i = 0; i < 30; ++i) {
+    auto client = make_client(token_credentials(server));
+    auto watching = std::async(std::launch::async,
+                               [&] { client->watch_nodes("1", "", [](const WatchEvent&) {}); });
+    std::this_thread::sleep_for(std::chrono::microseconds(i * 200));
+    client->cancel();
+    ASSERT_EQ(watching.wait_for(seconds(5)), std::future_status::ready) << "cancel lost at " << i;
+  }
 }
 
 TEST(Client, CancelEndsABlockedRequest) {

@@ -262,6 +262,10 @@ TEST(KubeconfigErrors, EachBadFileSaysWhatIsWrong) {
       {kubeconfig(server_with_ca(),
                   "    client-certificate-data: " + b64(pki().admin_client.cert) + "\n"),
        "", "user \"admin\" has a client certificate but no client-key(-data)"},
+      {kubeconfig(server_with_ca(),
+                  "    client-certificate-data: " + b64(pki().admin_client.cert) + "\n" +
+                      "    client-key-data: " + b64(pki().admin_client.cert) + "\n"),
+       "", "user \"admin\": client-key-data holds no PEM private key"},
       {kubeconfig(server_with_ca(), "    client-key-data: " + b64(pki().admin_client.key) + "\n"),
        "", "user \"admin\" has a client key but no client-certificate(-data)"},
       {kubeconfig(server_with_ca(), "    exec:\n      command: aws\n"), "",

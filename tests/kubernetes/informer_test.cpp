@@ -95,7 +95,8 @@ class InformerTest : public ::testing::Test {
 
   static std::vector<std::string> names(const NodeInformer& informer) {
     std::vector<std::string> out;
-    for (const auto& [name, node] : *informer.nodes()) out.push_back(name);
+    const auto nodes = informer.nodes();  // held: a range-for over *nodes() would dangle
+    for (const auto& [name, node] : *nodes) out.push_back(name);
     return out;
   }
 
