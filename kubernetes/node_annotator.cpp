@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "kubernetes/internal/background.h"
+#include "platform/backoff.h"
 
 namespace kubernetes {
 namespace {
@@ -39,7 +40,7 @@ class AnnotatorImpl final : public NodeAnnotator {
         client_(make_client(credentials, options.client)),
         notifier_(std::move(notify), std::move(on_change)),
         retry_(io_),
-        backoff_(options.backoff_initial, options.backoff_max),
+        backoff_(options.backoff_initial, options.backoff_max, 2.0),
         log_("kubernetes_node_annotator", "node=" + node_name_) {
     // A node credential may list and watch its own Node, by name.
     options.field_selector = "metadata.name=" + node_name_;
@@ -136,7 +137,7 @@ class AnnotatorImpl final : public NodeAnnotator {
 
   // Records a failed PATCH and reconciles again after the backoff.
   void retry_later(const std::string& error) {
-    const auto delay = backoff_.next();
+    const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(backoff_.next());
     log_.failed(error, delay);
     patch_error_ = error;
     retry_pending_ = true;
@@ -170,7 +171,7 @@ class AnnotatorImpl final : public NodeAnnotator {
   std::unique_ptr<NodeInformer> informer_;
   asio::steady_timer retry_;  // the backoff after a failed PATCH
   bool retry_pending_ = false;
-  internal::Backoff backoff_;
+  platform::Backoff backoff_;
   internal::FailureLog log_;
   Annotations wanted_;
   std::optional<Node> patched_;  // the PATCH answer, until the informer has caught up

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "kubernetes/internal/background.h"
+#include "platform/backoff.h"
 #include "platform/log_value.h"
 
 namespace kubernetes {
@@ -28,7 +29,7 @@ class InformerImpl final : public NodeInformer {
       : client_(std::move(client)),
         options_(std::move(options)),
         notifier_(std::move(notify), std::move(on_change)),
-        backoff_(options_.backoff_initial, options_.backoff_max),
+        backoff_(options_.backoff_initial, options_.backoff_max, 2.0),
         log_("kubernetes_node_informer", "server=" + server + " selector=\"" +
                                              platform::log_value(options_.field_selector) + "\""),
         nodes_(std::make_shared<const NodeMap>()),
@@ -156,7 +157,7 @@ class InformerImpl final : public NodeInformer {
   // On the loop's thread: records the error and sleeps before the next try; false when the
   // informer is being destroyed.
   bool fail(const std::string& error) {
-    const auto delay = backoff_.next();
+    const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(backoff_.next());
     log_.failed(error, delay);
     bool changed = false;
     {
@@ -174,7 +175,7 @@ class InformerImpl final : public NodeInformer {
   internal::Notifier notifier_;
 
   // Owned by the loop's thread.
-  internal::Backoff backoff_;
+  platform::Backoff backoff_;
   internal::FailureLog log_;
   std::shared_ptr<const NodeMap> current_ = std::make_shared<const NodeMap>();
 

@@ -17,13 +17,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <mutex>
-#include <random>
 #include <stdexcept>
 #include <thread>
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange under C++20
 
 #include "discovery/crypto/affiliate_codec.h"
 #include "discovery/server.grpc.pb.h"
+#include "platform/backoff.h"
 #include "values/net.h"
 
 namespace discovery::client {
@@ -40,29 +40,6 @@ constexpr auto kRefreshTimeout = std::chrono::seconds(30);
 // Watch messages arriving together (a burst of nodes joining) wake the owner once: each wake-up
 // costs it a pass over every affiliate (measured: half the passes for 100 nodes at once).
 constexpr auto kNotifyDelay = std::chrono::milliseconds(50);
-
-// cenkalti/backoff's defaults as upstream uses them: x1.5, +-50% jitter, capped, never gives up.
-class Backoff {
- public:
-  Backoff(std::chrono::nanoseconds initial, std::chrono::nanoseconds max)
-      : initial_(initial), max_(max), current_(initial), rng_(std::random_device{}()) {}
-
-  std::chrono::nanoseconds next() {
-    std::uniform_real_distribution<double> jitter(0.5, 1.5);
-    auto delay = std::chrono::nanoseconds(
-        static_cast<std::int64_t>(static_cast<double>(current_.count()) * jitter(rng_)));
-    current_ = std::min(max_, std::chrono::nanoseconds(static_cast<std::int64_t>(
-                                  static_cast<double>(current_.count()) * 1.5)));
-    return delay;
-  }
-  void reset() { current_ = initial_; }
-
- private:
-  std::chrono::nanoseconds initial_;
-  std::chrono::nanoseconds max_;
-  std::chrono::nanoseconds current_;
-  std::mt19937_64 rng_;
-};
 
 bool same_affiliate(const Affiliate& a, const Affiliate& b) {
   if (a.endpoints.size() != b.endpoints.size()) return false;
@@ -148,7 +125,7 @@ class ClientImpl final : public Client {
         work_(asio::make_work_guard(*io_)),
         wake_(*io_),
         notify_timer_(*io_),
-        backoff_(options_.backoff_initial, options_.backoff_max),
+        backoff_(options_.backoff_initial, options_.backoff_max, 1.5),
         notifier_(std::make_shared<Notifier>()),
         endpoint_(options_.endpoint),
         published_(std::make_shared<const AffiliateMap>()) {
@@ -270,7 +247,7 @@ class ClientImpl final : public Client {
   // Owned by the io thread.
   asio::steady_timer wake_;  // the coroutine's only wait; cancelled to wake it early
   asio::steady_timer notify_timer_;  // delays the owner's wake-up (kNotifyDelay)
-  Backoff backoff_;
+  platform::Backoff backoff_;  // x1.5, as upstream's client (cenkalti/backoff's defaults)
   std::string current_endpoint_ = options_.endpoint;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<spb::Cluster::Stub> stub_;

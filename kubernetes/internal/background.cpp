@@ -1,4 +1,4 @@
-// Notifier, Backoff and FailureLog for the background loops.
+// Notifier and FailureLog for the background loops.
 #include "kubernetes/internal/background.h"
 
 #include <spdlog/spdlog.h>
@@ -25,20 +25,6 @@ void Notifier::notify() {
 }
 
 void Notifier::stop() { state_->alive = false; }
-
-Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max)
-    : initial_(std::max(initial, std::chrono::milliseconds(1))),
-      max_(std::max(max, initial_)),
-      current_(initial_),
-      rng_(std::random_device{}()) {}
-
-std::chrono::milliseconds Backoff::next() {
-  std::uniform_real_distribution<double> jitter(0.5, 1.5);
-  const auto delay = std::chrono::milliseconds(
-      static_cast<std::int64_t>(static_cast<double>(current_.count()) * jitter(rng_)));
-  current_ = std::min(max_, current_ * 2);
-  return std::clamp(delay, std::chrono::milliseconds(1), max_);
-}
 
 FailureLog::FailureLog(std::string event, std::string fields)
     : event_(std::move(event)), fields_(std::move(fields)) {}

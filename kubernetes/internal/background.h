@@ -1,5 +1,5 @@
 // What the informer and the annotator share as background loops: the owner's coalesced change
-// callback, the retry backoff and the once-per-failure log lines.
+// callback and the once-per-failure log lines (the retry backoff is platform::Backoff, x2).
 #pragma once
 
 #include <atomic>
@@ -7,7 +7,6 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <random>
 #include <string>
 
 namespace kubernetes::internal {
@@ -32,21 +31,6 @@ class Notifier {
     std::atomic<bool> alive{true};
   };
   std::shared_ptr<State> state_;
-};
-
-// Retry delays: `initial`, then x2 up to `max`, each with +-50% jitter (never above `max`) so
-// nodes that failed together do not retry together.
-class Backoff {
- public:
-  Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max);
-  std::chrono::milliseconds next();
-  void reset() { current_ = initial_; }
-
- private:
-  std::chrono::milliseconds initial_;
-  std::chrono::milliseconds max_;
-  std::chrono::milliseconds current_;
-  std::mt19937_64 rng_;
 };
 
 // A retrying loop's health for operators: a warning when it starts failing and an info line when
