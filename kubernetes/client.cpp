@@ -18,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <atomic>
 #include <limits>
 #include <mutex>
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange under C++20
@@ -97,6 +98,14 @@ internal::ServerUrl server_url(const Credentials& credentials) {
 std::string millis(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
 class ClientImpl;
+
+// Behind client_stats().
+struct Counters {
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> failures{0};
+  std::atomic<std::uint64_t> watch_events{0};
+};
+Counters counters;
 
 // One request on a connection of its own. Lives on the calling thread's stack; everything in it
 // is touched only by that thread, inside io_.run(), except through abort() posted by cancel().
@@ -196,6 +205,7 @@ class ClientImpl final : public Client {
         throw ApiError(status->code, status->reason,
                        internal::error_message("GET", url, status->code, *status, credentials_));
       }
+      ++counters.watch_events;
       on_event(std::get<WatchEvent>(event));
     };
     try {
@@ -280,7 +290,17 @@ class ClientImpl final : public Client {
                      internal::failure_message(method, full_url(path), "unknown HTTP method"));
     }
     Call call(*this, verb, full_url(path));
-    return call.run(std::move(path), body, content_type, on_line);
+    try {
+      Response answer = call.run(std::move(path), body, content_type, on_line);
+      ++counters.requests;
+      if (answer.status >= 400) ++counters.failures;
+      return answer;
+    } catch (const ApiError& e) {
+      // No answer, a broken watch stream or a watch ERROR event (a 410 among them); a
+      // cancelled call is neither.
+      if (!cancelled()) ++counters.failures;
+      throw;
+    }
   }
 
   // The answer of a request that must succeed: an error status throws its ApiError.
@@ -497,6 +517,10 @@ asio::awaitable<Response> Call::stream_lines(http::response_parser<http::buffer_
 }
 
 }  // namespace
+
+ClientStats client_stats() {
+  return {counters.requests.load(), counters.failures.load(), counters.watch_events.load()};
+}
 
 std::unique_ptr<Client> make_client(Credentials credentials, ClientOptions options) {
   return std::make_unique<ClientImpl>(std::move(credentials), options);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -85,6 +86,15 @@ class Client {
   // others throw ApiError with status 0. Thread-safe.
   virtual void cancel() = 0;
 };
+
+// Process-wide counts of this library's API traffic, for metrics. Cancelled calls count as
+// neither answered nor failed.
+struct ClientStats {
+  std::uint64_t requests = 0;      // calls the server answered, whatever the status (watches too)
+  std::uint64_t failures = 0;      // no answer, an answer >= 400, a watch stream ending in error
+  std::uint64_t watch_events = 0;  // events received on watch streams
+};
+ClientStats client_stats();
 
 // Throws CredentialsError when the credentials cannot be loaded into TLS (a bad PEM).
 std::unique_ptr<Client> make_client(Credentials credentials, ClientOptions options = {});

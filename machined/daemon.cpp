@@ -161,7 +161,7 @@ class DaemonImpl final : public Daemon {
     start_api_server();
     if (!options_.metrics_addr.empty()) {
       metrics_ = start_metrics_server(io_.get_executor(), options_.metrics_addr, [this] {
-        return render_metrics(engine_->stats(), state_.stats());
+        return render_metrics(engine_->stats(), state_.stats(), kubernetes::client_stats());
       });
     }
     if (!options_.config_path.empty()) {

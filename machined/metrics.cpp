@@ -14,7 +14,8 @@ platform::HttpResponse not_found(const platform::HttpRequest& /*request*/) {
 }  // namespace
 
 std::string render_metrics(const std::vector<runtime::controller::ControllerStats>& controllers,
-                           const runtime::state::InMemoryStateStats& state) {
+                           const runtime::state::InMemoryStateStats& state,
+                           const kubernetes::ClientStats& kubernetes) {
   platform::PrometheusWriter w;
   const struct {
     const char* name;
@@ -38,6 +39,15 @@ std::string render_metrics(const std::vector<runtime::controller::ControllerStat
            state.watchers);
   w.metric("machined_state_watch_resyncs_total", "counter",
            "Watchers that fell behind the event history and were rebootstrapped.", state.resyncs);
+  w.metric("machined_kubernetes_requests_total", "counter",
+           "Kubernetes API calls answered (the Kubernetes registry), watches included.",
+           kubernetes.requests);
+  w.metric("machined_kubernetes_failures_total", "counter",
+           "Kubernetes API calls without an answer, with an error status, or whose watch ended in "
+           "an error.",
+           kubernetes.failures);
+  w.metric("machined_kubernetes_watch_events_total", "counter",
+           "Node events received on Kubernetes watches.", kubernetes.watch_events);
   return w.text();
 }
 

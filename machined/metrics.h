@@ -1,5 +1,5 @@
-// machined's Prometheus metrics: controller counters from the engine and watch counters from
-// the store, rendered in the text exposition format and served over plain HTTP.
+// machined's Prometheus metrics: controller counters from the engine, watch counters from the
+// store and the Kubernetes registry's API traffic, rendered in the text exposition format and served over plain HTTP.
 #pragma once
 
 #include <functional>
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "kubernetes/client.h"
 #include "platform/http_server.h"
 #include "runtime/controller/engine.h"
 #include "runtime/state/inmem_state.h"
@@ -14,7 +15,8 @@
 namespace machined {
 
 std::string render_metrics(const std::vector<runtime::controller::ControllerStats>& controllers,
-                           const runtime::state::InMemoryStateStats& state);
+                           const runtime::state::InMemoryStateStats& state,
+                           const kubernetes::ClientStats& kubernetes);
 
 // Serves GET /metrics (everything else is 404) on `address` ("host:port" or ":port"), calling
 // `render` per request on `executor`. Throws std::invalid_argument for a malformed address and

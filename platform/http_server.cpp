@@ -2,6 +2,8 @@
 // from the handler and repeats while the client keeps the connection alive.
 #include "platform/http_server.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -9,6 +11,7 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -33,6 +36,7 @@ using tcp = asio::ip::tcp;
 constexpr auto kReadTimeout = std::chrono::seconds(10);
 constexpr std::size_t kMaxRequest = 8192;
 constexpr std::size_t kMaxConnections = 512;
+constexpr std::chrono::milliseconds kAcceptRetry{100};
 
 tcp::endpoint endpoint_of(const std::string& address) {
   const HostPort hp = parse_listen_address(address);
@@ -80,6 +84,7 @@ class BeastServer final : public HttpServer {
       drained_ = &drained;
       boost::system::error_code ignored;
       acceptor_.close(ignored);
+      accept_retry_.cancel();
       for (auto* socket : open_) socket->close(ignored);
       task_done(false);
     });
@@ -117,7 +122,22 @@ class BeastServer final : public HttpServer {
       tcp::socket socket =
           co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
-      if (ec) continue;                               // e.g. EMFILE: the next accept may work
+      if (ec) {
+        // Out of descriptors (EMFILE, ENFILE) or memory: the connection stays queued, so an
+        // accept at once fails again at once. Pause instead of spinning; said once per episode.
+        if (!accept_failing_) {
+          spdlog::warn("http accept failing port={} error=\"{}\" retry_in_ms={}", port_,
+                       ec.message(), kAcceptRetry.count());
+          accept_failing_ = true;
+        }
+        accept_retry_.expires_after(kAcceptRetry);
+        co_await accept_retry_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      if (accept_failing_) {
+        spdlog::info("http accept recovered port={}", port_);
+        accept_failing_ = false;
+      }
       if (open_.size() >= kMaxConnections) continue;  // closing the socket refuses the client
       ++tasks_;
       asio::co_spawn(strand_, session(beast::tcp_stream(std::move(socket))), asio::detached);
@@ -173,6 +193,8 @@ class BeastServer final : public HttpServer {
   asio::strand<asio::any_io_executor> strand_;
   // Owned by strand_: the acceptor, the open connections and the task count.
   tcp::acceptor acceptor_;
+  asio::steady_timer accept_retry_{strand_};
+  bool accept_failing_ = false;
   std::set<tcp::socket*> open_;
   int tasks_ = 1;  // the accept loop
   std::promise<void>* drained_ = nullptr;

@@ -20,6 +20,8 @@ namespace {
 
 class KubernetesPullController final : public ctl::Controller {
  public:
+  explicit KubernetesPullController(KubernetesApi api) : api_(std::move(api)) {}
+
   std::string name() const override { return "cluster.KubernetesPullController"; }
 
   std::vector<ctl::Input> inputs() const override {
@@ -70,12 +72,13 @@ class KubernetesPullController final : public ctl::Controller {
 
  private:
   void start(ctl::Runtime& rt, const config::KubernetesRegistry& source) {
-    auto credentials = load_credentials(source);  // throws: the engine retries with backoff
+    auto credentials = api_.load_credentials(source);  // throws: the engine retries with backoff
     spdlog::info("kubernetes registry watching nodes credentials=\"{}\"", credentials.description);
-    informer_ = kubernetes::start_node_informer(std::move(credentials), {}, rt.executor(),
-                                                [rt = &rt] { rt->queue_reconcile(); });
+    informer_ = api_.start_informer(std::move(credentials), {}, rt.executor(),
+                                    [rt = &rt] { rt->queue_reconcile(); });
   }
 
+  const KubernetesApi api_;
   // Owned by the controller's strand (all methods run there).
   std::optional<config::KubernetesRegistry> source_;
   std::unique_ptr<kubernetes::NodeInformer> informer_;
@@ -83,8 +86,10 @@ class KubernetesPullController final : public ctl::Controller {
 
 }  // namespace
 
-ControllerPtr make_kubernetes_pull_controller() {
-  return std::make_unique<KubernetesPullController>();
+ControllerPtr make_kubernetes_pull_controller(KubernetesApi api) {
+  return std::make_unique<KubernetesPullController>(std::move(api));
 }
+
+ControllerPtr make_kubernetes_pull_controller() { return make_kubernetes_pull_controller({}); }
 
 }  // namespace controllers::cluster

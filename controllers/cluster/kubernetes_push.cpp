@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "controllers/cluster/controllers.h"
-#include "controllers/cluster/local_affiliate.h"
 #include "controllers/cluster/kubernetes_annotations.h"
 #include "controllers/cluster/kubernetes_source.h"
+#include "controllers/cluster/local_affiliate.h"
 #include "controllers/internal/names.h"
 #include "kubernetes/node_annotator.h"
 #include "runtime/controller/typed.h"
@@ -20,6 +20,8 @@ namespace {
 
 class KubernetesPushController final : public ctl::Controller {
  public:
+  explicit KubernetesPushController(KubernetesApi api) : api_(std::move(api)) {}
+
   std::string name() const override { return "cluster.KubernetesPushController"; }
 
   std::vector<ctl::Input> inputs() const override {
@@ -43,11 +45,11 @@ class KubernetesPushController final : public ctl::Controller {
 
     if (source != source_ || local->nodename() != nodename_) {
       stop();
-      auto credentials = load_credentials(*source);  // throws: the engine retries with backoff
+      auto credentials = api_.load_credentials(*source);  // throws: the engine retries with backoff
       spdlog::info("kubernetes registry annotating node node={} credentials=\"{}\"",
                    local->nodename(), credentials.description);
-      annotator_ = kubernetes::start_node_annotator(std::move(credentials), local->nodename(), {},
-                                                    rt.executor(), [] {});
+      annotator_ = api_.start_annotator(std::move(credentials), local->nodename(), {},
+                                        rt.executor(), [] {});
       source_ = source;
       nodename_ = local->nodename();
     }
@@ -61,6 +63,7 @@ class KubernetesPushController final : public ctl::Controller {
   }
 
  private:
+  const KubernetesApi api_;
   // Owned by the controller's strand (all methods run there).
   std::string node_id_;
   std::optional<config::KubernetesRegistry> source_;
@@ -70,8 +73,10 @@ class KubernetesPushController final : public ctl::Controller {
 
 }  // namespace
 
-ControllerPtr make_kubernetes_push_controller() {
-  return std::make_unique<KubernetesPushController>();
+ControllerPtr make_kubernetes_push_controller(KubernetesApi api) {
+  return std::make_unique<KubernetesPushController>(std::move(api));
 }
+
+ControllerPtr make_kubernetes_push_controller() { return make_kubernetes_push_controller({}); }
 
 }  // namespace controllers::cluster

@@ -1,5 +1,6 @@
 // The Kubernetes registry against a real kube-apiserver (on etcd, both on 127.0.0.1): machined
-// nodes with only that registry converge, both registries merge per node, a deleted Node leaves,
+// nodes with only that registry converge, both registries merge per node (and turning the
+// Kubernetes one off removes what it pulled), a deleted Node leaves,
 // an API server restart heals without restarting machined, annotations edited away come back,
 // and a node credential refused the Node list is reported once while the discovery service keeps
 // the cluster working. One API server serves every test of this binary; each test removes the
@@ -131,6 +132,15 @@ TEST_F(KubernetesCluster, BothRegistriesMergePerNode) {
     }
     EXPECT_EQ(merged_ids, std::set<std::string>(ids.begin(), ids.end()));
   }
+  EXPECT_TRUE(all_see(nodes(), hostnames(3)));
+
+  // Turning the registry off on one node removes what it pulled, and nothing else.
+  Node& node = *nodes_[0];
+  node.config().kubeconfig.clear();
+  node.reload();
+  std::optional<std::set<std::string>> raw;
+  EXPECT_TRUE(eventually([&] { return (raw = node.raw_affiliate_ids()) == prefixed("service/", ids, 0); }))
+      << "cluster-raw still holds " << join(raw);
   EXPECT_TRUE(all_see(nodes(), hostnames(3)));
 }
 

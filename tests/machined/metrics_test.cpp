@@ -24,7 +24,8 @@ TEST(Metrics, RendersExpositionFormat) {
   std::vector<runtime::controller::ControllerStats> controllers{
       {"cluster.MemberController", 3, 2, 1}, {"odd\"name", 0, 0, 0}};
   runtime::state::InMemoryStateStats state{.resyncs = 4, .watchers = 7};
-  EXPECT_EQ(render_metrics(controllers, state),
+  kubernetes::ClientStats kubernetes{.requests = 9, .failures = 2, .watch_events = 5};
+  EXPECT_EQ(render_metrics(controllers, state, kubernetes),
             "# HELP machined_controller_wakeups_total Input changes that woke the controller.\n"
             "# TYPE machined_controller_wakeups_total counter\n"
             "machined_controller_wakeups_total{controller=\"cluster.MemberController\"} 3\n"
@@ -43,7 +44,19 @@ TEST(Metrics, RendersExpositionFormat) {
             "# HELP machined_state_watch_resyncs_total Watchers that fell behind the event "
             "history and were rebootstrapped.\n"
             "# TYPE machined_state_watch_resyncs_total counter\n"
-            "machined_state_watch_resyncs_total 4\n");
+            "machined_state_watch_resyncs_total 4\n"
+            "# HELP machined_kubernetes_requests_total Kubernetes API calls answered (the "
+            "Kubernetes registry), watches included.\n"
+            "# TYPE machined_kubernetes_requests_total counter\n"
+            "machined_kubernetes_requests_total 9\n"
+            "# HELP machined_kubernetes_failures_total Kubernetes API calls without an answer, "
+            "with an error status, or whose watch ended in an error.\n"
+            "# TYPE machined_kubernetes_failures_total counter\n"
+            "machined_kubernetes_failures_total 2\n"
+            "# HELP machined_kubernetes_watch_events_total Node events received on Kubernetes "
+            "watches.\n"
+            "# TYPE machined_kubernetes_watch_events_total counter\n"
+            "machined_kubernetes_watch_events_total 5\n");
 }
 
 // Sends `request` on a fresh connection and returns everything the server writes back.

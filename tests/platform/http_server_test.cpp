@@ -1,10 +1,13 @@
 // The shared HTTP server over real sockets on 127.0.0.1: routing by path, HEAD, the Server
-// header, keep-alive, dropped garbage, failing handlers, and stop() with idle connections, on
-// its own thread and on a caller's executor.
+// header, keep-alive, dropped garbage, failing handlers, stop() with idle connections, on its
+// own thread and on a caller's executor, and accepting again after descriptor exhaustion.
 #include "platform/http_server.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -13,8 +16,11 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "platform/http_server_on_executor.h"
 
@@ -127,6 +133,40 @@ TEST(HttpServer, RunsOnACallersExecutorAndStopsWithIdleConnections) {
   EXPECT_EQ(ec, asio::error::connection_refused) << "the listener is closed";
   work.reset();
   thread.join();
+}
+
+// With every descriptor in use the server cannot accept: the client waits in the listen backlog
+// (the server pauses between tries instead of spinning) and is served once descriptors are free.
+TEST(HttpServer, AcceptsAgainOnceDescriptorsAreFree) {
+  auto server = start_http_server("127.0.0.1:0", echo_routes());
+  asio::io_context io;
+  asio::ip::tcp::socket client(io);
+  client.open(asio::ip::tcp::v4());  // its descriptor, before the table is full
+
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit low = saved;
+  low.rlim_cur = std::min<rlim_t>(saved.rlim_cur, 256);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> filler;
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) filler.push_back(fd);
+  const int open_errno = errno;
+
+  boost::system::error_code ec;
+  client.connect(local(server->port()), ec);
+  const std::string request = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  if (!ec) asio::write(client, asio::buffer(request), ec);
+  // Let the server try (and fail) to accept a few times.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int fd : filler) ::close(fd);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_EQ(open_errno, EMFILE) << "the descriptor table was not full";
+  ASSERT_FALSE(ec) << ec.message();
+
+  std::string reply;
+  asio::read(client, asio::dynamic_buffer(reply), ec);
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(reply, HasSubstr("GET /hello\n"));
 }
 
 TEST(HttpServer, AddressErrors) {
