@@ -58,7 +58,10 @@ TEST(Client, GetNodeWithBearerToken) {
     out.reply(200, test::node_json("node-1", "7", {{"a", "b"}}));
   });
   auto client = make_client(token_credentials(server));
+  const ClientStats before = client_stats();
   const Node node = client->get_node("node-1");
+  EXPECT_EQ(client_stats().requests, before.requests + 1);
+  EXPECT_EQ(client_stats().failures, before.failures);
   EXPECT_EQ(node.name, "node-1");
   EXPECT_EQ(node.resource_version, "7");
   EXPECT_EQ(node.annotations.at("a"), "b");
@@ -290,6 +293,7 @@ TEST(Watch, EventsThenGone) {
     out.end_stream();
   });
   auto client = make_client(token_credentials(server));
+  const ClientStats before = client_stats();
   std::vector<std::pair<WatchEvent::Type, std::string>> seen;
   const ApiError gone = error_of([&] {
     client->watch_nodes("10", "metadata.name=a", [&](const WatchEvent& e) {
@@ -306,6 +310,9 @@ TEST(Watch, EventsThenGone) {
       {WatchEvent::Type::kBookmark, "@14"},
   };
   EXPECT_EQ(seen, expected);
+  // The metrics: four events, and a watch that ended in an error.
+  EXPECT_EQ(client_stats().watch_events, before.watch_events + 4);
+  EXPECT_EQ(client_stats().failures, before.failures + 1);
   const FakeRequest request = server.requests().at(0);
   EXPECT_EQ(request.path(), "/api/v1/nodes");
   EXPECT_EQ(request.query("watch"), "1");
