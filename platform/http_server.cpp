@@ -18,6 +18,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <future>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -36,6 +37,7 @@ using tcp = asio::ip::tcp;
 constexpr auto kReadTimeout = std::chrono::seconds(10);
 constexpr std::size_t kMaxRequest = 8192;
 constexpr std::size_t kMaxConnections = 512;
+constexpr std::size_t kMaxPerAddress = 32;
 constexpr std::chrono::milliseconds kAcceptRetry{100};
 
 tcp::endpoint endpoint_of(const std::string& address) {
@@ -138,14 +140,21 @@ class BeastServer final : public HttpServer {
         spdlog::info("http accept recovered port={}", port_);
         accept_failing_ = false;
       }
-      if (open_.size() >= kMaxConnections) continue;  // closing the socket refuses the client
+      // Closing the socket refuses the client. The cap per address keeps one client from taking
+      // every connection, so a health probe from elsewhere still gets in.
+      const auto peer = socket.remote_endpoint(ec).address();
+      if (ec || open_.size() >= kMaxConnections) continue;
+      auto& from_peer = per_address_[peer];  // released by the session
+      if (from_peer >= kMaxPerAddress) continue;
+      ++from_peer;
       ++tasks_;
-      asio::co_spawn(strand_, session(beast::tcp_stream(std::move(socket))), asio::detached);
+      asio::co_spawn(strand_, session(beast::tcp_stream(std::move(socket)), peer),
+                     asio::detached);
     }
     task_done(true);
   }
 
-  asio::awaitable<void> session(beast::tcp_stream stream) {
+  asio::awaitable<void> session(beast::tcp_stream stream, asio::ip::address peer) {
     open_.insert(&stream.socket());
     try {
       co_await serve(stream);
@@ -154,6 +163,7 @@ class BeastServer final : public HttpServer {
       // or a handler that fails: the connection is dropped without a reply.
     }
     open_.erase(&stream.socket());
+    if (--per_address_[peer] == 0) per_address_.erase(peer);
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     task_done(true);
@@ -196,6 +206,7 @@ class BeastServer final : public HttpServer {
   asio::steady_timer accept_retry_{strand_};
   bool accept_failing_ = false;
   std::set<tcp::socket*> open_;
+  std::map<asio::ip::address, std::size_t> per_address_;  // open connections by client address
   int tasks_ = 1;  // the accept loop
   std::promise<void>* drained_ = nullptr;
   const HttpHandler handler_;

@@ -47,7 +47,8 @@ class HttpServer {
 // Listens on `address` ("host:port", "[v6]:port", or ":port" for every address: IPv6 and IPv4
 // where the host has IPv6, else IPv4; port 0 picks one) on a thread of its own. Every connection
 // has a 10 s read timeout, requests are limited to 8 KiB, and at most 512 connections are open
-// at once (more are closed as they arrive); HEAD is answered without the body. `server_name`,
+// at once, 32 from one client address (more are closed as they arrive); accept errors (out of
+// descriptors) pause accepting for 100 ms; HEAD is answered without the body. `server_name`,
 // when set, goes in every response's Server header. Throws std::invalid_argument for a
 // malformed address and std::runtime_error when it cannot be bound.
 std::unique_ptr<HttpServer> start_http_server(const std::string& address, HttpHandler handler,

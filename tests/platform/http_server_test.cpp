@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "platform/http_server_on_executor.h"
+#include "tests/support/eventually.h"
 
 namespace platform {
 namespace {
@@ -167,6 +168,35 @@ TEST(HttpServer, AcceptsAgainOnceDescriptorsAreFree) {
   asio::read(client, asio::dynamic_buffer(reply), ec);
   EXPECT_THAT(reply, StartsWith("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(reply, HasSubstr("GET /hello\n"));
+}
+
+// One client address cannot take every connection: past 32 open ones its next is refused, while
+// another address (a health probe) is still served, and the address is served again once its
+// connections close.
+TEST(HttpServer, CapsConnectionsPerClientAddress) {
+  auto server = start_http_server("127.0.0.1:0", echo_routes());
+  asio::io_context io;
+  std::vector<asio::ip::tcp::socket> idle;
+  for (int i = 0; i < 32; ++i) {
+    idle.emplace_back(io).connect(local(server->port()));
+  }
+  const auto request = std::string("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(round_trip(server->port(), request), "") << "the 33rd from 127.0.0.1 is refused";
+
+  asio::ip::tcp::socket probe(io);
+  probe.open(asio::ip::tcp::v4());
+  probe.bind({asio::ip::make_address("127.0.0.2"), 0});
+  probe.connect(local(server->port()));
+  asio::write(probe, asio::buffer(request));
+  std::string reply;
+  boost::system::error_code ec;
+  asio::read(probe, asio::dynamic_buffer(reply), ec);
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 200 OK\r\n")) << "another address is served";
+
+  idle.clear();
+  EXPECT_TRUE(tds::test::eventually(
+      [&] { return round_trip(server->port(), request).starts_with("HTTP/1.1 200 OK\r\n"); },
+      std::chrono::seconds(10), std::chrono::milliseconds(10)));
 }
 
 TEST(HttpServer, AddressErrors) {
