@@ -51,8 +51,8 @@ bool load_snapshot(const SnapshotFile& file, State& state, Metrics& metrics, boo
     return true;
   }
   for (const auto& problem : result.problems) {
-    spdlog::error("snapshot_damaged path={} offset={} error=\"{}\"", file.path(), problem.offset,
-                  problem.message);
+    spdlog::error("snapshot_damaged path={} offset={}{} error=\"{}\"", file.path(), problem.offset,
+                  problem.field.empty() ? "" : " field=" + problem.field, problem.message);
   }
   if (!result.problems.empty()) {
     if (strict) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <regex>
 #include <string>
@@ -99,30 +100,32 @@ TEST(DiscoveryService, ServesAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(proc.output().find(cluster), std::string::npos) << "cluster ID leaked into logs";
 }
 
-TEST(DiscoveryService, FinalSnapshotSurvivesRestart) {
-  TempDir dir;
-  const std::string snapshot = dir.file("state.bin");
-  {
-    tds::test::ChildProcess proc(service_args(snapshot));
-    auto port = proc.wait_for_output(kPort, std::chrono::seconds(30));
-    ASSERT_TRUE(port.has_value()) << proc.output();
-    auto stub = pb::Cluster::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + *port, grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    pb::AffiliateUpdateRequest req;
-    req.set_cluster_id("cluster");
-    req.set_affiliate_id("af1");
-    req.set_affiliate_data("data");
-    req.add_affiliate_endpoints("endpoint");
-    req.mutable_ttl()->set_seconds(600);
-    pb::AffiliateUpdateResponse resp;
-    ASSERT_TRUE(stub->AffiliateUpdate(&ctx, req, &resp).ok());
-    proc.signal(SIGTERM);
-    auto status = proc.wait_exit(std::chrono::seconds(30));
-    ASSERT_TRUE(status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
-        << proc.output();
-    EXPECT_NE(proc.output().find("event=state saved"), std::string::npos) << proc.output();
-  }
+// Runs the service with its snapshot at `snapshot`, stores one affiliate ("cluster"/"af1") and
+// stops it with SIGTERM, which saves the snapshot.
+void save_one_affiliate(const std::string& snapshot) {
+  tds::test::ChildProcess proc(service_args(snapshot));
+  auto port = proc.wait_for_output(kPort, std::chrono::seconds(30));
+  ASSERT_TRUE(port.has_value()) << proc.output();
+  auto stub = pb::Cluster::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + *port, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  pb::AffiliateUpdateRequest req;
+  req.set_cluster_id("cluster");
+  req.set_affiliate_id("af1");
+  req.set_affiliate_data("data");
+  req.add_affiliate_endpoints("endpoint");
+  req.mutable_ttl()->set_seconds(600);
+  pb::AffiliateUpdateResponse resp;
+  ASSERT_TRUE(stub->AffiliateUpdate(&ctx, req, &resp).ok());
+  proc.signal(SIGTERM);
+  auto status = proc.wait_exit(std::chrono::seconds(30));
+  ASSERT_TRUE(status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+      << proc.output();
+  EXPECT_NE(proc.output().find("event=state saved"), std::string::npos) << proc.output();
+}
+
+// Starts the service on `snapshot` and expects the affiliate save_one_affiliate stored.
+void expect_affiliate_loaded(const std::string& snapshot) {
   tds::test::ChildProcess proc(service_args(snapshot));
   auto port = proc.wait_for_output(kPort, std::chrono::seconds(30));
   ASSERT_TRUE(port.has_value()) << proc.output();
@@ -137,6 +140,42 @@ TEST(DiscoveryService, FinalSnapshotSurvivesRestart) {
   ASSERT_EQ(resp.affiliates_size(), 1);
   EXPECT_EQ(resp.affiliates(0).data(), "data");
   EXPECT_EQ(resp.affiliates(0).endpoints_size(), 1);
+}
+
+TEST(DiscoveryService, FinalSnapshotSurvivesRestart) {
+  TempDir dir;
+  const std::string snapshot = dir.file("state.bin");
+  ASSERT_NO_FATAL_FAILURE(save_one_affiliate(snapshot));
+  expect_affiliate_loaded(snapshot);
+}
+
+TEST(DiscoveryService, DamagedSnapshotHeaderKeepsRecordsUnlessStrict) {
+  TempDir dir;
+  const std::string snapshot = dir.file("state.bin");
+  ASSERT_NO_FATAL_FAILURE(save_one_affiliate(snapshot));
+  {
+    // One byte of the header's creation time (bytes 28-35), which no record depends on.
+    std::fstream f(snapshot, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(30);
+    f.put('\x5a');
+  }
+  const std::string damaged_line =
+      "event=snapshot_damaged path=" + snapshot + " offset=28 field=creation_time/tag";
+  {
+    tds::test::ChildProcess strict(service_args(snapshot, {"--snapshot-strict"}));
+    auto status = strict.wait_exit(std::chrono::seconds(30));
+    ASSERT_TRUE(status.has_value()) << strict.output();
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << strict.output();
+    EXPECT_NE(strict.output().find(damaged_line), std::string::npos) << strict.output();
+    EXPECT_NE(strict.output().find("event=snapshot_strict"), std::string::npos) << strict.output();
+  }
+  // Without --snapshot-strict the record is read, and the damaged file is set aside.
+  expect_affiliate_loaded(snapshot);
+  bool set_aside = false;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.file(""))) {
+    set_aside |= entry.path().filename().string().starts_with("state.bin.damaged-");
+  }
+  EXPECT_TRUE(set_aside);
 }
 
 TEST(DiscoveryService, DamagedSnapshotWithStrictRefusesToStart) {

@@ -3,6 +3,7 @@
 #include "discovery/server/snapshot.h"
 
 #include <gtest/gtest.h>
+#include <openssl/sha.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -117,6 +118,77 @@ TEST_F(SnapshotTest, TamperedRecordIsSkippedWithItsOffset) {
     EXPECT_EQ(decoded.problems[0].offset, 64u);
     EXPECT_EQ(decoded.clusters.size(), 1u) << "the intact record is still read";
   }
+}
+
+// The header field each byte belongs to, as problems name it. The tag covers the creation time
+// (and, encrypted, the nonce) without telling which of them is damaged.
+std::string field_at(std::size_t at, bool encrypted) {
+  const std::string ambiguous = encrypted ? "creation_time/nonce/tag" : "creation_time/tag";
+  if (at < 8) return "magic";
+  if (at == 8) return "version";
+  if (at == 9) return "cipher";
+  if (at < 12) return "reserved";
+  if (at < 28) return "file_id";
+  if (at >= 36 && at < 48 && !encrypted) return "nonce";
+  return ambiguous;
+}
+
+TEST_F(SnapshotTest, HeaderDamageCostsNoRecordUnlessInTheFileId) {
+  const SnapshotKey key = key_of(5);
+  for (bool encrypted : {false, true}) {
+    const SnapshotKey* k = encrypted ? &key : nullptr;
+    const std::string bytes = encode(state_, k);
+    for (std::size_t at = 0; at < 64; ++at) {
+      for (unsigned char mask : {0x01, 0x80, 0xff}) {
+        std::string damaged = bytes;
+        damaged[at] = static_cast<char>(damaged[at] ^ mask);
+        const DecodedSnapshot decoded = decode_snapshot(damaged, k, kNow);
+        const std::string where = "encrypted=" + std::to_string(encrypted) +
+                                  " byte=" + std::to_string(at) + " mask=" + std::to_string(mask);
+        const std::string field = field_at(at, encrypted);
+        if (field == "file_id" && encrypted) {
+          // Looks the same as a wrong key: refused, the file kept.
+          ASSERT_TRUE(decoded.refused) << where;
+          EXPECT_NE(decoded.refused->find("file_id"), std::string::npos) << *decoded.refused;
+          EXPECT_TRUE(decoded.problems.empty()) << where;
+          continue;
+        }
+        EXPECT_FALSE(decoded.refused) << where << ": " << *decoded.refused;
+        // One problem, naming the field: a damaged file, which --snapshot-strict refuses.
+        ASSERT_EQ(decoded.problems.size(), 1u) << where << ": " << decoded.problems[0].message;
+        EXPECT_EQ(decoded.problems[0].field, field) << where << ": " << decoded.problems[0].message;
+        EXPECT_NE(decoded.problems[0].message.find(field), std::string::npos)
+            << decoded.problems[0].message;
+        EXPECT_LT(decoded.problems[0].offset, 64u) << where;
+        if (field == "file_id") {
+          EXPECT_TRUE(decoded.clusters.empty()) << where;
+        } else {
+          EXPECT_EQ(view_of(decoded.clusters), expected_) << where;
+        }
+      }
+    }
+  }
+}
+
+TEST_F(SnapshotTest, NewerVersionWithAnIntactHeaderIsRefused) {
+  std::string bytes = encode(state_);
+  bytes[8] = 2;
+  // A newer build's header: its checksum matches, so the version is meant, not damaged.
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), 36, digest);
+  bytes.replace(48, 16, reinterpret_cast<const char*>(digest), 16);
+  const DecodedSnapshot decoded = decode_snapshot(bytes, nullptr, kNow);
+  ASSERT_TRUE(decoded.refused);
+  EXPECT_NE(decoded.refused->find("format version 2 is not supported"), std::string::npos)
+      << *decoded.refused;
+  EXPECT_EQ(decoded.refused->find("damaged"), std::string::npos) << *decoded.refused;
+  EXPECT_TRUE(decoded.clusters.empty());
+
+  // Damaged beyond what restoring the version explains: still refused, with the doubt said.
+  bytes[30] ^= 0x01;
+  const DecodedSnapshot doubtful = decode_snapshot(bytes, nullptr, kNow);
+  ASSERT_TRUE(doubtful.refused);
+  EXPECT_NE(doubtful.refused->find("may also be damaged"), std::string::npos) << *doubtful.refused;
 }
 
 TEST_F(SnapshotTest, TruncatedFileKeepsCompleteRecords) {
