@@ -41,9 +41,10 @@ bool load_snapshot(const SnapshotFile& file, State& state, Metrics& metrics, boo
   const bool ok = !result.refused && result.problems.empty();
   metrics.storage(event_of(false, ok, result.counts, Steady::now() - started));
   if (result.refused) {
-    spdlog::error("snapshot_refused path={} error=\"{}\" hint=\"the file is kept; fix the key or "
-                  "move the file away\"",
-                  file.path(), *result.refused);
+    spdlog::error(
+        "snapshot_refused path={} error=\"{}\" hint=\"the file is kept; fix the cause or "
+        "move the file away\"",
+        file.path(), *result.refused);
     return false;
   }
   if (!result.found) {

@@ -609,9 +609,24 @@ void write_all(int fd, std::string_view data, const std::string& path) {
   }
 }
 
-void sync_directory(const std::filesystem::path& dir) {
+std::string read_all(int fd, const std::string& path) {
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw file_error("cannot read", path, errno);
+    if (n == 0) return out;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// Makes the rename of `path` into `dir` durable.
+void sync_directory(const std::filesystem::path& dir, const std::string& path) {
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) throw file_error("cannot fsync", dir, errno);
+  if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
+    throw file_error("cannot fsync directory " + dir.string() + " after renaming", path, errno);
+  }
 }
 
 }  // namespace
@@ -675,15 +690,28 @@ SnapshotFile::SnapshotFile(std::string path, std::optional<SnapshotKey> key)
 
 LoadResult SnapshotFile::load(State& state) const {
   LoadResult result;
-  std::ifstream file(path_, std::ios::binary);
-  if (!file) {
+  // O_NONBLOCK: a FIFO at the path must be refused below, not block the start.
+  Fd fd(::open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (fd.get() < 0) {
     if (errno != ENOENT) result.refused = "cannot read " + path_ + ": " + errno_text(errno);
     return result;
   }
-  result.found = true;
-  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (file.bad()) {
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
     result.refused = "cannot read " + path_ + ": " + errno_text(errno);
+    return result;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    result.refused = path_ + (S_ISDIR(st.st_mode) ? " is a directory" : " is not a regular file") +
+                     "; the snapshot path must name a file";
+    return result;
+  }
+  result.found = true;
+  std::string bytes;
+  try {
+    bytes = read_all(fd.get(), path_);
+  } catch (const std::runtime_error& e) {
+    result.refused = e.what();
     return result;
   }
   result.counts.bytes = bytes.size();
@@ -709,7 +737,10 @@ SnapshotCounts SnapshotFile::save(const State& state) const {
       path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
+  if (ec) {
+    throw std::runtime_error("cannot create directory " + dir.string() + " for " + path_ + ": " +
+                             ec.message());
+  }
   const std::string tmp = path_ + ".tmp";
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (fd.get() < 0) throw file_error("cannot create", tmp, errno);
@@ -722,8 +753,10 @@ SnapshotCounts SnapshotFile::save(const State& state) const {
                                             });
     if (::fsync(fd.get()) != 0) throw file_error("cannot fsync", tmp, errno);
     if (::close(fd.release()) != 0) throw file_error("cannot close", tmp, errno);
-    if (::rename(tmp.c_str(), path_.c_str()) != 0) throw file_error("cannot rename", tmp, errno);
-    sync_directory(dir);
+    if (::rename(tmp.c_str(), path_.c_str()) != 0) {
+      throw file_error("cannot rename " + tmp + " to", path_, errno);
+    }
+    sync_directory(dir, path_);
     return counts;
   } catch (...) {
     ::unlink(tmp.c_str());
@@ -737,7 +770,7 @@ std::string SnapshotFile::set_aside() const {
       path_ + ".damaged-" +
       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count());
   if (::rename(path_.c_str(), target.c_str()) != 0) {
-    throw file_error("cannot move aside", path_, errno);
+    throw file_error("cannot move aside", path_ + " to " + target, errno);
   }
   return target;
 }

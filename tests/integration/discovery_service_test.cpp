@@ -197,6 +197,21 @@ TEST(DiscoveryService, DamagedSnapshotWithStrictRefusesToStart) {
   EXPECT_TRUE(std::filesystem::exists(snapshot)) << "the damaged file must be kept";
 }
 
+TEST(DiscoveryService, SnapshotPathThatIsADirectoryIsRefusedNamingIt) {
+  TempDir dir;
+  const std::string snapshot = dir.file("state.bin");
+  std::filesystem::create_directory(snapshot);
+  tds::test::ChildProcess proc(service_args(snapshot));
+  auto status = proc.wait_exit(std::chrono::seconds(30));
+  ASSERT_TRUE(status.has_value()) << proc.output();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << proc.output();
+  EXPECT_NE(proc.output().find("event=snapshot_refused path=" + snapshot + " error=\"" + snapshot +
+                               " is a directory; the snapshot path must name a file\""),
+            std::string::npos)
+      << proc.output();
+  EXPECT_TRUE(std::filesystem::is_directory(snapshot));
+}
+
 TEST(DiscoveryService, BadFlagsFailWithAClearError) {
   tds::test::ChildProcess proc({DISCOVERY_SERVICE_BIN, "--gc-interval", "soon"});
   ASSERT_TRUE(proc.running());

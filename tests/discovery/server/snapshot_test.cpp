@@ -361,6 +361,36 @@ TEST_F(SnapshotFileTest, FailedWriteLeavesTheOldFile) {
   EXPECT_EQ(restored.stats().affiliates, 3u);
 }
 
+TEST_F(SnapshotFileTest, PathThatIsNotAFileIsRefusedNamingIt) {
+  std::filesystem::create_directories(path_);
+  SnapshotFile file(path_, std::nullopt);
+  LoadResult loaded = file.load(state_);
+  ASSERT_TRUE(loaded.refused);
+  EXPECT_EQ(*loaded.refused, path_ + " is a directory; the snapshot path must name a file");
+  EXPECT_EQ(state_.stats().clusters, 2u) << "a refused load changes nothing";
+  try {
+    file.save(state_);
+    ADD_FAILURE() << "saving over a directory succeeded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(" to " + path_ + ": "), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(std::filesystem::is_directory(path_));
+  EXPECT_FALSE(std::filesystem::exists(path_ + ".tmp"));
+
+  // A FIFO would block a plain open; it is refused at once.
+  std::filesystem::remove(path_);
+  ASSERT_EQ(::mkfifo(path_.c_str(), 0600), 0);
+  loaded = file.load(state_);
+  ASSERT_TRUE(loaded.refused);
+  EXPECT_EQ(*loaded.refused, path_ + " is not a regular file; the snapshot path must name a file");
+
+  // A path under a file cannot be read either; the error names it.
+  const std::string under_file = path_ + "/state.bin";
+  loaded = SnapshotFile(under_file, std::nullopt).load(state_);
+  ASSERT_TRUE(loaded.refused);
+  EXPECT_EQ(*loaded.refused, "cannot read " + under_file + ": Not a directory");
+}
+
 TEST_F(SnapshotFileTest, SetAsideMovesTheDamagedFile) {
   SnapshotFile file(path_, std::nullopt);
   file.save(state_);
