@@ -13,7 +13,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <unordered_set>
@@ -22,6 +21,7 @@
 #include "discovery/server/limits.h"
 #include "discovery/server/validate.h"
 #include "discovery/storage.pb.h"
+#include "platform/private_file.h"
 #include "values/base64.h"
 
 namespace discovery::server {
@@ -632,11 +632,12 @@ void sync_directory(const std::filesystem::path& dir, const std::string& path) {
 }  // namespace
 
 SnapshotKey read_snapshot_key(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw std::runtime_error("cannot read key file " + path + ": " + errno_text(errno));
-  std::string text(4096, '\0');
-  file.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(file.gcount()));
+  std::string text;
+  try {
+    text = platform::read_private_file(path, 4096);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string("key file ") + e.what());
+  }
   SnapshotKey key{};
   if (text.size() == key.size()) {
     std::copy(text.begin(), text.end(), key.begin());

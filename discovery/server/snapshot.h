@@ -20,7 +20,8 @@ namespace discovery::server {
 using SnapshotKey = std::array<unsigned char, 32>;
 
 // Reads a key file: 32 raw bytes, or 64 hex digits, or base64 of 32 bytes (a trailing newline is
-// ignored). Throws std::runtime_error naming the file on anything else.
+// ignored). The file must give group and others no access (mode 0600 or stricter). Throws
+// std::runtime_error naming the file on anything else.
 SnapshotKey read_snapshot_key(const std::string& path);
 
 struct SnapshotCounts {

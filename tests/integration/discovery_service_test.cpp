@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -47,6 +48,13 @@ std::vector<std::string> service_args(const std::string& snapshot,
 }
 
 const std::regex kPort("event=listening .* port=([0-9]+)");
+
+// Waits for `proc` to exit and expects exit status `code`.
+void expect_exit(tds::test::ChildProcess& proc, int code) {
+  auto status = proc.wait_exit(std::chrono::seconds(30));
+  ASSERT_TRUE(status.has_value()) << proc.output();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == code) << proc.output();
+}
 
 TEST(DiscoveryService, ServesAndStopsCleanlyOnSigterm) {
   const std::string cluster = "c2VjcmV0LWNsdXN0ZXItaWQtdGhhdC1tdXN0LW5vdC1sZWFr";
@@ -93,9 +101,7 @@ TEST(DiscoveryService, ServesAndStopsCleanlyOnSigterm) {
   // The open watch ends with OK and the process exits 0.
   EXPECT_FALSE(reader->Read(&msg));
   EXPECT_TRUE(reader->Finish().ok());
-  auto status = proc.wait_exit(std::chrono::seconds(30));
-  ASSERT_TRUE(status.has_value()) << proc.output();
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << proc.output();
+  expect_exit(proc, 0);
   EXPECT_NE(proc.output().find("event=stopped"), std::string::npos) << proc.output();
   EXPECT_EQ(proc.output().find(cluster), std::string::npos) << "cluster ID leaked into logs";
 }
@@ -118,9 +124,7 @@ void save_one_affiliate(const std::string& snapshot) {
   pb::AffiliateUpdateResponse resp;
   ASSERT_TRUE(stub->AffiliateUpdate(&ctx, req, &resp).ok());
   proc.signal(SIGTERM);
-  auto status = proc.wait_exit(std::chrono::seconds(30));
-  ASSERT_TRUE(status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
-      << proc.output();
+  expect_exit(proc, 0);
   EXPECT_NE(proc.output().find("event=state saved"), std::string::npos) << proc.output();
 }
 
@@ -163,9 +167,7 @@ TEST(DiscoveryService, DamagedSnapshotHeaderKeepsRecordsUnlessStrict) {
       "event=snapshot_damaged path=" + snapshot + " offset=28 field=creation_time/tag";
   {
     tds::test::ChildProcess strict(service_args(snapshot, {"--snapshot-strict"}));
-    auto status = strict.wait_exit(std::chrono::seconds(30));
-    ASSERT_TRUE(status.has_value()) << strict.output();
-    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << strict.output();
+    expect_exit(strict, 1);
     EXPECT_NE(strict.output().find(damaged_line), std::string::npos) << strict.output();
     EXPECT_NE(strict.output().find("event=snapshot_strict"), std::string::npos) << strict.output();
   }
@@ -188,9 +190,7 @@ TEST(DiscoveryService, DamagedSnapshotWithStrictRefusesToStart) {
     fclose(f);
   }
   tds::test::ChildProcess proc(service_args(snapshot, {"--snapshot-strict"}));
-  auto status = proc.wait_exit(std::chrono::seconds(30));
-  ASSERT_TRUE(status.has_value()) << proc.output();
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << proc.output();
+  expect_exit(proc, 1);
   EXPECT_NE(proc.output().find("snapshot_damaged path=" + snapshot + " offset=0"),
             std::string::npos)
       << proc.output();
@@ -202,9 +202,7 @@ TEST(DiscoveryService, SnapshotPathThatIsADirectoryIsRefusedNamingIt) {
   const std::string snapshot = dir.file("state.bin");
   std::filesystem::create_directory(snapshot);
   tds::test::ChildProcess proc(service_args(snapshot));
-  auto status = proc.wait_exit(std::chrono::seconds(30));
-  ASSERT_TRUE(status.has_value()) << proc.output();
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << proc.output();
+  expect_exit(proc, 1);
   EXPECT_NE(proc.output().find("event=snapshot_refused path=" + snapshot + " error=\"" + snapshot +
                                " is a directory; the snapshot path must name a file\""),
             std::string::npos)
@@ -212,12 +210,30 @@ TEST(DiscoveryService, SnapshotPathThatIsADirectoryIsRefusedNamingIt) {
   EXPECT_TRUE(std::filesystem::is_directory(snapshot));
 }
 
+TEST(DiscoveryService, KeyFileOthersMayReadRefusesToStart) {
+  TempDir dir;
+  const std::string snapshot = dir.file("state.bin");
+  const std::string key = dir.file("snapshot.key");
+  std::ofstream(key) << std::string(64, 'a') << "\n";
+  ASSERT_EQ(::chmod(key.c_str(), 0644), 0);
+  {
+    tds::test::ChildProcess proc(service_args(snapshot, {"--snapshot-key-file", key}));
+    expect_exit(proc, 1);
+    EXPECT_NE(proc.output().find("event=fatal error=\"key file " + key + " has mode 0644, "),
+              std::string::npos)
+        << proc.output();
+    EXPECT_NE(proc.output().find("chmod 600 " + key), std::string::npos) << proc.output();
+    EXPECT_FALSE(std::filesystem::exists(snapshot));
+  }
+  ASSERT_EQ(::chmod(key.c_str(), 0600), 0);
+  tds::test::ChildProcess proc(service_args(snapshot, {"--snapshot-key-file", key}));
+  EXPECT_TRUE(proc.wait_for_output(kPort, std::chrono::seconds(30)).has_value()) << proc.output();
+}
+
 TEST(DiscoveryService, BadFlagsFailWithAClearError) {
   tds::test::ChildProcess proc({DISCOVERY_SERVICE_BIN, "--gc-interval", "soon"});
   ASSERT_TRUE(proc.running());
-  auto status = proc.wait_exit(std::chrono::seconds(30));
-  ASSERT_TRUE(status.has_value());
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2);
+  expect_exit(proc, 2);
   EXPECT_NE(proc.output().find("--gc-interval"), std::string::npos) << proc.output();
 }
 

@@ -2,6 +2,7 @@
 // the reference's field numbers, and every kind of damage reported with its offset.
 #include "discovery/server/snapshot.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 #include <sys/stat.h>
@@ -404,6 +405,8 @@ TEST_F(SnapshotFileTest, KeyFileFormats) {
   std::filesystem::create_directories(dir_);
   auto write = [&](const std::string& name, const std::string& text) {
     std::ofstream(dir_ / name, std::ios::binary) << text;
+    std::filesystem::permissions(
+        dir_ / name, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     return (dir_ / name).string();
   };
   const SnapshotKey expected = key_of(0xab);
@@ -415,6 +418,34 @@ TEST_F(SnapshotFileTest, KeyFileFormats) {
             expected);
   EXPECT_THROW(read_snapshot_key(write("short", "abc")), std::runtime_error);
   EXPECT_THROW(read_snapshot_key((dir_ / "missing").string()), std::runtime_error);
+}
+
+TEST_F(SnapshotFileTest, KeyFileOthersMayReadIsRefused) {
+  std::filesystem::create_directories(dir_);
+  const std::string path = (dir_ / "key").string();
+  std::ofstream(path, std::ios::binary) << std::string(32, '\xab');
+  for (auto mode : {0644, 0640, 0604, 0610, 0601}) {
+    ASSERT_EQ(::chmod(path.c_str(), static_cast<mode_t>(mode)), 0);
+    try {
+      read_snapshot_key(path);
+      ADD_FAILURE() << "accepted mode " << std::oct << mode;
+    } catch (const std::runtime_error& e) {
+      char expected[160];
+      std::snprintf(expected, sizeof expected, "key file %s has mode %04o", path.c_str(), mode);
+      EXPECT_THAT(e.what(), ::testing::StartsWith(expected));
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("chmod 600 " + path));
+    }
+  }
+  for (auto mode : {0600, 0400}) {
+    ASSERT_EQ(::chmod(path.c_str(), static_cast<mode_t>(mode)), 0);
+    EXPECT_EQ(read_snapshot_key(path), key_of(0xab)) << std::oct << mode;
+  }
+  try {
+    read_snapshot_key(dir_.string());
+    ADD_FAILURE() << "accepted a directory";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "key file " + dir_.string() + " is a directory");
+  }
 }
 
 }  // namespace
