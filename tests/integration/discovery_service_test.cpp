@@ -153,6 +153,42 @@ TEST(DiscoveryService, FinalSnapshotSurvivesRestart) {
   expect_affiliate_loaded(snapshot);
 }
 
+std::string contents(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+TEST(DiscoveryService, FailedFinalSaveIsRetriedThenExitsOneKeepingThePreviousFile) {
+  TempDir dir;
+  const std::string snapshot = dir.file("state.bin");
+  ASSERT_NO_FATAL_FAILURE(save_one_affiliate(snapshot));
+  const std::string previous = contents(snapshot);
+  tds::test::ChildProcess proc(service_args(snapshot));
+  ASSERT_TRUE(proc.wait_for_output(kPort, std::chrono::seconds(30)).has_value()) << proc.output();
+  // A directory where the save writes its temp file: the save fails, also for root, which
+  // permission bits would not stop.
+  std::filesystem::create_directory(snapshot + ".tmp");
+  const auto stopping = std::chrono::steady_clock::now();
+  proc.signal(SIGTERM);
+  expect_exit(proc, 1);
+  const auto stopped_after = std::chrono::steady_clock::now() - stopping;
+  const std::string error = "cannot create " + snapshot + ".tmp: Is a directory";
+  EXPECT_NE(proc.output().find("event=snapshot_final_save_failed path=" + snapshot +
+                               " attempts=3 error=\"" + error + "\""),
+            std::string::npos)
+      << proc.output();
+  std::size_t failures = 0;
+  for (auto at = proc.output().find("event=snapshot_save_failed"); at != std::string::npos;
+       at = proc.output().find("event=snapshot_save_failed", at + 1)) {
+    ++failures;
+  }
+  EXPECT_EQ(failures, 3u) << proc.output();
+  // Waits of 0.5 s and 1 s between the tries.
+  EXPECT_GE(stopped_after, std::chrono::milliseconds(1500));
+  EXPECT_EQ(proc.output().find("event=stopped"), std::string::npos) << proc.output();
+  EXPECT_EQ(contents(snapshot), previous) << "the previous snapshot must be kept";
+}
+
 TEST(DiscoveryService, DamagedSnapshotHeaderKeepsRecordsUnlessStrict) {
   TempDir dir;
   const std::string snapshot = dir.file("state.bin");
