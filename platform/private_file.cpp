@@ -1,9 +1,12 @@
 #include "platform/private_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <stdexcept>
 #include <system_error>
 
 namespace platform {
@@ -36,6 +39,42 @@ void write_private_file(const std::filesystem::path& path, const std::string& co
   }
   if (::close(fd) != 0) fail(errno, tmp);
   if (::rename(tmp.c_str(), path.c_str()) != 0) fail(errno, path);
+}
+
+std::string read_private_file(const std::filesystem::path& path, std::size_t max_bytes) {
+  const std::string name = path.string();
+  auto system_failure = [&](int err) {
+    return std::system_error(err, std::generic_category(), "cannot read " + name);
+  };
+  // O_NONBLOCK: a FIFO is refused below instead of blocking here.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw system_failure(errno);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw system_failure(errno);
+  if (!S_ISREG(st.st_mode)) {
+    throw std::runtime_error(name +
+                             (S_ISDIR(st.st_mode) ? " is a directory" : " is not a regular file"));
+  }
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    throw std::runtime_error(name + " has mode " + mode +
+                             ", which lets group or others access a secret; run chmod 600 " + name);
+  }
+  std::string out;
+  char buf[4096];
+  while (out.size() <= max_bytes) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw system_failure(errno);
+    if (n == 0) return out;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  throw std::runtime_error(name + " is larger than " + std::to_string(max_bytes) + " bytes");
 }
 
 }  // namespace platform

@@ -7,12 +7,15 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <thread>
 
 #include "discovery/server/gc_loop.h"
 #include "discovery/server/metrics.h"
 #include "discovery/server/periodic.h"
 #include "discovery/server/snapshot.h"
 #include "discovery/server/state.h"
+#include "platform/log_value.h"
 #include "platform/logging.h"
 
 namespace discovery::server {
@@ -41,9 +44,10 @@ bool load_snapshot(const SnapshotFile& file, State& state, Metrics& metrics, boo
   const bool ok = !result.refused && result.problems.empty();
   metrics.storage(event_of(false, ok, result.counts, Steady::now() - started));
   if (result.refused) {
-    spdlog::error("snapshot_refused path={} error=\"{}\" hint=\"the file is kept; fix the key or "
-                  "move the file away\"",
-                  file.path(), *result.refused);
+    spdlog::error(
+        "snapshot_refused path={} error=\"{}\" hint=\"the file is kept; fix the cause or "
+        "move the file away\"",
+        file.path(), *result.refused);
     return false;
   }
   if (!result.found) {
@@ -51,8 +55,8 @@ bool load_snapshot(const SnapshotFile& file, State& state, Metrics& metrics, boo
     return true;
   }
   for (const auto& problem : result.problems) {
-    spdlog::error("snapshot_damaged path={} offset={} error=\"{}\"", file.path(), problem.offset,
-                  problem.message);
+    spdlog::error("snapshot_damaged path={} offset={}{} error=\"{}\"", file.path(), problem.offset,
+                  problem.field.empty() ? "" : " field=" + problem.field, problem.message);
   }
   if (!result.problems.empty()) {
     if (strict) {
@@ -77,7 +81,9 @@ bool load_snapshot(const SnapshotFile& file, State& state, Metrics& metrics, boo
   return true;
 }
 
-void save_snapshot(const SnapshotFile& file, const State& state, Metrics& metrics) {
+// Saves once. On failure, which leaves the previous file as it was, logs and returns the error.
+std::optional<std::string> save_snapshot(const SnapshotFile& file, const State& state,
+                                         Metrics& metrics) {
   const auto started = Steady::now();
   try {
     SnapshotCounts counts = file.save(state);
@@ -87,10 +93,38 @@ void save_snapshot(const SnapshotFile& file, const State& state, Metrics& metric
                  file.path(), counts.clusters, counts.affiliates, counts.endpoints, counts.bytes,
                  std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - started)
                      .count());
+    return std::nullopt;
   } catch (const std::exception& e) {
     metrics.storage(event_of(true, false, {}, Steady::now() - started));
     spdlog::error("snapshot_save_failed path={} error=\"{}\" (the previous file is kept)",
-                  file.path(), e.what());
+                  file.path(), platform::log_value(e.what()));
+    return e.what();
+  }
+}
+
+// The save at shutdown is the last chance for what is in memory, so a failure that may pass (a
+// disk being cleaned up, a storage hiccup) gets more tries, a bounded while: kFinalSaveTries in
+// all, the first kFinalSaveFirstDelay after the failure, each later one twice as long.
+constexpr int kFinalSaveTries = 3;
+constexpr std::chrono::milliseconds kFinalSaveFirstDelay{500};
+
+// False when every try failed.
+bool save_final_snapshot(const SnapshotFile& file, const State& state, Metrics& metrics) {
+  auto delay = kFinalSaveFirstDelay;
+  for (int attempt = 1;; ++attempt) {
+    const std::optional<std::string> error = save_snapshot(file, state, metrics);
+    if (!error) return true;
+    if (attempt == kFinalSaveTries) {
+      spdlog::error(
+          "snapshot_final_save_failed path={} attempts={} error=\"{}\" hint=\"the "
+          "state in memory is lost; the previous file is kept\"",
+          file.path(), attempt, platform::log_value(*error));
+      return false;
+    }
+    spdlog::warn("snapshot_final_save_retry path={} attempt={} retry_in_ms={}", file.path(),
+                 attempt, delay.count());
+    std::this_thread::sleep_for(delay);
+    delay *= 2;
   }
 }
 
@@ -159,7 +193,7 @@ int run_app(const AppOptions& options, const std::function<void()>& wait_for_sto
     server->shutdown();
     if (landing) landing->stop();
     if (metrics_http) metrics_http->stop();
-    if (snapshots) save_snapshot(*snapshots, state, metrics);
+    if (snapshots && !save_final_snapshot(*snapshots, state, metrics)) return 1;
   } catch (const std::exception& e) {
     platform::log_fatal(e.what());
     return 1;

@@ -28,7 +28,8 @@ struct AppOptions {
 };
 
 // Runs until `wait_for_stop` returns, then stops everything and writes the final snapshot.
-// Returns the exit code: 0 after a clean stop, 1 when startup fails (each reason is logged).
+// Returns the exit code: 0 after a clean stop, 1 when startup fails or the final snapshot cannot
+// be saved after its retries (each reason is logged).
 int run_app(const AppOptions& options, const std::function<void()>& wait_for_stop);
 
 }  // namespace discovery::server

@@ -13,7 +13,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <unordered_set>
@@ -22,6 +21,7 @@
 #include "discovery/server/limits.h"
 #include "discovery/server/validate.h"
 #include "discovery/storage.pb.h"
+#include "platform/private_file.h"
 #include "values/base64.h"
 
 namespace discovery::server {
@@ -40,6 +40,20 @@ constexpr std::size_t kTagSize = 16;
 // magic, version, cipher, 2 reserved, file id, creation time; then nonce and tag over it.
 constexpr std::size_t kHeaderCovered = 8 + 1 + 1 + 2 + kFileIdSize + 8;
 constexpr std::size_t kHeaderSize = kHeaderCovered + kNonceSize + kTagSize;
+// Header fields, by name as problems and logs give them.
+struct HeaderField {
+  std::string_view name;
+  std::size_t offset;
+  std::size_t size;
+};
+constexpr HeaderField kMagicField{"magic", 0, kMagic.size()};
+constexpr HeaderField kVersionField{"version", 8, 1};
+constexpr HeaderField kCipherField{"cipher", 9, 1};
+constexpr HeaderField kReservedField{"reserved", 10, 2};
+constexpr HeaderField kFileIdField{"file_id", 12, kFileIdSize};
+constexpr HeaderField kCreatedField{"creation_time", 28, 8};
+constexpr HeaderField kNonceField{"nonce", kHeaderCovered, kNonceSize};
+static_assert(kCreatedField.offset + kCreatedField.size == kHeaderCovered);
 constexpr std::size_t kRecordHead = 1 + 4;  // type, payload length
 constexpr unsigned char kRecordCluster = 1;
 constexpr unsigned char kRecordEnd = 2;
@@ -205,6 +219,53 @@ std::string record_aad(std::string_view file_id, std::uint64_t index, unsigned c
   return aad;
 }
 
+// Our format although the magic is damaged: at most two of its bytes differ. Upstream files start
+// with 0x0A and a length, nowhere near it.
+bool has_our_magic(std::string_view bytes) {
+  if (bytes.size() < kMagic.size()) return false;
+  std::size_t differ = 0;
+  for (std::size_t i = 0; i < kMagic.size(); ++i) differ += bytes[i] != kMagic[i];
+  return differ <= 2;
+}
+
+// Whether the header's tag matches `covered` (its first kHeaderCovered bytes) under the cipher
+// `covered` names.
+bool header_authentic(std::string_view covered, std::string_view nonce, std::string_view tag,
+                      const SnapshotKey* key) {
+  switch (static_cast<unsigned char>(covered[kCipherField.offset])) {
+    case kPlain:
+      return checksum({covered}) == tag;
+    case kAes256Gcm:
+      return key != nullptr && unseal(*key, nonce, covered, tag).has_value();
+    default:
+      return false;
+  }
+}
+
+// Names the damaged field of a header that does not check out, when it is one with a known valid
+// value: restored, the header checks out again. Restores it in `covered`.
+std::optional<HeaderField> restore_header(std::string& covered, std::string_view nonce,
+                                          std::string_view tag, const SnapshotKey* key) {
+  const std::string version(1, static_cast<char>(kVersion));
+  const std::string plain(1, static_cast<char>(kPlain));
+  const std::string gcm(1, static_cast<char>(kAes256Gcm));
+  const std::string reserved(kReservedField.size, '\0');
+  const std::pair<HeaderField, std::string_view> restores[] = {{kMagicField, kMagic},
+                                                               {kVersionField, version},
+                                                               {kCipherField, plain},
+                                                               {kCipherField, gcm},
+                                                               {kReservedField, reserved}};
+  for (const auto& [field, value] : restores) {
+    std::string candidate = covered;
+    candidate.replace(field.offset, field.size, value);
+    if (candidate != covered && header_authentic(candidate, nonce, tag, key)) {
+      covered = std::move(candidate);
+      return field;
+    }
+  }
+  return std::nullopt;
+}
+
 // Writes our format into `sink`, buffering up to kFlushBytes.
 class Encoder {
  public:
@@ -300,64 +361,43 @@ void accept(DecodedSnapshot& out, std::unordered_set<std::string>& ids, std::uin
   }
 }
 
-void decode_ours(std::string_view in, const SnapshotKey* key,
-                 std::chrono::system_clock::time_point now, DecodedSnapshot& out) {
-  if (in.size() < kHeaderSize) {
-    out.problems.push_back({in.size(), "truncated header: the file ends after " +
-                                           std::to_string(in.size()) + " bytes, the header has " +
-                                           std::to_string(kHeaderSize)});
-    return;
-  }
-  const auto version = static_cast<unsigned char>(in[8]);
-  const auto cipher = static_cast<unsigned char>(in[9]);
-  if (version != kVersion) {
-    out.refused = "format version " + std::to_string(version) + " is not supported (this build " +
-                  "reads version " + std::to_string(kVersion) + ")";
-    return;
-  }
-  std::string_view covered = in.substr(0, kHeaderCovered);
-  std::string_view nonce = in.substr(kHeaderCovered, kNonceSize);
-  std::string_view header_tag = in.substr(kHeaderCovered + kNonceSize, kTagSize);
-  if (cipher == kAes256Gcm) {
-    if (key == nullptr) {
-      out.refused = "the file is encrypted; give its key with --snapshot-key-file";
-      return;
-    }
-    if (!unseal(*key, nonce, covered, header_tag)) {
-      out.refused = "cannot decrypt: wrong key, or the header was modified";
-      return;
-    }
-  } else if (cipher != kPlain || checksum({covered}) != header_tag) {
-    out.problems.push_back({0, "header checksum mismatch: the file is damaged"});
-    return;
-  }
-  const bool encrypted = cipher == kAes256Gcm;
-  std::string_view file_id = in.substr(12, kFileIdSize);
+// How many records authenticated and how many did not.
+struct RecordTally {
+  std::size_t authentic = 0;
+  std::size_t failed = 0;
+};
+
+// Reads the records after the header. Each one authenticates on its own, against the file ID and
+// its index, so it needs nothing else from the header. `key` is null for a plain file.
+RecordTally decode_records(std::string_view in, std::string_view file_id, const SnapshotKey* key,
+                           std::chrono::system_clock::time_point now, DecodedSnapshot& out) {
+  const bool encrypted = key != nullptr;
+  RecordTally tally;
   std::unordered_set<std::string> ids;
   std::uint64_t offset = kHeaderSize;
   std::uint64_t index = 0;
   for (;;) {
     if (offset == in.size()) {
       out.problems.push_back({offset, "truncated: the file ends before its end record"});
-      return;
+      return tally;
     }
     if (in.size() - offset < kRecordHead) {
       out.problems.push_back({offset, "truncated record header"});
-      return;
+      return tally;
     }
     const auto type = static_cast<unsigned char>(in[offset]);
     const auto length = static_cast<std::uint32_t>(get_le(in.substr(offset + 1), 4));
     if (length > kMaxPayload) {
       out.problems.push_back({offset, "record length " + std::to_string(length) +
                                           " exceeds the limit; the rest is unreadable"});
-      return;
+      return tally;
     }
     const std::uint64_t total = kRecordHead + std::uint64_t{length} + kTagSize;
     if (in.size() - offset < total) {
       out.problems.push_back({offset, "truncated record: needs " + std::to_string(total) +
                                           " bytes, the file has " +
                                           std::to_string(in.size() - offset) + " left"});
-      return;
+      return tally;
     }
     std::string_view payload = in.substr(offset + kRecordHead, length);
     std::string_view tag = in.substr(offset + kRecordHead + length, kTagSize);
@@ -371,6 +411,7 @@ void decode_ours(std::string_view in, const SnapshotKey* key,
     } else if (checksum({aad, payload}) == tag) {
       plain = std::string(payload);
     }
+    (plain ? tally.authentic : tally.failed)++;
     if (!plain) {
       out.problems.push_back({offset, encrypted ? "record fails authentication (modified or "
                                                   "damaged); skipped"
@@ -383,7 +424,7 @@ void decode_ours(std::string_view in, const SnapshotKey* key,
       if (offset + total != in.size()) {
         out.problems.push_back({offset + total, "unexpected bytes after the end record"});
       }
-      return;
+      return tally;
     } else if (type == kRecordCluster) {
       pb::ClusterSnapshot msg;
       if (msg.ParseFromString(*plain)) {
@@ -395,6 +436,95 @@ void decode_ours(std::string_view in, const SnapshotKey* key,
     // Authentic records of unknown types come from a newer minor revision: skipped silently.
     offset += total;
   }
+}
+
+// Reads our format. The header's tag covers every header field, but records depend only on the
+// version, the cipher and the file ID: damage elsewhere in the header is reported and costs no
+// record.
+void decode_ours(std::string_view in, const SnapshotKey* key,
+                 std::chrono::system_clock::time_point now, DecodedSnapshot& out) {
+  if (in.size() < kHeaderSize) {
+    out.problems.push_back({in.size(), "truncated header: the file ends after " +
+                                           std::to_string(in.size()) + " bytes, the header has " +
+                                           std::to_string(kHeaderSize)});
+    return;
+  }
+  std::string covered(in.substr(0, kHeaderCovered));
+  const std::string_view nonce = in.substr(kNonceField.offset, kNonceSize);
+  const std::string_view header_tag = in.substr(kHeaderCovered + kNonceSize, kTagSize);
+  bool authentic = header_authentic(covered, nonce, header_tag, key);
+  std::optional<HeaderField> restored;
+  if (!authentic) {
+    restored = restore_header(covered, nonce, header_tag, key);
+    authentic = restored.has_value();
+  }
+  const auto version = static_cast<unsigned char>(covered[kVersionField.offset]);
+  const auto cipher = static_cast<unsigned char>(covered[kCipherField.offset]);
+  if (version != kVersion) {
+    out.refused = "header field version: format version " + std::to_string(version) +
+                  " is not supported (this build reads version " + std::to_string(kVersion) + ")" +
+                  (authentic ? ""
+                             : "; the header does not check out either, so it may "
+                               "also be damaged");
+    return;
+  }
+  if (cipher == kAes256Gcm && key == nullptr) {
+    out.refused = "the file is encrypted; give its key with --snapshot-key-file";
+    return;
+  }
+  const bool plain_nonce = nonce.find_first_not_of('\0') == std::string_view::npos;
+  if (cipher != kPlain && cipher != kAes256Gcm) {
+    out.problems.push_back(
+        {kCipherField.offset,
+         "header field cipher is damaged: it reads " + std::to_string(cipher) +
+             ", neither 0 (plain) nor 1 (AES-256-GCM), and no record can be read without it" +
+             (key == nullptr && !plain_nonce ? "; the nonce is set, so the file was probably "
+                                               "encrypted: give its key with --snapshot-key-file"
+                                             : ""),
+         std::string(kCipherField.name)});
+    return;
+  }
+  const bool encrypted = cipher == kAes256Gcm;
+  const RecordTally tally =
+      decode_records(in, std::string_view(covered).substr(kFileIdField.offset, kFileIdSize),
+                     encrypted ? key : nullptr, now, out);
+  std::vector<SnapshotProblem> header;
+  if (!authentic && tally.authentic == 0 && (encrypted || tally.failed > 0)) {
+    // Every record depends on the file ID; nothing authenticating means it is damaged, or (which
+    // looks the same when encrypted) the key is wrong.
+    out.problems.clear();
+    if (encrypted) {
+      out.refused =
+          "cannot decrypt: wrong key, or the header field file_id is damaged (neither "
+          "the header nor any record authenticates)";
+      return;
+    }
+    header.push_back({kFileIdField.offset,
+                      "header field file_id is damaged: the header does not check out and no "
+                      "record authenticates against it; nothing can be read",
+                      std::string(kFileIdField.name)});
+  } else if (restored) {
+    header.push_back({restored->offset,
+                      "header field " + std::string(restored->name) +
+                          " is damaged; restored, the header checks out, and records were read",
+                      std::string(restored->name)});
+  } else if (!authentic) {
+    // The fields records depend on check out (records authenticate against them); the header's
+    // tag cannot tell which of the rest is damaged.
+    const std::string fields = encrypted ? "creation_time/nonce/tag" : "creation_time/tag";
+    header.push_back({kCreatedField.offset,
+                      "header is damaged in a field records do not depend on (" + fields +
+                          "); records authenticate on their own and were read",
+                      fields});
+  }
+  if (!encrypted && !plain_nonce) {
+    // Plain headers do not cover the nonce with their checksum; it must be zero.
+    header.push_back({kNonceField.offset,
+                      "header field nonce is damaged: not zero in a plain file (records do not "
+                      "depend on it)",
+                      std::string(kNonceField.name)});
+  }
+  out.problems.insert(out.problems.begin(), header.begin(), header.end());
 }
 
 // Upstream's file: a serialized StateSnapshot read as a stream of field-1 records.
@@ -479,19 +609,35 @@ void write_all(int fd, std::string_view data, const std::string& path) {
   }
 }
 
-void sync_directory(const std::filesystem::path& dir) {
+std::string read_all(int fd, const std::string& path) {
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw file_error("cannot read", path, errno);
+    if (n == 0) return out;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// Makes the rename of `path` into `dir` durable.
+void sync_directory(const std::filesystem::path& dir, const std::string& path) {
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) throw file_error("cannot fsync", dir, errno);
+  if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
+    throw file_error("cannot fsync directory " + dir.string() + " after renaming", path, errno);
+  }
 }
 
 }  // namespace
 
 SnapshotKey read_snapshot_key(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw std::runtime_error("cannot read key file " + path + ": " + errno_text(errno));
-  std::string text(4096, '\0');
-  file.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(file.gcount()));
+  std::string text;
+  try {
+    text = platform::read_private_file(path, 4096);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string("key file ") + e.what());
+  }
   SnapshotKey key{};
   if (text.size() == key.size()) {
     std::copy(text.begin(), text.end(), key.begin());
@@ -532,7 +678,7 @@ SnapshotCounts encode_snapshot(const State& state, const SnapshotKey* key,
 DecodedSnapshot decode_snapshot(std::string_view bytes, const SnapshotKey* key,
                                 std::chrono::system_clock::time_point now) {
   DecodedSnapshot out;
-  if (bytes.starts_with(kMagic)) {
+  if (has_our_magic(bytes)) {
     decode_ours(bytes, key, now, out);
   } else {
     decode_upstream(bytes, now, out);
@@ -545,15 +691,28 @@ SnapshotFile::SnapshotFile(std::string path, std::optional<SnapshotKey> key)
 
 LoadResult SnapshotFile::load(State& state) const {
   LoadResult result;
-  std::ifstream file(path_, std::ios::binary);
-  if (!file) {
+  // O_NONBLOCK: a FIFO at the path must be refused below, not block the start.
+  Fd fd(::open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (fd.get() < 0) {
     if (errno != ENOENT) result.refused = "cannot read " + path_ + ": " + errno_text(errno);
     return result;
   }
-  result.found = true;
-  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (file.bad()) {
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
     result.refused = "cannot read " + path_ + ": " + errno_text(errno);
+    return result;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    result.refused = path_ + (S_ISDIR(st.st_mode) ? " is a directory" : " is not a regular file") +
+                     "; the snapshot path must name a file";
+    return result;
+  }
+  result.found = true;
+  std::string bytes;
+  try {
+    bytes = read_all(fd.get(), path_);
+  } catch (const std::runtime_error& e) {
+    result.refused = e.what();
     return result;
   }
   result.counts.bytes = bytes.size();
@@ -579,7 +738,10 @@ SnapshotCounts SnapshotFile::save(const State& state) const {
       path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
+  if (ec) {
+    throw std::runtime_error("cannot create directory " + dir.string() + " for " + path_ + ": " +
+                             ec.message());
+  }
   const std::string tmp = path_ + ".tmp";
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (fd.get() < 0) throw file_error("cannot create", tmp, errno);
@@ -592,8 +754,10 @@ SnapshotCounts SnapshotFile::save(const State& state) const {
                                             });
     if (::fsync(fd.get()) != 0) throw file_error("cannot fsync", tmp, errno);
     if (::close(fd.release()) != 0) throw file_error("cannot close", tmp, errno);
-    if (::rename(tmp.c_str(), path_.c_str()) != 0) throw file_error("cannot rename", tmp, errno);
-    sync_directory(dir);
+    if (::rename(tmp.c_str(), path_.c_str()) != 0) {
+      throw file_error("cannot rename " + tmp + " to", path_, errno);
+    }
+    sync_directory(dir, path_);
     return counts;
   } catch (...) {
     ::unlink(tmp.c_str());
@@ -607,7 +771,7 @@ std::string SnapshotFile::set_aside() const {
       path_ + ".damaged-" +
       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count());
   if (::rename(path_.c_str(), target.c_str()) != 0) {
-    throw file_error("cannot move aside", path_, errno);
+    throw file_error("cannot move aside", path_ + " to " + target, errno);
   }
   return target;
 }

@@ -20,7 +20,8 @@ namespace discovery::server {
 using SnapshotKey = std::array<unsigned char, 32>;
 
 // Reads a key file: 32 raw bytes, or 64 hex digits, or base64 of 32 bytes (a trailing newline is
-// ignored). Throws std::runtime_error naming the file on anything else.
+// ignored). The file must give group and others no access (mode 0600 or stricter). Throws
+// std::runtime_error naming the file on anything else.
 SnapshotKey read_snapshot_key(const std::string& path);
 
 struct SnapshotCounts {
@@ -38,13 +39,17 @@ SnapshotCounts encode_snapshot(const State& state, const SnapshotKey* key,
 struct SnapshotProblem {
   std::uint64_t offset = 0;  // where in the file the problem starts
   std::string message;
+  // The damaged header field (`magic`, `version`, `cipher`, `reserved`, `file_id`, `nonce`, or
+  // `creation_time/tag` and `creation_time/nonce/tag` when the tag cannot tell which); empty for
+  // problems past the header.
+  std::string field = {};
 };
 
 struct DecodedSnapshot {
   std::vector<ClusterExport> clusters;  // every record that could be read and passed validation
   std::vector<SnapshotProblem> problems;  // damaged or invalid parts; the rest was still read
-  // Set when nothing may be read and the file must not be replaced: wrong or missing key, or a
-  // newer format version.
+  // Set when nothing may be read and the file must not be replaced: wrong or missing key (or a
+  // damaged file ID, which looks the same), or a newer format version.
   std::optional<std::string> refused;
   bool upstream_format = false;
 };

@@ -2,7 +2,9 @@
 // the reference's field numbers, and every kind of damage reported with its offset.
 #include "discovery/server/snapshot.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/sha.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -117,6 +119,77 @@ TEST_F(SnapshotTest, TamperedRecordIsSkippedWithItsOffset) {
     EXPECT_EQ(decoded.problems[0].offset, 64u);
     EXPECT_EQ(decoded.clusters.size(), 1u) << "the intact record is still read";
   }
+}
+
+// The header field each byte belongs to, as problems name it. The tag covers the creation time
+// (and, encrypted, the nonce) without telling which of them is damaged.
+std::string field_at(std::size_t at, bool encrypted) {
+  const std::string ambiguous = encrypted ? "creation_time/nonce/tag" : "creation_time/tag";
+  if (at < 8) return "magic";
+  if (at == 8) return "version";
+  if (at == 9) return "cipher";
+  if (at < 12) return "reserved";
+  if (at < 28) return "file_id";
+  if (at >= 36 && at < 48 && !encrypted) return "nonce";
+  return ambiguous;
+}
+
+TEST_F(SnapshotTest, HeaderDamageCostsNoRecordUnlessInTheFileId) {
+  const SnapshotKey key = key_of(5);
+  for (bool encrypted : {false, true}) {
+    const SnapshotKey* k = encrypted ? &key : nullptr;
+    const std::string bytes = encode(state_, k);
+    for (std::size_t at = 0; at < 64; ++at) {
+      for (unsigned char mask : {0x01, 0x80, 0xff}) {
+        std::string damaged = bytes;
+        damaged[at] = static_cast<char>(damaged[at] ^ mask);
+        const DecodedSnapshot decoded = decode_snapshot(damaged, k, kNow);
+        const std::string where = "encrypted=" + std::to_string(encrypted) +
+                                  " byte=" + std::to_string(at) + " mask=" + std::to_string(mask);
+        const std::string field = field_at(at, encrypted);
+        if (field == "file_id" && encrypted) {
+          // Looks the same as a wrong key: refused, the file kept.
+          ASSERT_TRUE(decoded.refused) << where;
+          EXPECT_NE(decoded.refused->find("file_id"), std::string::npos) << *decoded.refused;
+          EXPECT_TRUE(decoded.problems.empty()) << where;
+          continue;
+        }
+        EXPECT_FALSE(decoded.refused) << where << ": " << *decoded.refused;
+        // One problem, naming the field: a damaged file, which --snapshot-strict refuses.
+        ASSERT_EQ(decoded.problems.size(), 1u) << where << ": " << decoded.problems[0].message;
+        EXPECT_EQ(decoded.problems[0].field, field) << where << ": " << decoded.problems[0].message;
+        EXPECT_NE(decoded.problems[0].message.find(field), std::string::npos)
+            << decoded.problems[0].message;
+        EXPECT_LT(decoded.problems[0].offset, 64u) << where;
+        if (field == "file_id") {
+          EXPECT_TRUE(decoded.clusters.empty()) << where;
+        } else {
+          EXPECT_EQ(view_of(decoded.clusters), expected_) << where;
+        }
+      }
+    }
+  }
+}
+
+TEST_F(SnapshotTest, NewerVersionWithAnIntactHeaderIsRefused) {
+  std::string bytes = encode(state_);
+  bytes[8] = 2;
+  // A newer build's header: its checksum matches, so the version is meant, not damaged.
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), 36, digest);
+  bytes.replace(48, 16, reinterpret_cast<const char*>(digest), 16);
+  const DecodedSnapshot decoded = decode_snapshot(bytes, nullptr, kNow);
+  ASSERT_TRUE(decoded.refused);
+  EXPECT_NE(decoded.refused->find("format version 2 is not supported"), std::string::npos)
+      << *decoded.refused;
+  EXPECT_EQ(decoded.refused->find("damaged"), std::string::npos) << *decoded.refused;
+  EXPECT_TRUE(decoded.clusters.empty());
+
+  // Damaged beyond what restoring the version explains: still refused, with the doubt said.
+  bytes[30] ^= 0x01;
+  const DecodedSnapshot doubtful = decode_snapshot(bytes, nullptr, kNow);
+  ASSERT_TRUE(doubtful.refused);
+  EXPECT_NE(doubtful.refused->find("may also be damaged"), std::string::npos) << *doubtful.refused;
 }
 
 TEST_F(SnapshotTest, TruncatedFileKeepsCompleteRecords) {
@@ -289,6 +362,36 @@ TEST_F(SnapshotFileTest, FailedWriteLeavesTheOldFile) {
   EXPECT_EQ(restored.stats().affiliates, 3u);
 }
 
+TEST_F(SnapshotFileTest, PathThatIsNotAFileIsRefusedNamingIt) {
+  std::filesystem::create_directories(path_);
+  SnapshotFile file(path_, std::nullopt);
+  LoadResult loaded = file.load(state_);
+  ASSERT_TRUE(loaded.refused);
+  EXPECT_EQ(*loaded.refused, path_ + " is a directory; the snapshot path must name a file");
+  EXPECT_EQ(state_.stats().clusters, 2u) << "a refused load changes nothing";
+  try {
+    file.save(state_);
+    ADD_FAILURE() << "saving over a directory succeeded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(" to " + path_ + ": "), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(std::filesystem::is_directory(path_));
+  EXPECT_FALSE(std::filesystem::exists(path_ + ".tmp"));
+
+  // A FIFO would block a plain open; it is refused at once.
+  std::filesystem::remove(path_);
+  ASSERT_EQ(::mkfifo(path_.c_str(), 0600), 0);
+  loaded = file.load(state_);
+  ASSERT_TRUE(loaded.refused);
+  EXPECT_EQ(*loaded.refused, path_ + " is not a regular file; the snapshot path must name a file");
+
+  // A path under a file cannot be read either; the error names it.
+  const std::string under_file = path_ + "/state.bin";
+  loaded = SnapshotFile(under_file, std::nullopt).load(state_);
+  ASSERT_TRUE(loaded.refused);
+  EXPECT_EQ(*loaded.refused, "cannot read " + under_file + ": Not a directory");
+}
+
 TEST_F(SnapshotFileTest, SetAsideMovesTheDamagedFile) {
   SnapshotFile file(path_, std::nullopt);
   file.save(state_);
@@ -302,6 +405,8 @@ TEST_F(SnapshotFileTest, KeyFileFormats) {
   std::filesystem::create_directories(dir_);
   auto write = [&](const std::string& name, const std::string& text) {
     std::ofstream(dir_ / name, std::ios::binary) << text;
+    std::filesystem::permissions(
+        dir_ / name, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     return (dir_ / name).string();
   };
   const SnapshotKey expected = key_of(0xab);
@@ -313,6 +418,34 @@ TEST_F(SnapshotFileTest, KeyFileFormats) {
             expected);
   EXPECT_THROW(read_snapshot_key(write("short", "abc")), std::runtime_error);
   EXPECT_THROW(read_snapshot_key((dir_ / "missing").string()), std::runtime_error);
+}
+
+TEST_F(SnapshotFileTest, KeyFileOthersMayReadIsRefused) {
+  std::filesystem::create_directories(dir_);
+  const std::string path = (dir_ / "key").string();
+  std::ofstream(path, std::ios::binary) << std::string(32, '\xab');
+  for (auto mode : {0644, 0640, 0604, 0610, 0601}) {
+    ASSERT_EQ(::chmod(path.c_str(), static_cast<mode_t>(mode)), 0);
+    try {
+      read_snapshot_key(path);
+      ADD_FAILURE() << "accepted mode " << std::oct << mode;
+    } catch (const std::runtime_error& e) {
+      char expected[160];
+      std::snprintf(expected, sizeof expected, "key file %s has mode %04o", path.c_str(), mode);
+      EXPECT_THAT(e.what(), ::testing::StartsWith(expected));
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("chmod 600 " + path));
+    }
+  }
+  for (auto mode : {0600, 0400}) {
+    ASSERT_EQ(::chmod(path.c_str(), static_cast<mode_t>(mode)), 0);
+    EXPECT_EQ(read_snapshot_key(path), key_of(0xab)) << std::oct << mode;
+  }
+  try {
+    read_snapshot_key(dir_.string());
+    ADD_FAILURE() << "accepted a directory";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "key file " + dir_.string() + " is a directory");
+  }
 }
 
 }  // namespace
