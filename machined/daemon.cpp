@@ -368,6 +368,9 @@ class DaemonImpl final : public Daemon {
     grpc::ServerBuilder builder;
     builder.AddListeningPort(grpc_listen_address(options_.api_addr),
                              grpc::SslServerCredentials(ssl), &api_port_);
+    // A connection that has not finished its TLS handshake in 10 s is closed (gRPC's default is
+    // 120 s): raw TCP clients cannot hold descriptors for minutes.
+    builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10000);
     builder.RegisterService(api_state_.get());
     builder.RegisterService(api_machine_.get());
     api_server_ = builder.BuildAndStart();

@@ -11,10 +11,12 @@
 #include <thread>
 
 #include "discovery/server/gc_loop.h"
+#include "discovery/server/listener_probe.h"
 #include "discovery/server/metrics.h"
 #include "discovery/server/periodic.h"
 #include "discovery/server/snapshot.h"
 #include "discovery/server/state.h"
+#include "platform/listen_address.h"
 #include "platform/log_value.h"
 #include "platform/logging.h"
 
@@ -128,6 +130,15 @@ bool save_final_snapshot(const SnapshotFile& file, const State& state, Metrics& 
   }
 }
 
+// Where the listener on `address` answers from this host: its own address, or loopback for a
+// listener on every address.
+std::string probe_target(const std::string& address, int port) {
+  std::string host = platform::parse_listen_address(address).host;
+  if (host.empty() || host == "0.0.0.0" || host == "::") host = "127.0.0.1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return host + ":" + std::to_string(port);
+}
+
 }  // namespace
 
 int run_app(const AppOptions& options, const std::function<void()>& wait_for_stop) {
@@ -160,10 +171,14 @@ int run_app(const AppOptions& options, const std::function<void()>& wait_for_sto
     }
 
     auto server = start_server(state, grpc);
+    ListenerProbe probe(ListenerProbeOptions{.target = probe_target(grpc.address, server->port()),
+                                             .tls = !grpc.certificate_path.empty()});
     std::unique_ptr<HttpServer> landing;
     if (!options.landing_address.empty()) {
-      landing = platform::start_http_server(options.landing_address,
-                                            landing_handler(state, options.landing), kServerName);
+      LandingOptions landing_options = options.landing;
+      landing_options.healthy = [&probe] { return probe.healthy(); };
+      landing = platform::start_http_server(
+          options.landing_address, landing_handler(state, std::move(landing_options)), kServerName);
     }
     std::unique_ptr<HttpServer> metrics_http;
     if (!options.metrics_address.empty()) {

@@ -141,7 +141,12 @@ HttpHandler landing_handler(const State& state, LandingOptions options) {
     }
     const std::string_view path = platform::http_path(req.target);
     if (path == "/") return {200, "text/html; charset=utf-8", std::string(kIndex), {}};
-    if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n", {}};
+    if (path == "/healthz") {
+      if (options.healthy && !options.healthy()) {
+        return {503, "text/plain; charset=utf-8", "grpc listener not answering\n", {}};
+      }
+      return {200, "text/plain; charset=utf-8", "ok\n", {}};
+    }
     if (path == "/stats") {
       return {200, "application/json", stats->get(), {{"Access-Control-Allow-Origin", "*"}}};
     }

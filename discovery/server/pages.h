@@ -24,6 +24,8 @@ struct LandingOptions {
   // /stats is served from a cache this old at most (it feeds a public counter; a scan per request
   // would let anyone make the server walk the whole registry).
   std::chrono::nanoseconds stats_cache = std::chrono::hours(1);
+  // /healthz answers 503 while this says false (the gRPC listener's self-probe); null: always ok.
+  std::function<bool()> healthy = {};
 };
 
 // Reads never create state. `state` must outlive the handler.

@@ -1,6 +1,7 @@
 // The sidero.discovery.server.Cluster gRPC service over a State, and the server that hosts it.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,6 +30,11 @@ struct ServerOptions {
   std::string certificate_path;
   std::string key_path;
   unsigned tls_refresh_seconds = 10;  // how often the files are checked for changes
+  // A connection that has not finished its TLS/HTTP/2 handshake by then is closed (gRPC's
+  // default, 120 s, lets idle raw TCP connections hold descriptors for minutes).
+  std::chrono::milliseconds handshake_timeout{10000};
+  // A connection with no call for this long is closed (Talos clients always keep a Watch open).
+  std::chrono::milliseconds max_connection_idle{std::chrono::minutes(5)};
 };
 
 // A running gRPC server: the Cluster service, grpc.health.v1 and server reflection.

@@ -82,6 +82,16 @@ TEST_F(PagesTest, LandingStatsAndHealth) {
   EXPECT_EQ(head.body, "");
 }
 
+TEST_F(PagesTest, HealthzFollowsTheListenerProbe) {
+  bool healthy = true;
+  start({.healthy = [&] { return healthy; }});
+  EXPECT_EQ(get(server_->port(), "/healthz").status, 200);
+  healthy = false;
+  Reply down = get(server_->port(), "/healthz");
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(down.body, "grpc listener not answering\n");
+}
+
 TEST_F(PagesTest, InspectIsOptInEscapedAndCreatesNothing) {
   state_.update({"a+b/c=", "<script>", "\x01\x02", {"\xff"}, std::chrono::minutes(1)});
   start({});

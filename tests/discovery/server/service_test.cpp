@@ -6,6 +6,14 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <future>
 #include <map>
 #include <string>
@@ -457,6 +465,35 @@ TEST_F(ServiceTest, HealthServiceReportsServing) {
   std::string response;
   ASSERT_TRUE(raw_call("/grpc.health.v1.Health/Check", "", &response).ok());  // service: ""
   EXPECT_EQ(response, std::string("\x08\x01", 2)) << "HealthCheckResponse{status: SERVING}";
+}
+
+// A connection that never speaks HTTP/2 (a descriptor held by a raw TCP client) is closed after
+// the handshake timeout rather than gRPC's default two minutes.
+TEST(ServerLimits, ConnectionWithoutHandshakeIsClosed) {
+  test::ManualClock clock;
+  State state(clock);
+  ServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.handshake_timeout = std::chrono::milliseconds(200);
+  auto server = start_server(state, options);
+
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(server->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const timeval wait{5, 0};  // far past the timeout, far short of gRPC's default
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  char buf[256];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+  }  // the server's SETTINGS frame may come first
+  const int read_errno = errno;
+  ::close(fd);
+  EXPECT_TRUE(n == 0 || read_errno == ECONNRESET)
+      << "the connection was not closed: " << std::strerror(read_errno);
 }
 
 // Watch is served from pre-encoded bytes, so it decodes its request itself.

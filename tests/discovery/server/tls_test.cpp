@@ -17,6 +17,7 @@
 
 #include "discovery/server.grpc.pb.h"
 #include "discovery/server/clock.h"
+#include "discovery/server/listener_probe.h"
 #include "discovery/server/service.h"
 #include "discovery/server/state.h"
 #include "tests/support/eventually.h"
@@ -130,6 +131,22 @@ TEST_F(TlsTest, ServesTlsWithTheGivenPairAndRefusesPlaintext) {
   ASSERT_TRUE(make_pair("other"));
   EXPECT_EQ(hello_trusting("other").error_code(), grpc::StatusCode::UNAVAILABLE)
       << "a client that does not trust the server's certificate must not get through";
+}
+
+// The listener self-probe speaks TLS to a TLS listener: a TLS probe that would flip on one failed
+// check stays healthy, while a plaintext one against the same port fails.
+TEST_F(TlsTest, ListenerProbeSpeaksTls) {
+  install("a");
+  start_tls();
+  const std::string target = "127.0.0.1:" + std::to_string(server_->port());
+  ListenerProbe tls({.target = target, .tls = true, .interval = std::chrono::milliseconds(50),
+                     .timeout = std::chrono::seconds(2), .failures = 1});
+  ListenerProbe plaintext({.target = target, .tls = false,
+                           .interval = std::chrono::milliseconds(50),
+                           .timeout = std::chrono::seconds(2), .failures = 1});
+  EXPECT_TRUE(tds::test::eventually([&] { return !plaintext.healthy(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // several TLS probes
+  EXPECT_TRUE(tls.healthy());
 }
 
 TEST_F(TlsTest, BadFilesAtStartAreAClearError) {
