@@ -74,6 +74,12 @@ int main(int argc, char** argv) {
   app.add_option("--rate-limit-burst", options.rate_limit.burst, "token bucket size per client")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 1e9));
+  app.add_option("--max-watches", grpc.service.max_watches,
+                 "open Watch streams at most; 0: no cap")
+      ->capture_default_str();
+  app.add_option("--max-watches-per-address", grpc.service.max_watches_per_address,
+                 "open Watch streams per client address (the rate-limit key) at most; 0: no cap")
+      ->capture_default_str();
   app.add_flag("--snapshots-enabled", options.snapshots_enabled,
                "load the snapshot at start, save it periodically and at shutdown "
                "(--snapshots-enabled=false to turn off)")

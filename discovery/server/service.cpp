@@ -26,6 +26,7 @@
 #include "discovery/server/state.h"
 #include "discovery/server/tls_stage.h"
 #include "discovery/server/validate.h"
+#include "discovery/server/watch_slots.h"
 
 namespace discovery::server {
 namespace {
@@ -158,12 +159,14 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
 
   explicit WatchReactor(Metrics* metrics) : metrics_(metrics) {}
 
-  // Starts streaming (after admission). The call may have been cancelled while it waited.
-  void begin(State& state, std::string_view cluster_id) {
+  // Starts streaming (after admission), holding `slot` until the call is done. The call may
+  // have been cancelled while it waited.
+  void begin(State& state, std::string_view cluster_id, WatchSlots::Slot slot) {
     {
       std::lock_guard lock(mu_);
       if (finished_) return;  // cancelled while waiting for admission
       started_ = Steady::now();
+      slot_.emplace(std::move(slot));
     }
     if (metrics_ != nullptr) {
       metrics_->rpc_started(Method::kWatch);
@@ -237,6 +240,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
       watch = std::move(watch_);
       started = started_;
       code = code_;
+      slot_.reset();
     }
     if (metrics_ != nullptr && started) {
       metrics_->rpc_handled(Method::kWatch, static_cast<int>(code), Steady::now() - *started);
@@ -288,6 +292,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   grpc::StatusCode code_ = grpc::StatusCode::OK;
   grpc::ByteBuffer buffer_;       // the message being written
   std::unique_ptr<Watch> watch_;  // set by begin; taken in OnDone
+  std::optional<WatchSlots::Slot> slot_;  // held from begin to OnDone
   std::shared_ptr<WatchReactor> self_;
 };
 
@@ -302,7 +307,9 @@ std::optional<std::string_view> metadata(const grpc::CallbackServerContext& ctx,
 class ClusterService final : public ClusterBase {
  public:
   ClusterService(State& state, ServiceOptions options)
-      : state_(state), options_(std::move(options)) {}
+      : state_(state),
+        options_(std::move(options)),
+        watch_slots_(options_.max_watches, options_.max_watches_per_address) {}
 
   grpc::ServerUnaryReactor* Hello(grpc::CallbackServerContext* ctx, const pb::HelloRequest* req,
                                   pb::HelloResponse* resp) override {
@@ -361,12 +368,13 @@ class ClusterService final : public ClusterBase {
     }
     spdlog::debug("rpc method=Watch cluster={}", id_tag(req.cluster_id()));
     // Copied: a call cancelled while it waits is finished, and its request freed, before this runs.
-    admit(*ctx, [this, reactor, cluster_id = req.cluster_id()](const grpc::Status& refused) {
-      if (refused.ok()) {
-        reactor->begin(state_, cluster_id);
-      } else {
-        reactor->end(refused);
-      }
+    admit(*ctx, [this, reactor, cluster_id = req.cluster_id(),
+                 address = client_address(*ctx)](const grpc::Status& refused) {
+      if (!refused.ok()) return reactor->end(refused);
+      std::string refusal;
+      auto slot = watch_slots_.acquire(address, refusal);
+      if (!slot) return reactor->end({grpc::StatusCode::RESOURCE_EXHAUSTED, refusal});
+      reactor->begin(state_, cluster_id, std::move(*slot));
     });
     return reactor.get();
   }
@@ -448,6 +456,7 @@ class ClusterService final : public ClusterBase {
 
   State& state_;
   const ServiceOptions options_;
+  WatchSlots watch_slots_;
   Delays delays_;
 };
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,6 +22,10 @@ struct ServiceOptions {
   TrustedProxies trusted_proxies;
   RateLimiter* limiter = nullptr;  // optional; must outlive the server
   Metrics* metrics = nullptr;      // optional; must outlive the server
+  // Open Watch streams at most, in all and per client address (the rate-limit key); 0: no cap.
+  // Past either, a Watch is refused with RESOURCE_EXHAUSTED saying which.
+  std::size_t max_watches = 50000;
+  std::size_t max_watches_per_address = 1000;
 };
 
 struct ServerOptions {

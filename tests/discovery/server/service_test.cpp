@@ -17,6 +17,7 @@
 #include <future>
 #include <map>
 #include <string>
+#include <tuple>
 
 #include "discovery/server.grpc.pb.h"
 #include "discovery/server/limits.h"
@@ -437,6 +438,46 @@ TEST_F(ServiceTest, WatchOpenCostsAToken) {
   expect_result(second->Finish(), StatusCode::RESOURCE_EXHAUSTED,
                 "rate limit exceeds request timeout");
   first->ctx.TryCancel();
+}
+
+// Open Watch streams are capped per client address and in all; a slot is free again once its
+// stream ends.
+TEST_F(ServiceTest, WatchStreamsAreCapped) {
+  const auto refused_with = [&](const std::string& message) {
+    auto extra = watch(kCluster);
+    pb::WatchResponse msg;
+    EXPECT_FALSE(extra->reader->Read(&msg));
+    expect_result(extra->reader->Finish(), StatusCode::RESOURCE_EXHAUSTED, message);
+  };
+  for (const auto& [per_address, total, message] :
+       {std::tuple{std::size_t{2}, std::size_t{0},
+                   "too many watch streams from this address (2)"},
+        std::tuple{std::size_t{0}, std::size_t{2}, "too many watch streams on this server (2)"}}) {
+    ServiceOptions options;
+    options.max_watches_per_address = per_address;
+    options.max_watches = total;
+    start(options);
+    auto first = watch(kCluster);
+    auto second = watch(kCluster);
+    pb::WatchResponse msg;
+    ASSERT_TRUE(first->reader->Read(&msg));
+    ASSERT_TRUE(second->reader->Read(&msg));
+    refused_with(message);
+
+    first->ctx.TryCancel();
+    first->reader->Finish();
+    // The slot comes back when the server is done with the call, just after the client is.
+    EXPECT_TRUE(tds::test::eventually([&] {
+      auto again = watch(kCluster);
+      pb::WatchResponse snapshot;
+      const bool admitted = again->reader->Read(&snapshot);
+      again->ctx.TryCancel();
+      again->reader->Finish();
+      return admitted;
+    }));
+    second->ctx.TryCancel();
+    second->reader->Finish();
+  }
 }
 
 TEST_F(ServiceTest, ForwardedHeadersOnlyFromTrustedProxies) {
