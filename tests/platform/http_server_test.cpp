@@ -139,7 +139,13 @@ TEST(HttpServer, RunsOnACallersExecutorAndStopsWithIdleConnections) {
 // With every descriptor in use the server cannot accept: the client waits in the listen backlog
 // (the server pauses between tries instead of spinning) and is served once descriptors are free.
 TEST(HttpServer, AcceptsAgainOnceDescriptorsAreFree) {
+#if defined(__SANITIZE_ADDRESS__)
+  // UBSan checks a dynamic type by probing memory through a pipe: with no descriptor left it
+  // reports every first-time virtual call, in any thread, as invalid. The normal build runs this.
+  GTEST_SKIP() << "needs a process whose checks do not use descriptors";
+#endif
   auto server = start_http_server("127.0.0.1:0", echo_routes());
+  const auto server_address = local(server->port());
   asio::io_context io;
   asio::ip::tcp::socket client(io);
   client.open(asio::ip::tcp::v4());  // its descriptor, before the table is full
@@ -154,7 +160,7 @@ TEST(HttpServer, AcceptsAgainOnceDescriptorsAreFree) {
   const int open_errno = errno;
 
   boost::system::error_code ec;
-  client.connect(local(server->port()), ec);
+  client.connect(server_address, ec);
   const std::string request = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   if (!ec) asio::write(client, asio::buffer(request), ec);
   // Let the server try (and fail) to accept a few times.

@@ -88,6 +88,9 @@ struct FakeApi {
     ~Informer() override {
       std::lock_guard lock(api.mu);
       --api.informers_alive;
+      // As the real informer: nothing of the owner is kept past this (its executor may go next).
+      api.owner = {};
+      api.on_change = nullptr;
     }
     std::shared_ptr<const kubernetes::NodeMap> nodes() const override {
       std::lock_guard lock(api.mu);
