@@ -15,7 +15,8 @@ if [ ! -x "$go" ]; then
   exit 1
 fi
 
-key=$(cd "$here" && { sha256sum go.mod go.sum main.go build.sh; "$go" version; } | sha256sum | cut -c1-64)
+key=$(cd "$here" && { sha256sum go.mod go.sum main.go build.sh; "$go" version; } | sha256sum)
+key=${key:0:64}
 cache=${TDS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tds}/kube-apiserver/$key
 bin=$cache/kube-apiserver
 

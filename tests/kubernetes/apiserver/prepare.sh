@@ -27,7 +27,7 @@ cd "$dir"
 
 # P-256 keys: instant to generate (RSA would add about a second per test binary), and accepted by
 # kube-apiserver for serving, client and service-account keys alike.
-new_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+new_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
 
 # A minimal config so the distribution's openssl.cnf (extensions, prompts) plays no part.
 cat >openssl.cnf <<'EOF'
@@ -43,8 +43,17 @@ subjectKeyIdentifier = hash
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost, DNS:kubernetes, DNS:kubernetes.default, DNS:kubernetes.default.svc, IP:10.96.0.1
+subjectAltName = @server_names
 authorityKeyIdentifier = keyid
+# 127.0.0.1 and localhost for the tests; the in-cluster names and first service IP too, as
+# kubeadm issues them.
+[server_names]
+IP.1 = 127.0.0.1
+DNS.1 = localhost
+IP.2 = 10.96.0.1
+DNS.2 = kubernetes
+DNS.3 = kubernetes.default
+DNS.4 = kubernetes.default.svc
 [client]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
@@ -56,11 +65,16 @@ new_key ca.key
 openssl req -config openssl.cnf -x509 -new -key ca.key -subj /CN=tds-test-ca -days 3650 \
   -extensions ca -out ca.crt
 
-# Signs a certificate for key $1 with subject $2 and extension section $3 into $4.
+# Signs a certificate for key $1 with subject $2 and extension section $3 into $4. openssl x509
+# reports success on stderr too, so its output is shown only when it fails.
 sign() {
+  local out
   openssl req -config openssl.cnf -new -key "$1" -subj "$2" -out "$4.csr"
-  openssl x509 -req -in "$4.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
-    -extfile openssl.cnf -extensions "$3" -out "$4" 2>/dev/null
+  if ! out=$(openssl x509 -req -in "$4.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile openssl.cnf -extensions "$3" -out "$4" 2>&1); then
+    echo "prepare.sh: signing $4 failed: $out" >&2
+    return 1
+  fi
   rm -f "$4.csr"
 }
 
