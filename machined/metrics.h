@@ -1,5 +1,6 @@
 // machined's Prometheus metrics: controller counters from the engine, watch counters from the
-// store and the Kubernetes registry's API traffic, rendered in the text exposition format and served over plain HTTP.
+// store and the Kubernetes registry's API traffic, rendered in the text exposition format and
+// served over plain HTTP.
 #pragma once
 
 #include <functional>

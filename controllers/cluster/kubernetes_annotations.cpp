@@ -87,7 +87,8 @@ std::optional<rc::AffiliateSpec> affiliate_from_node(const kubernetes::Node& nod
                             : talos::resource::definitions::enums::TYPE_WORKER);
 
   if (const auto* ips = find(a, kSelfIpsAnnotation)) {
-    split(*ips, net::parse_ip, [&](std::string ip) { spec.add_addresses()->set_ip(std::move(ip)); });
+    split(*ips, net::parse_ip,
+          [&](std::string ip) { spec.add_addresses()->set_ip(std::move(ip)); });
   }
   if (const auto* port = find(a, kApiServerPortAnnotation)) {
     std::int64_t value = 0;

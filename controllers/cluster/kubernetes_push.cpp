@@ -48,8 +48,8 @@ class KubernetesPushController final : public ctl::Controller {
       auto credentials = api_.load_credentials(*source);  // throws: the engine retries with backoff
       spdlog::info("kubernetes registry annotating node node={} credentials=\"{}\"",
                    local->nodename(), credentials.description);
-      annotator_ = api_.start_annotator(std::move(credentials), local->nodename(), {},
-                                        rt.executor(), [] {});
+      annotator_ =
+          api_.start_annotator(std::move(credentials), local->nodename(), {}, rt.executor(), [] {});
       source_ = source;
       nodename_ = local->nodename();
     }

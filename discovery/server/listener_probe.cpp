@@ -19,8 +19,7 @@ std::shared_ptr<grpc::ChannelCredentials> credentials(bool tls) {
   grpc::experimental::TlsChannelCredentialsOptions options;
   options.set_verify_server_certs(false);
   options.set_check_call_host(false);
-  options.set_certificate_verifier(
-      std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
   return grpc::experimental::TlsCredentials(options);
 }
 
@@ -31,7 +30,8 @@ constexpr char kServing[] = "\x08\x01";
 
 ListenerProbe::ListenerProbe(ListenerProbeOptions options)
     : options_(std::move(options)),
-      loop_(std::make_unique<Periodic>(options_.interval, [this] { probe(); }, false)) {}
+      loop_(std::make_unique<Periodic>(
+          options_.interval, [this] { probe(); }, false)) {}
 
 ListenerProbe::~ListenerProbe() = default;
 
@@ -54,21 +54,25 @@ void ListenerProbe::probe() {
   if (status.ok()) {
     std::vector<grpc::Slice> slices;
     if (reply.Dump(&slices).ok()) {
-      for (const auto& s : slices) answer.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      for (const auto& s : slices) {
+        answer.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
     }
   }
   const bool answered = status.ok() && answer == std::string(kServing, 2);
   if (answered) {
-    if (!healthy_.exchange(true)) spdlog::info("grpc listener answering again target={}", options_.target);
+    if (!healthy_.exchange(true)) {
+      spdlog::info("grpc listener answering again target={}", options_.target);
+    }
     failed_in_a_row_ = 0;
     return;
   }
   if (++failed_in_a_row_ == options_.failures) {
     healthy_ = false;
-    spdlog::error("grpc listener not answering target={} failed_probes={} error=\"{}\" "
-                  "(/healthz now answers 503)",
-                  options_.target, failed_in_a_row_,
-                  status.ok() ? "not SERVING" : status.error_message());
+    spdlog::error(
+        "grpc listener not answering target={} failed_probes={} error=\"{}\" "
+        "(/healthz now answers 503)",
+        options_.target, failed_in_a_row_, status.ok() ? "not SERVING" : status.error_message());
   }
 }
 

@@ -39,7 +39,7 @@ class ListenerProbe {
 
   const ListenerProbeOptions options_;
   std::atomic<bool> healthy_{true};
-  int failed_in_a_row_ = 0;  // the probe thread's
+  int failed_in_a_row_ = 0;         // the probe thread's
   std::unique_ptr<Periodic> loop_;  // last: started after the members it uses exist
 };
 

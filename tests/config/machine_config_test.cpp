@@ -95,9 +95,10 @@ TEST(MachineConfig, KubernetesRegistryWithKubeconfigOrInCluster) {
 
 TEST(MachineConfig, KubernetesRegistryEnabledWithoutCredentialsNamesWhatIsMissing) {
   EXPECT_THAT(errors_of(legacy_with_kubernetes("        disabled: false\n")),
-              ElementsAre(AllOf(HasSubstr("the Kubernetes registry is enabled but has no credentials"),
-                                HasSubstr(".cluster.discovery.registries.kubernetes.kubeconfig"),
-                                HasSubstr(".inCluster: true"))));
+              ElementsAre(AllOf(
+                  HasSubstr("the Kubernetes registry is enabled but has no credentials"),
+                  HasSubstr(".cluster.discovery.registries.kubernetes.kubeconfig"),
+                  HasSubstr(".inCluster: true"))));
   EXPECT_THAT(
       errors_of(legacy_with_kubernetes("        kubeconfig: /k\n        inCluster: true\n")),
       ElementsAre(HasSubstr("set either .kubeconfig or .inCluster, not both")));

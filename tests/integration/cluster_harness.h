@@ -464,7 +464,8 @@ class Cluster : public ::testing::Test {
   std::vector<std::unique_ptr<Node>> nodes_;
 };
 
-inline std::set<std::string> service_prefixed(const std::vector<std::string>& ids, std::size_t skip) {
+inline std::set<std::string> service_prefixed(const std::vector<std::string>& ids,
+                                              std::size_t skip) {
   std::set<std::string> out;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (i != skip) out.insert("service/" + ids[i]);

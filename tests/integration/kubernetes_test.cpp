@@ -121,7 +121,8 @@ TEST_F(KubernetesCluster, BothRegistriesMergePerNode) {
     expected.merge(prefixed("service/", ids, i));
     std::optional<std::set<std::string>> raw;
     EXPECT_TRUE(eventually([&] { return (raw = node.raw_affiliate_ids()) == expected; }))
-        << node.name() << " has " << join(raw) << "\n" << tail(node.output());
+        << node.name() << " has " << join(raw) << "\n"
+        << tail(node.output());
     // One merged affiliate per node, the local one included.
     const auto merged = node.get("affiliates");
     ASSERT_TRUE(merged);
@@ -139,8 +140,10 @@ TEST_F(KubernetesCluster, BothRegistriesMergePerNode) {
   node.config().kubeconfig.clear();
   node.reload();
   std::optional<std::set<std::string>> raw;
-  EXPECT_TRUE(eventually([&] { return (raw = node.raw_affiliate_ids()) == prefixed("service/", ids, 0); }))
-      << "cluster-raw still holds " << join(raw);
+  EXPECT_TRUE(eventually([&] {
+    return (raw = node.raw_affiliate_ids()) == prefixed("service/", ids, 0);
+  })) << "cluster-raw still holds "
+      << join(raw);
   EXPECT_TRUE(all_see(nodes(), hostnames(3)));
 }
 
@@ -161,10 +164,10 @@ TEST_F(KubernetesCluster, AnnotationsEditedAwayOrNodeRecreatedComeBack) {
   };
   ASSERT_TRUE(carries_id());
 
-  const auto removed = api().admin_request(
-      "PATCH", "/api/v1/nodes/node-1",
-      R"({"metadata":{"annotations":{"cluster.talos.dev/node-id":null}}})",
-      "application/strategic-merge-patch+json");
+  const auto removed =
+      api().admin_request("PATCH", "/api/v1/nodes/node-1",
+                          R"({"metadata":{"annotations":{"cluster.talos.dev/node-id":null}}})",
+                          "application/strategic-merge-patch+json");
   ASSERT_EQ(removed.status, 200) << removed.body;
   EXPECT_TRUE(eventually(carries_id)) << "the annotation was not put back\n"
                                       << tail(nodes_[0]->output());
@@ -197,9 +200,8 @@ TEST_F(KubernetesCluster, ApiServerRestartHealsWithoutRestartingMachined) {
 
 TEST_F(KubernetesCluster, NodeCredentialRefusedTheListIsReportedOnceAndServiceRegistryWorks) {
   ASSERT_TRUE(start_service());
-  ASSERT_TRUE(start_kubernetes_cluster(3, [&](int n) {
-    return api().node_kubeconfig("node-" + std::to_string(n)).string();
-  }));
+  ASSERT_TRUE(start_kubernetes_cluster(
+      3, [&](int n) { return api().node_kubeconfig("node-" + std::to_string(n)).string(); }));
   const auto ids = node_ids();
   // Pushing to its own Node is allowed to a node credential ...
   for (std::size_t i = 0; i < nodes_.size(); ++i) {

@@ -20,9 +20,8 @@ constexpr char kPublicKey[] = "PLPNBddmTgHJhtw0vxltq1ZBdPP9RNOEUd5JjJZzBRY=";
 // Every key of the registry, each with its value (nullopt: removed from the Node).
 Annotations all_keys(Annotations values) {
   for (auto key : {kNodeIdAnnotation, kSelfIpsAnnotation, kApiServerPortAnnotation,
-                   kKubeSpanIpAnnotation, kKubeSpanPublicKeyAnnotation,
-                   kAssignedPrefixesAnnotation, kKubeSpanEndpointsAnnotation,
-                   kExcludeAdvertisedNetworksAnnotation}) {
+                   kKubeSpanIpAnnotation, kKubeSpanPublicKeyAnnotation, kAssignedPrefixesAnnotation,
+                   kKubeSpanEndpointsAnnotation, kExcludeAdvertisedNetworksAnnotation}) {
     values.try_emplace(std::string(key), std::nullopt);
   }
   return values;

@@ -176,8 +176,9 @@ TEST_F(KubernetesPull, OtherAnnotatedNodesBecomeRawAffiliates) {
   EXPECT_EQ(two->hostname(), "node-2.example");
   ASSERT_EQ(two->addresses_size(), 1);
   EXPECT_EQ(values::net::ip_text(two->addresses(0).ip()), "10.0.0.2");
-  EXPECT_EQ(h_.state().list({std::string(rc::kRawNamespace), std::string(rc::kAffiliateType)}).size(),
-            1u);
+  EXPECT_EQ(
+      h_.state().list({std::string(rc::kRawNamespace), std::string(rc::kAffiliateType)}).size(),
+      1u);
 
   // The Node goes: so does its affiliate.
   nodes.erase("node-2");
@@ -238,7 +239,8 @@ TEST(KubernetesPush, KeepsTheLocalAffiliateOnTheLocalNode) {
     if (!fake.wanted || !fake.wanted->count(key)) return std::nullopt;
     return fake.wanted->at(key);
   };
-  ASSERT_TRUE(tds::test::eventually([&] { return wanted("networking.talos.dev/self-ips") == "10.0.0.1"; }));
+  ASSERT_TRUE(
+      tds::test::eventually([&] { return wanted("networking.talos.dev/self-ips") == "10.0.0.1"; }));
   EXPECT_EQ(wanted("cluster.talos.dev/node-id"), "LOCAL");
   EXPECT_EQ(fake.annotated_node, "node-1");
 

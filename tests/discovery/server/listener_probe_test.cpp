@@ -21,8 +21,7 @@ using std::chrono::milliseconds;
 TEST(ListenerProbe, SilentListenerIsUnhealthyUntilAServerAnswersAgain) {
   // Listening, never accepting: the kernel completes the handshakes, nothing speaks HTTP/2.
   boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor silent(
-      io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
   const int port = silent.local_endpoint().port();
 
   ListenerProbe probe({.target = "127.0.0.1:" + std::to_string(port),

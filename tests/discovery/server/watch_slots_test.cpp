@@ -3,9 +3,9 @@
 
 #include <gtest/gtest.h>
 
-#include <utility>
 #include <list>
 #include <optional>
+#include <utility>
 
 namespace discovery::server {
 namespace {
