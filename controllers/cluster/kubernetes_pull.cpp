@@ -10,6 +10,7 @@
 #include "controllers/cluster/controllers.h"
 #include "controllers/cluster/kubernetes_annotations.h"
 #include "controllers/cluster/kubernetes_source.h"
+#include "controllers/internal/config_transform.h"
 #include "controllers/internal/names.h"
 #include "kubernetes/node_informer.h"
 #include "resources/k8s/k8s.h"
@@ -25,9 +26,8 @@ class KubernetesPullController final : public ctl::Controller {
   std::string name() const override { return "cluster.KubernetesPullController"; }
 
   std::vector<ctl::Input> inputs() const override {
-    auto in = kubernetes_source_inputs();
-    in.push_back(ctl::input<rk::Nodename>(ctl::InputKind::kWeak, rk::kNodenameId));
-    return in;
+    return {internal::active_config_input(),
+            ctl::input<rk::Nodename>(ctl::InputKind::kWeak, rk::kNodenameId)};
   }
 
   std::vector<ctl::Output> outputs() const override {

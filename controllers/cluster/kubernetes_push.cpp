@@ -11,6 +11,7 @@
 #include "controllers/cluster/kubernetes_annotations.h"
 #include "controllers/cluster/kubernetes_source.h"
 #include "controllers/cluster/local_affiliate.h"
+#include "controllers/internal/config_transform.h"
 #include "controllers/internal/names.h"
 #include "kubernetes/node_annotator.h"
 #include "runtime/controller/typed.h"
@@ -25,9 +26,8 @@ class KubernetesPushController final : public ctl::Controller {
   std::string name() const override { return "cluster.KubernetesPushController"; }
 
   std::vector<ctl::Input> inputs() const override {
-    auto in = kubernetes_source_inputs();
-    in.push_back(ctl::input<rc::Identity>(ctl::InputKind::kWeak, rc::kLocalIdentityId));
-    return in;
+    return {internal::active_config_input(),
+            ctl::input<rc::Identity>(ctl::InputKind::kWeak, rc::kLocalIdentityId)};
   }
 
   std::vector<ctl::Output> outputs() const override { return {}; }

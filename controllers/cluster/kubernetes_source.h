@@ -1,6 +1,6 @@
 // What the Kubernetes registry's two controllers share: where they get their credentials (the
-// registry switch of the DiscoveryConfig and the credential source of the config the node runs
-// with) and how they reach the API, which tests replace with fakes.
+// config the node runs with, the one input they need besides their own) and how they reach the
+// API, which tests replace with fakes.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -22,10 +22,9 @@ class Runtime;
 
 namespace controllers::cluster {
 
-// The inputs kubernetes_source reads.
-std::vector<runtime::controller::Input> kubernetes_source_inputs();
-
-// The credential source while the registry is on; nullopt when it is off.
+// The credential source while the registry is on; nullopt when it is off. Read from the active
+// machine config (internal::active_config_input()), from which the DiscoveryConfig's
+// registryKubernetesEnabled is derived too.
 std::optional<config::KubernetesRegistry> kubernetes_source(runtime::controller::Runtime& rt);
 
 // The kubeconfig, or the in-cluster service account when no kubeconfig is named. Throws

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -18,6 +20,8 @@
 #include <boost/asio/write.hpp>
 #include <cerrno>
 #include <chrono>
+#include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -144,6 +148,10 @@ TEST(HttpServer, AcceptsAgainOnceDescriptorsAreFree) {
   // reports every first-time virtual call, in any thread, as invalid. The normal build runs this.
   GTEST_SKIP() << "needs a process whose checks do not use descriptors";
 #endif
+  std::ostringstream log;  // the server's thread logs the episode
+  auto previous_logger = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
   auto server = start_http_server("127.0.0.1:0", echo_routes());
   const auto server_address = local(server->port());
   asio::io_context io;
@@ -174,6 +182,17 @@ TEST(HttpServer, AcceptsAgainOnceDescriptorsAreFree) {
   asio::read(client, asio::dynamic_buffer(reply), ec);
   EXPECT_THAT(reply, StartsWith("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(reply, HasSubstr("GET /hello\n"));
+  server.reset();
+  spdlog::set_default_logger(previous_logger);
+  // The failing accepts were paused between and reported once, and so was the recovery.
+  const std::string text = log.str();
+  const auto count = [&](const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("http accept failing"), 1u) << text;
+  EXPECT_EQ(count("http accept recovered"), 1u) << text;
 }
 
 // One client address cannot take every connection: past 32 open ones its next is refused, while

@@ -6,7 +6,6 @@
 #include <boost/asio/post.hpp>
 #include <mutex>
 
-#include "controllers/cluster/controllers.h"
 #include "controllers/cluster/kubernetes_source.h"
 #include "resources/cluster/cluster.h"
 #include "resources/k8s/k8s.h"
@@ -138,7 +137,6 @@ Pointer raw(const std::string& node_id) {
 class KubernetesPull : public ::testing::Test {
  protected:
   void SetUp() override {
-    h_.add(make_config_controller());
     h_.add(make_kubernetes_pull_controller(fake_.api()));
     h_.start();
     rk::NodenameSpec nodename;
@@ -218,7 +216,6 @@ TEST_F(KubernetesPull, AnUnsyncedEmptyMirrorChangesNothingAndOffRemovesEverythin
 TEST(KubernetesPush, KeepsTheLocalAffiliateOnTheLocalNode) {
   FakeApi fake;
   testing::Harness h;
-  h.add(make_config_controller());
   h.add(make_kubernetes_push_controller(fake.api()));
   h.start();
   rc::IdentitySpec identity;

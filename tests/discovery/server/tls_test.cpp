@@ -134,18 +134,23 @@ TEST_F(TlsTest, ServesTlsWithTheGivenPairAndRefusesPlaintext) {
 }
 
 // The listener self-probe speaks TLS to a TLS listener: a TLS probe that would flip on one failed
-// check stays healthy, while a plaintext one against the same port fails.
+// check stays healthy, while a plaintext one against the same port fails. Each probe ends within
+// its 500 ms timeout, so the wait below spans finished TLS probes, not only ones in flight.
 TEST_F(TlsTest, ListenerProbeSpeaksTls) {
   install("a");
   start_tls();
   const std::string target = "127.0.0.1:" + std::to_string(server_->port());
-  ListenerProbe tls({.target = target, .tls = true, .interval = std::chrono::milliseconds(50),
-                     .timeout = std::chrono::seconds(2), .failures = 1});
-  ListenerProbe plaintext({.target = target, .tls = false,
-                           .interval = std::chrono::milliseconds(50),
-                           .timeout = std::chrono::seconds(2), .failures = 1});
+  const auto options = [&](bool tls) {
+    return ListenerProbeOptions{.target = target,
+                                .tls = tls,
+                                .interval = std::chrono::milliseconds(50),
+                                .timeout = std::chrono::milliseconds(500),
+                                .failures = 1};
+  };
+  ListenerProbe tls(options(true));
+  ListenerProbe plaintext(options(false));
   EXPECT_TRUE(tds::test::eventually([&] { return !plaintext.healthy(); }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // several TLS probes
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   EXPECT_TRUE(tls.healthy());
 }
 
