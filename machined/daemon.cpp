@@ -31,10 +31,10 @@
 #include "controllers/node/host_facts.h"
 #include "controllers/register.h"
 #include "machined/file_watch.h"
-#include "machined/listen_address.h"
 #include "machined/machine_service.h"
 #include "machined/metrics.h"
 #include "machined/tls.h"
+#include "platform/grpc_listener.h"
 #include "platform/log_value.h"
 #include "resources/config/config.h"
 #include "resources/machine/machine.h"
@@ -161,7 +161,8 @@ class DaemonImpl final : public Daemon {
     start_api_server();
     if (!options_.metrics_addr.empty()) {
       metrics_ = start_metrics_server(io_.get_executor(), options_.metrics_addr, [this] {
-        return render_metrics(engine_->stats(), state_.stats(), kubernetes::client_stats());
+        return render_metrics(engine_->stats(), state_.stats(), kubernetes::client_stats(),
+                              api_listener_->counts());
       });
     }
     if (!options_.config_path.empty()) {
@@ -187,7 +188,7 @@ class DaemonImpl final : public Daemon {
 
   ~DaemonImpl() override { stop(); }
 
-  int api_port() const override { return api_port_; }
+  int api_port() const override { return api_listener_->port(); }
   int metrics_port() const override { return metrics_ ? metrics_->port() : 0; }
   const std::filesystem::path& socket_path() const override { return socket_path_; }
 
@@ -221,6 +222,7 @@ class DaemonImpl final : public Daemon {
     if (stopped_) return;
     stopped_ = true;
     const auto deadline = std::chrono::system_clock::now() + kShutdownGrace;
+    if (api_listener_) api_listener_->stop();
     for (auto* server : {local_server_.get(), api_server_.get()}) {
       if (server != nullptr) server->Shutdown(deadline);
     }
@@ -366,19 +368,22 @@ class DaemonImpl final : public Daemon {
     api_state_ = api::make_state_service(state_, io_.get_executor(), {api::Access::kReadOnly});
     api_machine_ = make_machine_service(build_version_info());
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(grpc_listen_address(options_.api_addr),
-                             grpc::SslServerCredentials(ssl), &api_port_);
+    api_listener_ = platform::add_grpc_listener(builder, options_.api_addr,
+                                                grpc::SslServerCredentials(ssl),
+                                                options_.api_connections, "api");
     // A connection that has not finished its TLS handshake in 10 s is closed (gRPC's default is
     // 120 s): raw TCP clients cannot hold descriptors for minutes.
     builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10000);
     builder.RegisterService(api_state_.get());
     builder.RegisterService(api_machine_.get());
     api_server_ = builder.BuildAndStart();
-    if (!api_server_ || api_port_ == 0) {
-      throw std::runtime_error("cannot listen on --api-addr " + options_.api_addr);
-    }
-    spdlog::info("listening surface=api addr={} port={} tls=self-signed:{} access=read-only",
-                 options_.api_addr, api_port_, options_.tls_cert.empty());
+    if (!api_server_) throw std::runtime_error("cannot start the gRPC server of --api-addr");
+    api_listener_->start();
+    spdlog::info(
+        "listening surface=api addr={} port={} tls=self-signed:{} access=read-only "
+        "max_connections={} max_connections_per_address={}",
+        options_.api_addr, api_listener_->port(), options_.tls_cert.empty(),
+        options_.api_connections.total, options_.api_connections.per_address);
   }
 
   const DaemonOptions options_;
@@ -403,7 +408,8 @@ class DaemonImpl final : public Daemon {
   std::unique_ptr<grpc::Server> local_server_;
   std::unique_ptr<grpc::Service> api_state_;
   std::unique_ptr<grpc::Service> api_machine_;
-  int api_port_ = 0;
+  // Hands connections to api_server_; stopped before it.
+  std::unique_ptr<platform::GrpcListener> api_listener_;
   std::unique_ptr<grpc::Server> api_server_;
   std::unique_ptr<platform::HttpServer> metrics_;
   std::unique_ptr<FileWatch> config_watch_;

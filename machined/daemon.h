@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "platform/connection_limits.h"
+
 namespace machined {
 
 struct DaemonOptions {
@@ -15,6 +17,8 @@ struct DaemonOptions {
   // Machine config YAML; empty runs without one.
   std::filesystem::path config_path;
   std::string api_addr = ":50000";
+  // Connections to api_addr open at once; the caller keeps `total` below the descriptor limit.
+  platform::ConnectionLimits api_connections{.total = 1000, .per_address = 100};
   // Empty: <state_dir>/machined.sock.
   std::filesystem::path socket_path;
   // Empty: no metrics listener.

@@ -15,7 +15,8 @@ platform::HttpResponse not_found(const platform::HttpRequest& /*request*/) {
 
 std::string render_metrics(const std::vector<runtime::controller::ControllerStats>& controllers,
                            const runtime::state::InMemoryStateStats& state,
-                           const kubernetes::ClientStats& kubernetes) {
+                           const kubernetes::ClientStats& kubernetes,
+                           const platform::ListenerCounts& api_connections) {
   platform::PrometheusWriter w;
   const struct {
     const char* name;
@@ -48,6 +49,7 @@ std::string render_metrics(const std::vector<runtime::controller::ControllerStat
            kubernetes.failures);
   w.metric("machined_kubernetes_watch_events_total", "counter",
            "Node events received on Kubernetes watches.", kubernetes.watch_events);
+  platform::write_connection_metrics(w, api_connections);
   return w.text();
 }
 

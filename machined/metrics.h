@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kubernetes/client.h"
+#include "platform/connection_limits.h"
 #include "platform/http_server.h"
 #include "runtime/controller/engine.h"
 #include "runtime/state/inmem_state.h"
@@ -17,7 +18,8 @@ namespace machined {
 
 std::string render_metrics(const std::vector<runtime::controller::ControllerStats>& controllers,
                            const runtime::state::InMemoryStateStats& state,
-                           const kubernetes::ClientStats& kubernetes);
+                           const kubernetes::ClientStats& kubernetes,
+                           const platform::ListenerCounts& api_connections);
 
 // Serves GET /metrics (everything else is 404) on `address` ("host:port" or ":port"), calling
 // `render` per request on `executor`. Throws std::invalid_argument for a malformed address and

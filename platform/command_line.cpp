@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "platform/connection_limits.h"
 #include "platform/listen_address.h"
 #include "platform/logging.h"
 
@@ -87,6 +88,17 @@ CLI::Validator optional_listen_address() {
         return {};
       },
       "ADDRESS");
+}
+
+void add_connection_limit_flags(CLI::App& app, ConnectionLimits& limits, const std::string& prefix,
+                                const std::string& what) {
+  app.add_option("--" + prefix + "max-connections", limits.total,
+                 "open " + what + " connections at most, and never more than the descriptor "
+                 "limit less 1024 (0: that many)")
+      ->capture_default_str();
+  app.add_option("--" + prefix + "max-connections-per-address", limits.per_address,
+                 "open " + what + " connections per client address at most; 0: no cap")
+      ->capture_default_str();
 }
 
 }  // namespace platform

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <ostream>
+#include <string>
 
 namespace CLI {
 class App;
@@ -11,6 +12,8 @@ class Validator;
 }  // namespace CLI
 
 namespace platform {
+
+struct ConnectionLimits;
 
 // Parses `argv` into `app` as CLI11 would, except that `--name=` gives a value-taking option
 // `name` (of `app` or any subcommand) the empty value; CLI11 alone would take the next argument
@@ -27,5 +30,10 @@ std::optional<int> parse_daemon_command_line(CLI::App& app, int argc, const char
 // A check for a listen-address flag whose empty value turns the listener off: the empty value
 // and what parse_listen_address accepts.
 CLI::Validator optional_listen_address();
+
+// `--<prefix>max-connections` and `--<prefix>max-connections-per-address` into `limits`, for a
+// gRPC listener that `what` names in the help ("gRPC", "--api-addr").
+void add_connection_limit_flags(CLI::App& app, ConnectionLimits& limits, const std::string& prefix,
+                                const std::string& what);
 
 }  // namespace platform

@@ -24,7 +24,7 @@
 #include <thread>
 
 #include "platform/http_server_on_executor.h"
-#include "platform/listen_address.h"
+#include "platform/tcp_listener.h"
 
 namespace platform {
 namespace {
@@ -38,45 +38,21 @@ constexpr auto kReadTimeout = std::chrono::seconds(10);
 constexpr std::size_t kMaxRequest = 8192;
 constexpr std::size_t kMaxConnections = 512;
 constexpr std::size_t kMaxPerAddress = 32;
-constexpr std::chrono::milliseconds kAcceptRetry{100};
-
-tcp::endpoint endpoint_of(const std::string& address) {
-  const HostPort hp = parse_listen_address(address);
-  const auto port = static_cast<unsigned short>(hp.port);
-  if (hp.host.empty()) return {tcp::v6(), port};
-  boost::system::error_code ec;
-  const auto ip = asio::ip::make_address(hp.host, ec);
-  if (!ec) return {ip, port};
-  asio::io_context io;
-  tcp::resolver resolver(io);
-  auto results = resolver.resolve(hp.host, std::to_string(hp.port), ec);
-  if (ec || results.empty()) throw std::runtime_error("cannot resolve " + address);
-  return *results.begin();
-}
 
 class BeastServer final : public HttpServer {
  public:
   BeastServer(asio::any_io_executor executor, const std::string& address, HttpHandler handler,
               std::string server_name)
       : strand_(asio::make_strand(std::move(executor))),
-        acceptor_(strand_),
+        acceptor_(listen_tcp(strand_, address), "http"),
         handler_(std::move(handler)),
         server_name_(std::move(server_name)) {
-    tcp::endpoint endpoint = endpoint_of(address);
-    boost::system::error_code ec = listen(endpoint);
-    if (ec && address.starts_with(':')) {
-      // No IPv6 on this host: every IPv4 address instead.
-      acceptor_.close();
-      ec = listen(tcp::endpoint(tcp::v4(), endpoint.port()));
-    }
-    if (ec) throw std::runtime_error("cannot listen on " + address + ": " + ec.message());
-    port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(strand_, accept_loop(), asio::detached);
   }
 
   ~BeastServer() override { stop(); }
 
-  int port() const override { return port_; }
+  int port() const override { return acceptor_.port(); }
 
   void stop() override {
     if (stopped_) return;
@@ -84,9 +60,8 @@ class BeastServer final : public HttpServer {
     std::promise<void> drained;
     asio::post(strand_, [this, &drained] {
       drained_ = &drained;
+      acceptor_.close();
       boost::system::error_code ignored;
-      acceptor_.close(ignored);
-      accept_retry_.cancel();
       for (auto* socket : open_) socket->close(ignored);
       task_done(false);
     });
@@ -94,20 +69,6 @@ class BeastServer final : public HttpServer {
   }
 
  private:
-  boost::system::error_code listen(const tcp::endpoint& endpoint) {
-    boost::system::error_code ec;
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec && endpoint.address().is_v6() && endpoint.address().is_unspecified()) {
-      // ":port" serves IPv4 too; ignored where the kernel refuses.
-      boost::system::error_code ignored;
-      acceptor_.set_option(asio::ip::v6_only(false), ignored);
-    }
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    return ec;
-  }
-
   // On the strand. Every coroutine counts as a task; stop() returns when the last has ended, so
   // none resumes after the server is gone.
   void task_done(bool coroutine) {
@@ -119,27 +80,9 @@ class BeastServer final : public HttpServer {
   }
 
   asio::awaitable<void> accept_loop() {
-    for (;;) {
+    while (auto accepted = co_await acceptor_.next()) {
+      tcp::socket socket = std::move(*accepted);
       boost::system::error_code ec;
-      tcp::socket socket =
-          co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
-      if (ec) {
-        // Out of descriptors (EMFILE, ENFILE) or memory: the connection stays queued, so an
-        // accept at once fails again at once. Pause instead of spinning; said once per episode.
-        if (!accept_failing_) {
-          spdlog::warn("http accept failing port={} error=\"{}\" retry_in_ms={}", port_,
-                       ec.message(), kAcceptRetry.count());
-          accept_failing_ = true;
-        }
-        accept_retry_.expires_after(kAcceptRetry);
-        co_await accept_retry_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        continue;
-      }
-      if (accept_failing_) {
-        spdlog::info("http accept recovered port={}", port_);
-        accept_failing_ = false;
-      }
       // Closing the socket refuses the client. The cap per address keeps one client from taking
       // every connection, so a health probe from elsewhere still gets in.
       const auto peer = socket.remote_endpoint(ec).address();
@@ -202,16 +145,13 @@ class BeastServer final : public HttpServer {
 
   asio::strand<asio::any_io_executor> strand_;
   // Owned by strand_: the acceptor, the open connections and the task count.
-  tcp::acceptor acceptor_;
-  asio::steady_timer accept_retry_{strand_};
-  bool accept_failing_ = false;
+  PacedAcceptor acceptor_;
   std::set<tcp::socket*> open_;
   std::map<asio::ip::address, std::size_t> per_address_;  // open connections by client address
   int tasks_ = 1;  // the accept loop
   std::promise<void>* drained_ = nullptr;
   const HttpHandler handler_;
   const std::string server_name_;
-  int port_ = 0;
   bool stopped_ = false;  // the owner's thread only
 };
 

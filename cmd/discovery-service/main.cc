@@ -9,6 +9,7 @@
 #include "discovery/server/client_ip.h"
 #include "discovery/server/duration.h"
 #include "platform/command_line.h"
+#include "platform/connection_limits.h"
 #include "platform/fd_limit.h"
 #include "platform/signals.h"
 
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-watches-per-address", grpc.service.max_watches_per_address,
                  "open Watch streams per client address (the rate-limit key) at most; 0: no cap")
       ->capture_default_str();
+  platform::add_connection_limit_flags(app, grpc.connections, "", "gRPC");
   app.add_flag("--snapshots-enabled", options.snapshots_enabled,
                "load the snapshot at start, save it periodically and at shutdown "
                "(--snapshots-enabled=false to turn off)")
@@ -95,7 +97,9 @@ int main(int argc, char** argv) {
                "refuse to start when the snapshot is damaged (default: start with what was read)");
   if (auto exit_code = platform::parse_daemon_command_line(app, argc, argv)) return *exit_code;
   const sigset_t signals = platform::block_signals({SIGINT, SIGTERM});
-  spdlog::info("open_files_limit soft={}", platform::raise_fd_limit());
+  const auto descriptors = platform::raise_fd_limit();
+  spdlog::info("open_files_limit soft={}", descriptors);
+  grpc.connections.total = platform::connections_within(descriptors, grpc.connections.total);
   return ds::run_app(options, [&] {
     int signal = 0;
     sigwait(&signals, &signal);

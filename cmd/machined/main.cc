@@ -9,6 +9,7 @@
 
 #include "machined/daemon.h"
 #include "platform/command_line.h"
+#include "platform/connection_limits.h"
 #include "platform/fd_limit.h"
 #include "platform/log_value.h"
 #include "platform/logging.h"
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
                  "TLS listen address of the read-only API (host:port or :port)")
       ->capture_default_str()
       ->check(platform::optional_listen_address());
+  platform::add_connection_limit_flags(app, options.api_connections, "api-", "--api-addr");
   app.add_option("--socket", options.socket_path,
                  "unix socket of the read-write API (default <state-dir>/machined.sock)");
   app.add_option("--metrics-addr", options.metrics_addr,
@@ -38,7 +40,10 @@ int main(int argc, char** argv) {
                  "load every *.so in this directory as a plugin (types and controllers)");
   if (auto exit_code = platform::parse_daemon_command_line(app, argc, argv)) return *exit_code;
   const sigset_t signals = platform::block_signals({SIGINT, SIGTERM, SIGHUP});
-  spdlog::info("open_files_limit soft={}", platform::raise_fd_limit());
+  const auto descriptors = platform::raise_fd_limit();
+  spdlog::info("open_files_limit soft={}", descriptors);
+  options.api_connections.total =
+      platform::connections_within(descriptors, options.api_connections.total);
 
   // A finished reset stops the daemon as SIGTERM does; sent to this thread, which sigwaits.
   options.on_exit_request = [main_thread = pthread_self()] { pthread_kill(main_thread, SIGTERM); };

@@ -184,14 +184,17 @@ int run_app(const AppOptions& options, const std::function<void()>& wait_for_sto
     if (!options.metrics_address.empty()) {
       auto render = [&] {
         StateStats stats = state.stats();
-        return metrics.render({&stats, limiter.buckets()});
+        const platform::ListenerCounts connections = server->connection_counts();
+        return metrics.render({&stats, limiter.buckets(), &connections});
       };
       metrics_http = platform::start_http_server(options.metrics_address,
                                                  metrics_handler(render), kServerName);
     }
-    spdlog::info("listening addr={} port={} tls={} landing_port={} metrics_port={} "
+    spdlog::info("listening addr={} port={} tls={} max_connections={} "
+                 "max_connections_per_address={} landing_port={} metrics_port={} "
                  "snapshots={} redirect=\"{}\" client_ip_reporting={}",
                  grpc.address, server->port(), !grpc.certificate_path.empty(),
+                 grpc.connections.total, grpc.connections.per_address,
                  landing ? landing->port() : 0, metrics_http ? metrics_http->port() : 0,
                  options.snapshots_enabled ? options.snapshot_path : "off",
                  grpc.service.redirect_endpoint, !grpc.service.disable_client_ip_reporting);

@@ -173,6 +173,7 @@ std::string Metrics::render(const ScrapeInputs& in) const {
            "Calls refused because the wait would pass their deadline.", i.rate_rejects_.load());
   w.metric("discovery_ratelimit_buckets", "gauge", "Client addresses with a token bucket.",
            in.rate_limit_buckets);
+  if (in.connections != nullptr) platform::write_connection_metrics(w, *in.connections);
 
   // One sample per method of a per-method counter array.
   auto per_method = [&w](std::string_view name, std::string_view help,

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "platform/connection_limits.h"
+
 namespace discovery::server {
 
 struct GcResult;
@@ -35,6 +37,7 @@ struct StorageEvent {
 struct ScrapeInputs {
   const StateStats* state = nullptr;
   std::size_t rate_limit_buckets = 0;
+  const platform::ListenerCounts* connections = nullptr;
 };
 
 class Metrics {

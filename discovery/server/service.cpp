@@ -27,6 +27,7 @@
 #include "discovery/server/tls_stage.h"
 #include "discovery/server/validate.h"
 #include "discovery/server/watch_slots.h"
+#include "platform/grpc_listener.h"
 
 namespace discovery::server {
 namespace {
@@ -476,8 +477,6 @@ class GrpcServer final : public Server {
  public:
   GrpcServer(State& state, const ServerOptions& options)
       : state_(state), service_(state, options.service) {
-    std::string address = options.address;
-    if (address.starts_with(':')) address = "[::]" + address;
     // Both register process-wide hooks that the builder below picks up.
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -491,8 +490,9 @@ class GrpcServer final : public Server {
           [this] { tls_stage_->refresh(); }, false);
     }
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(address, credentials(tls_stage_.get(), options.tls_refresh_seconds),
-                             &port_);
+    listener_ = platform::add_grpc_listener(
+        builder, options.address, credentials(tls_stage_.get(), options.tls_refresh_seconds),
+        options.connections, "grpc");
     // Clients keep quiet watches alive with pings every max(10s, TTL/10); gRPC C++'s default
     // policy (one per 5 min, 2 strikes) would answer them with GOAWAY "too many pings".
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
@@ -503,19 +503,23 @@ class GrpcServer final : public Server {
                                static_cast<int>(options.max_connection_idle.count()));
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
-    if (server_ == nullptr || port_ == 0) {
-      throw std::runtime_error("discovery-service: cannot listen on " + options.address);
+    if (server_ == nullptr) {
+      throw std::runtime_error("discovery-service: cannot start the gRPC server");
     }
+    listener_->start();
   }
 
   ~GrpcServer() override { shutdown(); }
 
-  int port() const override { return port_; }
+  int port() const override { return listener_->port(); }
+
+  platform::ListenerCounts connection_counts() const override { return listener_->counts(); }
 
   void shutdown() override {
     std::call_once(shutdown_once_, [this] {
       if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(false);
       service_.shutdown();
+      listener_->stop();
       state_.close_watches();
       // Watches are closed above and unary calls take milliseconds; the deadline mostly bounds
       // idle client connections, which gRPC waits for until they close or the deadline passes.
@@ -531,7 +535,8 @@ class GrpcServer final : public Server {
   std::unique_ptr<TlsStage> tls_stage_;
   std::unique_ptr<Periodic> tls_refresh_;
   ClusterService service_;  // outlives server_, which is declared (so destroyed) after it
-  int port_ = 0;
+  // Hands connections to server_; stopped before it.
+  std::unique_ptr<platform::GrpcListener> listener_;
   std::unique_ptr<grpc::Server> server_;
   std::once_flag shutdown_once_;
 };

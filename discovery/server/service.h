@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "discovery/server/client_ip.h"
+#include "platform/connection_limits.h"
 
 namespace discovery::server {
 
@@ -40,6 +41,8 @@ struct ServerOptions {
   std::chrono::milliseconds handshake_timeout{10000};
   // A connection with no call for this long is closed (Talos clients always keep a Watch open).
   std::chrono::milliseconds max_connection_idle{std::chrono::minutes(5)};
+  // Connections open at once; the caller keeps `total` below the descriptor limit.
+  platform::ConnectionLimits connections{.total = 50000, .per_address = 1000};
 };
 
 // A running gRPC server: the Cluster service, grpc.health.v1 and server reflection.
@@ -47,6 +50,7 @@ class Server {
  public:
   virtual ~Server() = default;
   virtual int port() const = 0;
+  virtual platform::ListenerCounts connection_counts() const = 0;
   // Ends every Watch with OK, then stops accepting calls and waits for the rest (5 s grace).
   // Idempotent; the destructor calls it.
   virtual void shutdown() = 0;

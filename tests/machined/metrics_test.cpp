@@ -25,7 +25,8 @@ TEST(Metrics, RendersExpositionFormat) {
       {"cluster.MemberController", 3, 2, 1}, {"odd\"name", 0, 0, 0}};
   runtime::state::InMemoryStateStats state{.resyncs = 4, .watchers = 7};
   kubernetes::ClientStats kubernetes{.requests = 9, .failures = 2, .watch_events = 5};
-  EXPECT_EQ(render_metrics(controllers, state, kubernetes),
+  platform::ListenerCounts api{.accepted = 6, .refused_total = 1, .refused_per_address = 8};
+  EXPECT_EQ(render_metrics(controllers, state, kubernetes, api),
             "# HELP machined_controller_wakeups_total Input changes that woke the controller.\n"
             "# TYPE machined_controller_wakeups_total counter\n"
             "machined_controller_wakeups_total{controller=\"cluster.MemberController\"} 3\n"
@@ -56,7 +57,16 @@ TEST(Metrics, RendersExpositionFormat) {
             "# HELP machined_kubernetes_watch_events_total Node events received on Kubernetes "
             "watches.\n"
             "# TYPE machined_kubernetes_watch_events_total counter\n"
-            "machined_kubernetes_watch_events_total 5\n");
+            "machined_kubernetes_watch_events_total 5\n"
+            "# HELP grpc_server_connections_accepted_total TCP connections handed to the gRPC "
+            "server.\n"
+            "# TYPE grpc_server_connections_accepted_total counter\n"
+            "grpc_server_connections_accepted_total 6\n"
+            "# HELP grpc_server_connections_refused_total TCP connections closed on arrival, by "
+            "the cap they would have passed.\n"
+            "# TYPE grpc_server_connections_refused_total counter\n"
+            "grpc_server_connections_refused_total{cap=\"total\"} 1\n"
+            "grpc_server_connections_refused_total{cap=\"per-address\"} 8\n");
 }
 
 // Sends `request` on a fresh connection and returns everything the server writes back.

@@ -6,8 +6,6 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -27,6 +25,8 @@
 #include <vector>
 
 #include "platform/http_server_on_executor.h"
+#include "tests/support/captured_log.h"
+#include "tests/support/descriptor_table.h"
 #include "tests/support/eventually.h"
 
 namespace platform {
@@ -148,24 +148,14 @@ TEST(HttpServer, AcceptsAgainOnceDescriptorsAreFree) {
   // reports every first-time virtual call, in any thread, as invalid. The normal build runs this.
   GTEST_SKIP() << "needs a process whose checks do not use descriptors";
 #endif
-  std::ostringstream log;  // the server's thread logs the episode
-  auto previous_logger = spdlog::default_logger();
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
-      "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  tds::test::CapturedLog log;  // the server's thread logs the episode
   auto server = start_http_server("127.0.0.1:0", echo_routes());
   const auto server_address = local(server->port());
   asio::io_context io;
   asio::ip::tcp::socket client(io);
   client.open(asio::ip::tcp::v4());  // its descriptor, before the table is full
 
-  rlimit saved{};
-  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
-  rlimit low = saved;
-  low.rlim_cur = std::min<rlim_t>(saved.rlim_cur, 256);
-  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
-  std::vector<int> filler;
-  for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) filler.push_back(fd);
-  const int open_errno = errno;
+  tds::test::FullDescriptorTable table;
 
   boost::system::error_code ec;
   client.connect(server_address, ec);
@@ -173,9 +163,9 @@ TEST(HttpServer, AcceptsAgainOnceDescriptorsAreFree) {
   if (!ec) asio::write(client, asio::buffer(request), ec);
   // Let the server try (and fail) to accept a few times.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  for (int fd : filler) ::close(fd);
-  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
-  ASSERT_EQ(open_errno, EMFILE) << "the descriptor table was not full";
+  const bool was_full = table.full();
+  table.release();
+  ASSERT_TRUE(was_full) << "the descriptor table was not full";
   ASSERT_FALSE(ec) << ec.message();
 
   std::string reply;
@@ -183,16 +173,9 @@ TEST(HttpServer, AcceptsAgainOnceDescriptorsAreFree) {
   EXPECT_THAT(reply, StartsWith("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(reply, HasSubstr("GET /hello\n"));
   server.reset();
-  spdlog::set_default_logger(previous_logger);
   // The failing accepts were paused between and reported once, and so was the recovery.
-  const std::string text = log.str();
-  const auto count = [&](const std::string& needle) {
-    std::size_t n = 0;
-    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-    return n;
-  };
-  EXPECT_EQ(count("http accept failing"), 1u) << text;
-  EXPECT_EQ(count("http accept recovered"), 1u) << text;
+  EXPECT_EQ(log.count("http accept failing"), 1u) << log.text();
+  EXPECT_EQ(log.count("http accept recovered"), 1u) << log.text();
 }
 
 // One client address cannot take every connection: past 32 open ones its next is refused, while
