@@ -75,6 +75,10 @@ int main(int argc, char** argv) {
   app.add_option("--rate-limit-burst", options.rate_limit.burst, "token bucket size per client")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 1e9));
+  app.add_option("--max-clusters", options.max_clusters,
+                 "clusters at most (an update or watch that would add one past it is refused "
+                 "with RESOURCE_EXHAUSTED); 0: no cap")
+      ->capture_default_str();
   app.add_option("--max-watches", grpc.service.max_watches,
                  "open Watch streams at most; 0: no cap")
       ->capture_default_str();

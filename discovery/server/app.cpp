@@ -147,7 +147,7 @@ int run_app(const AppOptions& options, const std::function<void()>& wait_for_sto
   // server's CPU under watch fan-out. Release builds of absl have it off; so does this process.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   SteadyClock clock;
-  State state(clock);
+  State state(clock, State::kDefaultSnapshotBudget, options.max_clusters);
   Metrics metrics(options.snapshots_enabled);
   RateLimiter limiter(clock, options.rate_limit);
   ServerOptions grpc = options.grpc;

@@ -25,6 +25,8 @@ struct AppOptions {
   bool snapshot_strict = false;   // refuse to start when the snapshot is damaged
   RateLimitOptions rate_limit;
   LandingOptions landing;
+  // Clusters that updates and watches may create; 0: no cap. Snapshot loads keep every cluster.
+  std::size_t max_clusters = 100000;
 };
 
 // Runs until `wait_for_stop` returns, then stops everything and writes the final snapshot.

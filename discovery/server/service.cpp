@@ -39,10 +39,16 @@ grpc::Status invalid(std::string_view message) {
   return {grpc::StatusCode::INVALID_ARGUMENT, std::string(message)};
 }
 
+// Past --max-clusters: an update or watch that would create a cluster. Talos clients retry.
+const grpc::Status kTooManyClusters{grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                    "too many clusters on this server"};
+
 grpc::Status status_of(UpdateStatus status) {
   switch (status) {
     case UpdateStatus::kOk:
       return grpc::Status::OK;
+    case UpdateStatus::kTooManyClusters:
+      return kTooManyClusters;
     case UpdateStatus::kTooManyAffiliates:
       return {grpc::StatusCode::RESOURCE_EXHAUSTED, "too many affiliates in the cluster"};
     case UpdateStatus::kTooManyEndpoints:
@@ -178,6 +184,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
     WatchStart start = state.watch(cluster_id, [weak] {
       if (auto self = weak.lock()) self->pump();
     });
+    if (start.watch == nullptr) return end(kTooManyClusters);
     {
       std::lock_guard lock(mu_);
       if (finished_) return;  // cancelled meanwhile; OnDone drops the watch

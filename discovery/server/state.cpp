@@ -251,12 +251,15 @@ using ClusterPtr = std::shared_ptr<Cluster>;
 
 class State::Impl {
  public:
-  Impl(const Clock& clock, std::size_t snapshot_budget)
-      : clock_(clock), snapshot_budget_(snapshot_budget) {}
+  Impl(const Clock& clock, std::size_t snapshot_budget, std::size_t max_clusters)
+      : clock_(clock), snapshot_budget_(snapshot_budget), max_clusters_(max_clusters) {}
 
-  // Runs fn(cluster, ptr) with the cluster locked; returns false if it does not exist and !create.
+  enum class Create { kNo, kUnderCap, kAlways };
+
+  // Runs fn(cluster, ptr) with the cluster locked; returns false when it does not exist and
+  // `create` (kUnderCap: while there are fewer than max_clusters_) did not make it.
   template <typename Fn>
-  bool with_cluster(std::string_view id, bool create, Fn&& fn) {
+  bool with_cluster(std::string_view id, Create create, Fn&& fn) {
     for (;;) {
       ClusterPtr cluster = find(id, create);
       if (cluster == nullptr) return false;
@@ -267,11 +270,14 @@ class State::Impl {
     }
   }
 
-  ClusterPtr find(std::string_view id, bool create) {
+  ClusterPtr find(std::string_view id, Create create) {
     std::lock_guard lock(mu_);
     auto it = clusters_.find(id);
     if (it != clusters_.end()) return it->second;
-    if (!create) return nullptr;
+    if (create == Create::kNo) return nullptr;
+    if (create == Create::kUnderCap && max_clusters_ != 0 && clusters_.size() >= max_clusters_) {
+      return nullptr;
+    }
     return clusters_.emplace(std::string(id), std::make_shared<Cluster>()).first->second;
   }
 
@@ -318,6 +324,7 @@ class State::Impl {
 
   const Clock& clock_;
   const std::size_t snapshot_budget_;
+  const std::size_t max_clusters_;
   const std::shared_ptr<std::atomic<std::size_t>> snapshot_bytes_ =
       std::make_shared<std::atomic<std::size_t>>(0);
   std::atomic<std::uint64_t> coalesced_{0};
@@ -440,8 +447,8 @@ std::size_t expire_endpoints(Entry& affiliate, TimePoint now) {
 
 }  // namespace
 
-State::State(const Clock& clock, std::size_t snapshot_budget)
-    : impl_(std::make_shared<Impl>(clock, snapshot_budget)) {}
+State::State(const Clock& clock, std::size_t snapshot_budget, std::size_t max_clusters)
+    : impl_(std::make_shared<Impl>(clock, snapshot_budget, max_clusters)) {}
 
 State::~State() = default;
 
@@ -450,31 +457,32 @@ UpdateStatus State::update(const AffiliateUpdate& request) {
       impl_->clock_.now() + std::max(request.ttl, std::chrono::nanoseconds::zero());
   UpdateStatus status = UpdateStatus::kOk;
   WakeList wakes;
-  impl_->with_cluster(request.cluster_id, true, [&](Cluster& cluster, const ClusterPtr&) {
-    bool created = false;
-    Entry* entry = cluster.find_or_create(request.affiliate_id, expiration, created);
-    if (entry == nullptr) {
-      status = UpdateStatus::kTooManyAffiliates;
-      return;
-    }
-    auto next = merge(*entry, request, expiration, status);
-    if (next) {
-      entry->current = publish_upsert(std::move(*next));
-    } else if (created) {
-      entry->current = publish_upsert(entry->record());
-    } else {
-      return;
-    }
-    cluster.publish(*entry, wakes);
-  });
+  const bool found = impl_->with_cluster(
+      request.cluster_id, Impl::Create::kUnderCap, [&](Cluster& cluster, const ClusterPtr&) {
+        bool created = false;
+        Entry* entry = cluster.find_or_create(request.affiliate_id, expiration, created);
+        if (entry == nullptr) {
+          status = UpdateStatus::kTooManyAffiliates;
+          return;
+        }
+        auto next = merge(*entry, request, expiration, status);
+        if (next) {
+          entry->current = publish_upsert(std::move(*next));
+        } else if (created) {
+          entry->current = publish_upsert(entry->record());
+        } else {
+          return;
+        }
+        cluster.publish(*entry, wakes);
+      });
   wake_all(wakes);
-  return status;
+  return found ? status : UpdateStatus::kTooManyClusters;
 }
 
 void State::remove(std::string_view cluster_id, std::string_view affiliate_id) {
   WakeList wakes;
   bool emptied = false;
-  impl_->with_cluster(cluster_id, false, [&](Cluster& cluster, const ClusterPtr&) {
+  impl_->with_cluster(cluster_id, Impl::Create::kNo, [&](Cluster& cluster, const ClusterPtr&) {
     auto it = cluster.affiliates.find(affiliate_id);
     if (it == cluster.affiliates.end()) return;
     cluster.erase(it, wakes);
@@ -486,7 +494,7 @@ void State::remove(std::string_view cluster_id, std::string_view affiliate_id) {
 
 std::vector<AffiliatePtr> State::list(std::string_view cluster_id) const {
   std::vector<AffiliatePtr> out;
-  impl_->with_cluster(cluster_id, false, [&](Cluster& cluster, const ClusterPtr&) {
+  impl_->with_cluster(cluster_id, Impl::Create::kNo, [&](Cluster& cluster, const ClusterPtr&) {
     out.reserve(cluster.affiliates.size());
     for (const auto& [id, entry] : cluster.affiliates) out.push_back(record_of(entry.current));
   });
@@ -497,12 +505,14 @@ WatchStart State::watch(std::string_view cluster_id, std::function<void()> on_pe
   WatchStart start;
   auto sub = std::make_shared<Subscription>(std::move(on_pending));
   ClusterPtr watched;
-  impl_->with_cluster(cluster_id, true, [&](Cluster& cluster, const ClusterPtr& ptr) {
-    start.snapshot = impl_->snapshot_of(cluster);
-    sub->cursor = cluster.snapshot_seq;
-    cluster.add(sub);
-    watched = ptr;
-  });
+  const bool found = impl_->with_cluster(cluster_id, Impl::Create::kUnderCap,
+                                         [&](Cluster& cluster, const ClusterPtr& ptr) {
+                                           start.snapshot = impl_->snapshot_of(cluster);
+                                           sub->cursor = cluster.snapshot_seq;
+                                           cluster.add(sub);
+                                           watched = ptr;
+                                         });
+  if (!found) return start;
   start.watch = std::make_unique<WatchImpl>(impl_, std::string(cluster_id), std::move(watched),
                                             std::move(sub));
   return start;
@@ -597,7 +607,7 @@ void State::export_clusters(const std::function<void(ClusterExport&&)>& fn) cons
 bool State::import_cluster(const ClusterExport& in) {
   bool imported = false;
   WakeList wakes;
-  impl_->with_cluster(in.id, true, [&](Cluster& cluster, const ClusterPtr&) {
+  impl_->with_cluster(in.id, Impl::Create::kAlways, [&](Cluster& cluster, const ClusterPtr&) {
     if (!cluster.affiliates.empty()) return;
     const TimePoint now = impl_->clock_.now();
     for (const auto& item : in.affiliates) {

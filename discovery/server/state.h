@@ -52,6 +52,7 @@ struct AffiliateUpdate {
 
 enum class UpdateStatus {
   kOk,
+  kTooManyClusters,    // a new cluster past the State's cap; nothing was stored
   kTooManyAffiliates,  // nothing was stored
   kTooManyEndpoints,   // the affiliate is stored with the endpoints merged before the limit
 };
@@ -77,6 +78,7 @@ class Watch {
 };
 
 struct WatchStart {
+  // Both null when the cluster would be a new one past the State's cap.
   // The cluster when the watch started, or (while a snapshot of the cluster is already in use and
   // snapshots in use exceed the State's budget) that older one; the watch continues after it.
   std::shared_ptr<const WatchSnapshot> snapshot;
@@ -122,7 +124,10 @@ class State {
   // this plus one snapshot per cluster when many watchers open on busy clusters at once.
   static constexpr std::size_t kDefaultSnapshotBudget = std::size_t{64} << 20;
 
-  explicit State(const Clock& clock, std::size_t snapshot_budget = kDefaultSnapshotBudget);
+  // `max_clusters` (0: no cap) bounds the clusters that updates and watches create; imported
+  // ones are always kept.
+  explicit State(const Clock& clock, std::size_t snapshot_budget = kDefaultSnapshotBudget,
+                 std::size_t max_clusters = 0);
   ~State();
   State(const State&) = delete;
   State& operator=(const State&) = delete;

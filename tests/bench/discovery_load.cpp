@@ -548,12 +548,13 @@ int main(int argc, char** argv) {
   std::string target = options.server;
   pid_t server_pid = options.server_pid;
   if (!options.server_bin.empty()) {
-    // All load comes from 127.0.0.1, so the per-IP rate limit and the Watch caps are off; no HTTP
-    // ports, no snapshot.
+    // All load comes from 127.0.0.1, so the per-IP rate limit and the per-address caps are off,
+    // and so are the other caps; no HTTP ports, no snapshot.
     child.emplace(std::vector<std::string>{
         options.server_bin, "--addr", "127.0.0.1:0", "--landing-addr", "", "--metrics-addr", "",
         "--snapshots-enabled=false", "--rate-limit", "0", "--max-watches-per-address", "0",
-         "--max-watches", "0", "--log-level", "info"});
+        "--max-watches", "0", "--max-connections-per-address", "0", "--max-clusters", "0",
+        "--log-level", "info"});
     auto port =
         child->running() ? child->wait_for_listening_port(std::chrono::seconds(30)) : std::nullopt;
     if (!port) {

@@ -72,12 +72,13 @@ class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override { start({}); }
 
-  void start(ServiceOptions service) {
+  // On `state` (outliving the server) instead of state_ when given.
+  void start(ServiceOptions service, State* state = nullptr) {
     server_.reset();
     ServerOptions options;
     options.address = "127.0.0.1:0";
     options.service = std::move(service);
-    server_ = start_server(state_, options);
+    server_ = start_server(state != nullptr ? *state : state_, options);
     auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
                                        grpc::InsecureChannelCredentials());
     stub_ = pb::Cluster::NewStub(channel);
@@ -478,6 +479,29 @@ TEST_F(ServiceTest, WatchStreamsAreCapped) {
     second->ctx.TryCancel();
     second->reader->Finish();
   }
+}
+
+// Past the cluster cap, an update or a watch that would add a cluster is refused; the clusters
+// there are still served.
+TEST_F(ServiceTest, NewClustersPastTheCapAreRefused) {
+  State capped(clock_, State::kDefaultSnapshotBudget, 1);
+  start({}, &capped);
+  ASSERT_TRUE(update(make_update("af1", "d", {})).ok());
+  expect_result(update(make_update("af1", "d", {}, minutes(1), "another")),
+                StatusCode::RESOURCE_EXHAUSTED, "too many clusters on this server");
+  auto refused = watch("another");
+  pb::WatchResponse msg;
+  EXPECT_FALSE(refused->reader->Read(&msg));
+  expect_result(refused->reader->Finish(), StatusCode::RESOURCE_EXHAUSTED,
+                "too many clusters on this server");
+  EXPECT_EQ(capped.stats().clusters, 1u);
+
+  auto served = watch(kCluster);
+  ASSERT_TRUE(served->reader->Read(&msg));
+  EXPECT_EQ(msg.affiliates_size(), 1);
+  served->ctx.TryCancel();
+  served->reader->Finish();
+  server_.reset();  // before `capped`
 }
 
 TEST_F(ServiceTest, ForwardedHeadersOnlyFromTrustedProxies) {

@@ -158,6 +158,40 @@ TEST_F(StateTest, EndpointLimitIsInclusiveAndMergesPartially) {
   EXPECT_EQ(state_.update(make_update("af1", "", {names[5]})), UpdateStatus::kOk);
 }
 
+// Past the cluster cap an update or watch that would add a cluster is refused and stores
+// nothing, while existing clusters take updates and watches; a collected cluster frees its place,
+// and imported (snapshot) clusters are kept whatever the cap.
+TEST(StateClusterCap, NewClustersPastTheCapAreRefused) {
+  test::ManualClock clock;
+  State state(clock, State::kDefaultSnapshotBudget, 2);
+  auto update_in = [](std::string_view cluster) {
+    AffiliateUpdate update = make_update("af1", "d", {});
+    update.cluster_id = cluster;
+    return update;
+  };
+  EXPECT_EQ(state.update(update_in("c1")), UpdateStatus::kOk);
+  EXPECT_EQ(state.update(update_in("c2")), UpdateStatus::kOk);
+  EXPECT_EQ(state.update(update_in("c3")), UpdateStatus::kTooManyClusters);
+  EXPECT_TRUE(state.list("c3").empty());
+  WatchStart refused = state.watch("c3", [] {});
+  EXPECT_EQ(refused.watch, nullptr);
+  EXPECT_EQ(refused.snapshot, nullptr);
+  EXPECT_EQ(state.stats().clusters, 2u);
+
+  EXPECT_EQ(state.update(update_in("c1")), UpdateStatus::kOk) << "existing clusters still work";
+  EXPECT_NE(state.watch("c2", [] {}).watch, nullptr);
+
+  state.remove("c1", "af1");
+  state.collect_garbage();
+  EXPECT_EQ(state.update(update_in("c3")), UpdateStatus::kOk) << "c1's place is free again";
+
+  ClusterExport imported{.id = "c4", .affiliates = {}};
+  imported.affiliates.push_back(
+      {std::make_shared<AffiliateRecord>(AffiliateRecord{"af1", "d", {}}), std::chrono::minutes(1), {}});
+  EXPECT_TRUE(state.import_cluster(imported));
+  EXPECT_EQ(state.stats().clusters, 3u);
+}
+
 TEST_F(StateTest, AffiliateExpiresStrictlyAfterTtl) {
   state_.update(make_update("af1", "d", {}, seconds(10)));
   clock_.advance(seconds(10));
