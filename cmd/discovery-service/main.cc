@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <limits>
 
 #include "discovery/server/app.h"
 #include "discovery/server/client_ip.h"
@@ -27,6 +28,20 @@ std::function<void(const std::string&)> duration_flag(const std::string& flag,
           flag, "\"" + value + "\" is not a positive duration such as 30s, 1m or 1h");
     }
     into = *parsed;
+  };
+}
+
+// A duration flag that gRPC takes in milliseconds as an int: positive and at most ~24 days.
+std::function<void(const std::string&)> grpc_duration_flag(const std::string& flag,
+                                                           std::chrono::milliseconds& into) {
+  return [flag, &into](const std::string& value) {
+    std::chrono::nanoseconds parsed{0};
+    duration_flag(flag, parsed)(value);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(parsed);
+    if (ms.count() < 1 || ms.count() > std::numeric_limits<int>::max()) {
+      throw CLI::ValidationError(flag, "\"" + value + "\" is not between 1ms and 596h");
+    }
+    into = ms;
   };
 }
 
@@ -86,6 +101,11 @@ int main(int argc, char** argv) {
                  "open Watch streams per client address (the rate-limit key) at most; 0: no cap")
       ->capture_default_str();
   platform::add_connection_limit_flags(app, grpc.connections, "", "gRPC");
+  app.add_option_function<std::string>(
+         "--max-connection-age", grpc_duration_flag("--max-connection-age", grpc.max_connection_age),
+         "close each gRPC connection after about this long (give or take 10%, then 1m of grace), "
+         "so no Watch stream lives for ever; clients reconnect (Go duration)")
+      ->default_str("24h");
   app.add_flag("--snapshots-enabled", options.snapshots_enabled,
                "load the snapshot at start, save it periodically and at shutdown "
                "(--snapshots-enabled=false to turn off)")

@@ -41,6 +41,10 @@ struct ServerOptions {
   std::chrono::milliseconds handshake_timeout{10000};
   // A connection with no call for this long is closed (Talos clients always keep a Watch open).
   std::chrono::milliseconds max_connection_idle{std::chrono::minutes(5)};
+  // A connection is told to go away (GOAWAY) after this long, give or take 10%, and closed, with
+  // any Watch stream still on it, the grace later: no stream lives for ever. Clients reconnect.
+  std::chrono::milliseconds max_connection_age{std::chrono::hours(24)};
+  std::chrono::milliseconds max_connection_age_grace{std::chrono::minutes(1)};
   // Connections open at once; the caller keeps `total` below the descriptor limit.
   platform::ConnectionLimits connections{.total = 50000, .per_address = 1000};
 };

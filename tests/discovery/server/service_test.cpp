@@ -561,6 +561,39 @@ TEST(ServerLimits, ConnectionWithoutHandshakeIsClosed) {
       << "the connection was not closed: " << std::strerror(read_errno);
 }
 
+// No Watch stream outlives its connection's maximum age (plus grace); the client's next Watch
+// goes over a new connection and is served.
+TEST(ServerLimits, WatchEndsAtMaxConnectionAge) {
+  test::ManualClock clock;
+  State state(clock);
+  ServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.max_connection_age = std::chrono::milliseconds(300);
+  options.max_connection_age_grace = std::chrono::milliseconds(300);
+  auto server = start_server(state, options);
+  auto stub = pb::Cluster::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(server->port()), grpc::InsecureChannelCredentials()));
+  const auto open_watch = [&](grpc::ClientContext& ctx) {
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    pb::WatchRequest req;
+    req.set_cluster_id(kCluster);
+    return stub->Watch(&ctx, req);
+  };
+  grpc::ClientContext first_ctx;
+  auto first = open_watch(first_ctx);
+  pb::WatchResponse msg;
+  ASSERT_TRUE(first->Read(&msg)) << "the snapshot";
+  EXPECT_FALSE(first->Read(&msg)) << "nothing changes, so only the connection's end ends it";
+  const grpc::Status ended = first->Finish();
+  EXPECT_EQ(ended.error_code(), StatusCode::UNAVAILABLE) << ended.error_message();
+
+  grpc::ClientContext second_ctx;
+  auto second = open_watch(second_ctx);
+  EXPECT_TRUE(second->Read(&msg)) << "a new Watch is served";
+  second_ctx.TryCancel();
+  second->Finish();
+}
+
 // Watch is served from pre-encoded bytes, so it decodes its request itself.
 TEST_F(ServiceTest, UndecodableWatchRequestIsRefused) {
   const std::string truncated("\x0a\x05" "ab", 4);  // cluster_id says 5 bytes, 2 follow
