@@ -100,6 +100,12 @@ std::optional<SystemClock::time_point> parse_log_time(const std::string& ts) {
   return SystemClock::from_time_t(seconds) + std::chrono::milliseconds(millis);
 }
 
+// `text` as a regex that matches it literally.
+std::string regex_quote(const std::string& text) {
+  static const std::regex special(R"([.^$|()\[\]{}*+?\\])");
+  return std::regex_replace(text, special, R"(\$&)");
+}
+
 long long ms_between(SystemClock::time_point from, SystemClock::time_point to) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
 }
@@ -598,33 +604,49 @@ TEST_F(DiscoveryServiceKill, KillNineUnderLoadLosesOnlyTheLastSaveWindow) {
   // machine.
   const auto promised =
       killed_at - kSnapshotInterval - 500ms - std::chrono::milliseconds(2 * longest_save_ms);
-  // Exactly: a save takes in everything acknowledged before it started (the log's clock has
-  // milliseconds; 5 ms cover the rounding).
-  const auto last_save_start = saves.back().started - 5ms;
+  // Nearly exactly: a save takes in everything acknowledged before it started. Its start is read
+  // back from the log (milliseconds, stamped just after the duration was taken); 100 ms cover the
+  // rounding and a thread descheduled in between.
+  const auto last_save_start = saves.back().started - 100ms;
 
   std::size_t missing = 0;
   std::optional<SystemClock::time_point> first_missing;
+  std::set<std::string> behind;  // affiliates that came back older than acknowledged
+  std::size_t outside_promise = 0;
+  std::size_t before_last_save = 0;
+  std::string example;
   for (const auto& ack : acks) {
     const auto it = restored.find(ack.id);
     if (it != restored.end() && it->second >= ack.seq) continue;
     ++missing;
+    behind.insert(ack.id);
     if (!first_missing || ack.at < *first_missing) first_missing = ack.at;
-    EXPECT_GE(ack.at, promised) << ack.id << "#" << ack.seq << " acknowledged "
-                                << ms_between(ack.at, killed_at)
-                                << " ms before the kill is missing";
-    EXPECT_GE(ack.at, last_save_start)
-        << ack.id << "#" << ack.seq << " acknowledged " << ms_between(ack.at, saves.back().started)
-        << " ms before the last save started is missing";
+    const bool broken = ack.at < promised;
+    outside_promise += broken ? 1 : 0;
+    before_last_save += ack.at < last_save_start ? 1 : 0;
+    if ((broken || ack.at < last_save_start) && example.empty()) {
+      example = ack.id + "#" + std::to_string(ack.seq) + " acknowledged " +
+                std::to_string(ms_between(ack.at, killed_at)) + " ms before the kill and " +
+                std::to_string(ms_between(ack.at, saves.back().started)) +
+                " ms before the last save started, came back as " +
+                (it == restored.end() ? std::string("nothing") : "#" + std::to_string(it->second));
+    }
   }
   std::cout << "[ fault    ] kill -9 under load: " << acks.size() << " changes acknowledged, "
             << saves.size() << " saves (longest " << longest_save_ms << " ms), last save started "
             << ms_between(saves.back().started, killed_at) << " ms before the kill; " << missing
-            << " acknowledged changes missing after the restart";
+            << " acknowledged changes missing after the restart (" << behind.size() << " of "
+            << last_sent.size() << " affiliates behind)";
   if (first_missing) {
     std::cout << ", the oldest acknowledged " << ms_between(*first_missing, killed_at)
               << " ms before the kill";
   }
   std::cout << std::endl;
+  EXPECT_EQ(outside_promise, 0u) << "changes acknowledged more than one interval (and margins) "
+                                    "before the kill are missing, e.g. "
+                                 << example;
+  EXPECT_EQ(before_last_save, 0u)
+      << "changes acknowledged before the last save started are missing, e.g. " << example;
   EXPECT_GT(acks.size(), 300u) << "too little load to mean anything";
 }
 
@@ -785,20 +807,24 @@ TEST(FullDisk, DiscoveryServiceKeepsThePreviousSnapshotAndSavesOnceThereIsRoom) 
   const int metrics_port = std::stoi(match[2]);
   const std::string cluster = "full-disk";
 
-  for (int i = 0; i < 20; ++i)
+  for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(put_affiliate(*stub, cluster, "a" + std::to_string(i), 1000).ok());
+  }
   ASSERT_TRUE(proc.wait_for_output(std::regex("event=state saved .*affiliates=20 "), kTimeout))
       << proc.output();
+
+  // Full: once a save has failed, the file is the last one that fit (each save writes a new file
+  // ID, so it is read only then).
+  const auto filler = ns->fill();
+  const auto failed_saves = [&] { return count_of(proc.output(), "event=snapshot_save_failed"); };
+  ASSERT_TRUE(eventually([&] { return failed_saves() > 0; })) << proc.output();
   const std::string previous = read_file(ns->outside(snapshot));
   ASSERT_FALSE(previous.empty());
-
-  const auto filler = ns->fill();
-  const std::size_t failures_before = count_of(proc.output(), "event=snapshot_save_failed");
-  for (int i = 20; i < 40; ++i)
+  const std::size_t failures_before = failed_saves();
+  for (int i = 20; i < 40; ++i) {
     ASSERT_TRUE(put_affiliate(*stub, cluster, "a" + std::to_string(i), 1000).ok());
-  ASSERT_TRUE(eventually([&] {
-    return count_of(proc.output(), "event=snapshot_save_failed") > failures_before;
-  })) << proc.output();
+  }
+  ASSERT_TRUE(eventually([&] { return failed_saves() > failures_before; })) << proc.output();
   const std::string out = proc.output();
   EXPECT_NE(out.find("event=snapshot_save_failed path=" + snapshot.string() + " error=\""),
             std::string::npos)
@@ -863,9 +889,9 @@ TEST(FullDisk, MachinedRefusesToStartWithoutRoomAndRetriesItsIdentity) {
     const auto status = proc.wait_exit(kTimeout);
     ASSERT_TRUE(status) << proc.output();
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << proc.output();
-    EXPECT_TRUE(
-        std::regex_search(proc.output(), std::regex("event=fatal error=\"" + state.string() +
-                                                    "/api\\.\\S+: No space left on device")))
+    EXPECT_TRUE(std::regex_search(proc.output(),
+                                  std::regex("event=fatal error=\"" + regex_quote(state.string()) +
+                                             "/api\\.\\S+: No space left on device")))
         << proc.output();
     EXPECT_EQ(files(), (std::set<std::string>{"machined.lock"})) << proc.output();
   }
@@ -886,7 +912,8 @@ TEST(FullDisk, MachinedRefusesToStartWithoutRoomAndRetriesItsIdentity) {
   ASSERT_TRUE(proc.wait_for_output(std::regex("event=started "), kTimeout)) << proc.output();
   ASSERT_TRUE(proc.wait_for_output(
       std::regex("controller=cluster.NodeIdentityController stage=reconcile error=\"" +
-                 state.string() + "/node-identity.yaml.tmp: No space left on device\""),
+                 regex_quote(state.string()) +
+                 "/node-identity\\.yaml\\.tmp: No space left on device\""),
       kTimeout))
       << proc.output();
   EXPECT_FALSE(std::filesystem::exists(ns->outside(state / "node-identity.yaml")));
