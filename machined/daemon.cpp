@@ -314,6 +314,8 @@ class DaemonImpl final : public Daemon {
   void wipe_state() {
     std::vector<std::filesystem::path> files = engine_->node_state();
     if (options_.tls_cert.empty()) {
+      // Certificate first: a crash in between leaves the key alone, which the next start
+      // completes with a new certificate.
       files.push_back(options_.state_dir / kApiCertFile);
       files.push_back(options_.state_dir / kApiKeyFile);
     }

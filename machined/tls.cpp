@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +17,7 @@
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 #include "platform/private_file.h"
 
@@ -71,14 +73,10 @@ std::string read_file(const std::filesystem::path& path) {
   return out.str();
 }
 
-}  // namespace
-
-KeyPair generate_self_signed(const std::string& common_name,
-                             const std::vector<std::string>& dns_names,
-                             const std::vector<std::string>& ip_addresses, int days) {
-  PkeyPtr key(EVP_EC_gen("P-256"));
-  if (!key) fail("generating a P-256 key");
-
+// A self-signed certificate for `key`, and the key, in PEM.
+KeyPair self_signed_for(EVP_PKEY* key, const std::string& common_name,
+                        const std::vector<std::string>& dns_names,
+                        const std::vector<std::string>& ip_addresses, int days) {
   X509Ptr cert(X509_new());
   if (!cert) fail("X509_new");
   check(X509_set_version(cert.get(), X509_VERSION_3), "X509_set_version");
@@ -93,7 +91,7 @@ KeyPair generate_self_signed(const std::string& common_name,
       !X509_gmtime_adj(X509_getm_notAfter(cert.get()), 86400L * days)) {
     fail("certificate validity");
   }
-  check(X509_set_pubkey(cert.get(), key.get()), "X509_set_pubkey");
+  check(X509_set_pubkey(cert.get(), key), "X509_set_pubkey");
 
   X509_NAME* name = X509_get_subject_name(cert.get());
   check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
@@ -110,15 +108,34 @@ KeyPair generate_self_signed(const std::string& common_name,
   for (const auto& ip : ip_addresses) san += (san.empty() ? "IP:" : ",IP:") + ip;
   if (!san.empty()) add_extension(cert.get(), NID_subject_alt_name, san);
 
-  if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0) fail("signing the certificate");
+  if (X509_sign(cert.get(), key, EVP_sha256()) <= 0) fail("signing the certificate");
 
   BioPtr cert_bio(BIO_new(BIO_s_mem()));
   BioPtr key_bio(BIO_new(BIO_s_mem()));
   if (!cert_bio || !key_bio) fail("BIO_new");
   check(PEM_write_bio_X509(cert_bio.get(), cert.get()), "PEM_write_bio_X509");
-  check(PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr),
+  check(PEM_write_bio_PrivateKey(key_bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr),
         "PEM_write_bio_PrivateKey");
   return KeyPair{bio_contents(cert_bio.get()), bio_contents(key_bio.get())};
+}
+
+// The SANs of the generated API certificate: localhost and this host's name, and loopback.
+KeyPair self_signed_api_pair(EVP_PKEY* key) {
+  char host[256] = "localhost";
+  if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "localhost");
+  std::vector<std::string> dns{"localhost"};
+  if (std::string_view(host) != "localhost") dns.emplace_back(host);
+  return self_signed_for(key, host, dns, {"127.0.0.1", "::1"}, 3650);
+}
+
+}  // namespace
+
+KeyPair generate_self_signed(const std::string& common_name,
+                             const std::vector<std::string>& dns_names,
+                             const std::vector<std::string>& ip_addresses, int days) {
+  PkeyPtr key(EVP_EC_gen("P-256"));
+  if (!key) fail("generating a P-256 key");
+  return self_signed_for(key.get(), common_name, dns_names, ip_addresses, days);
 }
 
 KeyPair load_key_pair(const std::filesystem::path& cert_path,
@@ -146,15 +163,35 @@ KeyPair load_or_create_api_key_pair(const std::filesystem::path& dir) {
   const bool have_cert = std::filesystem::exists(cert);
   const bool have_key = std::filesystem::exists(key);
   if (have_cert && have_key) return load_key_pair(cert, key);
-  if (have_cert || have_key) {
-    throw std::runtime_error((have_cert ? key : cert).string() +
+  // The key is written first and removed last (a reset removes the certificate first), so no
+  // crash leaves a certificate without its key: that is someone else's doing, and is refused.
+  if (have_cert) {
+    throw std::runtime_error(key.string() +
                              ": missing while its pair exists; remove both to regenerate");
   }
-  char host[256] = "localhost";
-  if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "localhost");
-  std::vector<std::string> dns{"localhost"};
-  if (std::string_view(host) != "localhost") dns.emplace_back(host);
-  KeyPair pair = generate_self_signed(host, dns, {"127.0.0.1", "::1"});
+  if (have_key) {
+    // A crash between the two writes of the first start, or between the two removals of a
+    // reset: the key gets a new certificate, and stays as it is.
+    const std::string key_pem = read_file(key);
+    BioPtr key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+    PkeyPtr parsed(key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr)
+                           : nullptr);
+    if (!parsed) {
+      fail(key.string() + ": not a PEM private key, and " + cert.string() +
+           " is missing; remove the key to regenerate both");
+    }
+    KeyPair pair = self_signed_api_pair(parsed.get());
+    pair.key_pem = key_pem;
+    platform::write_private_file(cert, pair.cert_pem);
+    spdlog::warn(
+        "api_certificate_regenerated key={} cert={} reason=\"the key was there without "
+        "its certificate (an interrupted first start or reset)\"",
+        key.string(), cert.string());
+    return pair;
+  }
+  PkeyPtr generated(EVP_EC_gen("P-256"));
+  if (!generated) fail("generating a P-256 key");
+  KeyPair pair = self_signed_api_pair(generated.get());
   platform::write_private_file(key, pair.key_pem);
   platform::write_private_file(cert, pair.cert_pem);
   return pair;

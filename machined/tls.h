@@ -29,8 +29,9 @@ inline constexpr char kApiCertFile[] = "api.crt";
 inline constexpr char kApiKeyFile[] = "api.key";
 
 // <dir>/api.crt and <dir>/api.key: loaded when both exist, generated (mode 0600, written
-// atomically) when neither does. One without the other is an error, so an operator's files are
-// never overwritten.
+// atomically, the key first) when neither does. A key without its certificate, which a crash
+// between the two writes (or between a reset's two removals) leaves, gets a new self-signed
+// certificate. A certificate without its key is an error. Existing files are never overwritten.
 KeyPair load_or_create_api_key_pair(const std::filesystem::path& dir);
 
 }  // namespace machined

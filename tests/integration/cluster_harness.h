@@ -112,6 +112,7 @@ class DiscoveryService {
   struct Options {
     bool snapshots = false;
     bool rate_limit = true;  // off when the test itself floods the service from 127.0.0.1
+    std::vector<std::string> extra_args = {};  // appended to the command line
   };
 
   DiscoveryService(std::filesystem::path dir, Options options)
@@ -134,6 +135,7 @@ class DiscoveryService {
     if (!options_.rate_limit) {
       args.insert(args.end(), {"--rate-limit", "0"});
     }
+    args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
     proc_ = std::make_unique<ChildProcess>(std::move(args));
     const std::regex listening("event=listening .*? port=([0-9]+) .*metrics_port=([0-9]+)");
     if (!proc_->wait_for_output(listening, kTimeout)) {
@@ -160,6 +162,23 @@ class DiscoveryService {
     }
     return ::testing::AssertionSuccess();
   }
+
+  // SIGKILL, no chance to save; reaped, its output stays readable in last_output().
+  void kill() {
+    if (!proc_) return;
+    proc_->signal(SIGKILL);
+    proc_->wait_exit(kTimeout);
+    last_output_ = proc_->output();
+    proc_.reset();
+  }
+
+  // Starts again after stop() or kill(), on the same port and snapshot path.
+  ::testing::AssertionResult start(Options options) {
+    options_ = std::move(options);
+    return start();
+  }
+
+  std::filesystem::path snapshot_path() const { return dir_ / "discovery.binpb"; }
 
   ::testing::AssertionResult restart(Options options) {
     if (auto stopped = stop(); !stopped) return stopped;

@@ -1,5 +1,6 @@
 // The API TLS identity: generated certificates parse and carry the right key and names; the
-// state-dir pair is created once, reused, and never overwritten when half of it is missing.
+// state-dir pair is created once, reused, and never overwritten when half of it is missing (a key
+// alone, as a crash leaves it, gets a new certificate).
 #include "machined/tls.h"
 
 #include <gmock/gmock.h>
@@ -71,6 +72,43 @@ TEST(Tls, HalfAPairIsAnErrorAndNothingIsWritten) {
   std::ifstream in(dir.path() / "api.crt");
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(text, "not a certificate");
+}
+
+// What a kill between the first start's two writes (or a reset's two removals) leaves.
+TEST(Tls, KeyWithoutItsCertificateGetsANewCertificateAndIsKept) {
+  tds::test::TempDir dir;
+  const KeyPair first = load_or_create_api_key_pair(dir.path());
+  std::filesystem::remove(dir.path() / "api.crt");
+  write(dir.path() / "api.crt.tmp", first.cert_pem.substr(0, 100));
+  const KeyPair second = load_or_create_api_key_pair(dir.path());
+  EXPECT_EQ(second.key_pem, first.key_pem);
+  EXPECT_EQ(tds::test::read_file(dir.path() / "api.key"), first.key_pem);
+  EXPECT_EQ(tds::test::read_file(dir.path() / "api.crt"), second.cert_pem);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "api.crt.tmp"));
+  struct stat st {};
+  ASSERT_EQ(stat((dir.path() / "api.crt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // The new certificate is for the kept key, and is what the next start loads.
+  EXPECT_NO_THROW(load_key_pair(dir.path() / "api.crt", dir.path() / "api.key"));
+  const KeyPair third = load_or_create_api_key_pair(dir.path());
+  EXPECT_EQ(third.cert_pem, second.cert_pem);
+  auto cert = parse_cert(second.cert_pem);
+  ASSERT_TRUE(cert);
+  EXPECT_EQ(X509_check_host(cert.get(), "localhost", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_ip_asc(cert.get(), "127.0.0.1", 0), 1);
+}
+
+TEST(Tls, LoneKeyThatDoesNotParseIsAnErrorAndNothingIsWritten) {
+  tds::test::TempDir dir;
+  write(dir.path() / "api.key", "not a key");
+  try {
+    load_or_create_api_key_pair(dir.path());
+    FAIL() << "a lone api.key that is not a key was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("api.key: not a PEM private key"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "api.crt"));
+  EXPECT_EQ(tds::test::read_file(dir.path() / "api.key"), "not a key");
 }
 
 TEST(Tls, LoadRejectsGarbageAndMismatchedKeys) {
