@@ -136,23 +136,29 @@ using ClusterBase =
 // bigger ones (snapshots) are referenced, so every watcher of a cluster shares one copy.
 constexpr std::size_t kCopyLimit = 4096;
 
-grpc::ByteBuffer wire_buffer(std::shared_ptr<const std::string> bytes) {
-  if (bytes->size() <= kCopyLimit) {
-    grpc::Slice slice(bytes->data(), bytes->size());
-    return grpc::ByteBuffer(&slice, 1);
-  }
+// Changes pending together go out in one message of at most about this size (one change more
+// than fits is never split): fewer messages, writes and completions under load, and nothing
+// waits for a batch to fill. Far below a client's 4 MiB receive limit.
+constexpr std::size_t kBatchBytes = 64 * 1024;
+
+grpc::Slice wire_slice(std::shared_ptr<const std::string> bytes) {
+  if (bytes->size() <= kCopyLimit) return grpc::Slice(bytes->data(), bytes->size());
   using Holder = std::shared_ptr<const std::string>;
   auto holder = std::make_unique<Holder>(std::move(bytes));
   auto* data = const_cast<char*>((*holder)->data());  // gRPC only reads it
   const std::size_t size = (*holder)->size();
   // The slice owns the holder from here and drops it when gRPC lets go of the bytes.
-  grpc::Slice slice(
+  return grpc::Slice(
       data, size, [](void* raw) { std::unique_ptr<Holder>(static_cast<Holder*>(raw)); },
       holder.release());
+}
+
+grpc::ByteBuffer wire_buffer(std::shared_ptr<const std::string> bytes) {
+  grpc::Slice slice = wire_slice(std::move(bytes));
   return grpc::ByteBuffer(&slice, 1);
 }
 
-// Streams one Watch: the snapshot, then one message per change. It owns itself from creation to
+// Streams one Watch: the snapshot, then the changes, those pending together in one message. It owns itself from creation to
 // OnDone; the State's wake-up only holds a weak reference. mu_ guards the flags below; buffer_ is
 // touched only by whoever set in_flight_.
 class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
@@ -263,25 +269,32 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // ByteBuffer has no move assignment; its copy assignment would copy the slice list.
   void set_buffer(grpc::ByteBuffer buffer) { buffer_.Swap(&buffer); }
 
-  // Sends the next pending change if no write is in flight.
+  // Sends what is pending if no write is in flight.
   void pump() {
     bool close = false;
     {
       std::lock_guard lock(mu_);
       if (in_flight_ || finished_ || watch_ == nullptr) return;
       Change change;
-      switch (watch_->next(change)) {
-        case Watch::Poll::kIdle:
-          return;
-        case Watch::Poll::kClosed:
-          // Server shutdown ends watches with OK, as upstream.
-          finished_ = true;
-          close = true;
-          break;
-        case Watch::Poll::kChange:
-          set_buffer(wire_buffer(std::move(change.message)));
-          in_flight_ = true;
-          break;
+      if (held_) {
+        change = std::move(*held_);
+        held_.reset();
+      } else {
+        switch (watch_->next(change)) {
+          case Watch::Poll::kIdle:
+            return;
+          case Watch::Poll::kClosed:
+            // Server shutdown ends watches with OK, as upstream.
+            finished_ = true;
+            close = true;
+            break;
+          case Watch::Poll::kChange:
+            break;
+        }
+      }
+      if (!close) {
+        set_buffer(batch_from(std::move(change)));
+        in_flight_ = true;
       }
     }
     if (close) {
@@ -289,6 +302,29 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
     } else {
       write();
     }
+  }
+
+  // `first` and the changes pending after it of the same kind, as one WatchResponse: upserts
+  // concatenate into one message with every affiliate, and so do deletions, whose `deleted` flag
+  // covers the whole message. A change of the other kind waits in held_ for the next message.
+  // Under mu_.
+  grpc::ByteBuffer batch_from(Change first) {
+    const bool deletions = first.affiliate == nullptr;
+    std::size_t bytes = first.message->size();
+    batch_.clear();
+    batch_.push_back(wire_slice(std::move(first.message)));
+    Change next;
+    while (bytes < kBatchBytes && watch_->next(next) == Watch::Poll::kChange) {
+      if ((next.affiliate == nullptr) != deletions) {
+        held_ = std::move(next);
+        break;
+      }
+      bytes += next.message->size();
+      batch_.push_back(wire_slice(std::move(next.message)));
+    }
+    grpc::ByteBuffer buffer(batch_.data(), batch_.size());
+    batch_.clear();
+    return buffer;
   }
 
   Metrics* const metrics_;
@@ -299,6 +335,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   bool finished_ = false;  // Finish was called or is about to be; nothing more may start
   grpc::StatusCode code_ = grpc::StatusCode::OK;
   grpc::ByteBuffer buffer_;       // the message being written
+  std::vector<grpc::Slice> batch_;  // reused while a message is put together
+  std::optional<Change> held_;      // taken from the watch, to go first in the next message
   std::unique_ptr<Watch> watch_;  // set by begin; taken in OnDone
   std::optional<WatchSlots::Slot> slot_;  // held from begin to OnDone
   std::shared_ptr<WatchReactor> self_;
