@@ -496,9 +496,10 @@ int run_load(Load& load, const Options& options, pid_t server) {
       load.latency.quantile_ms(0.5), load.latency.quantile_ms(0.99), load.latency.max_ms(),
       static_cast<unsigned long long>(load.latency.count()));
   std::printf(
-      "server rss_mib=%.1f peak_rss_mib=%.1f cpu_percent=%.0f threads=%llu | tool cpu_percent=%.0f "
-      "| open_streams=%d watch_failures=%d%s%s drained=%s\n",
+      "server rss_mib=%.1f peak_rss_mib=%.1f cpu_percent=%.0f cpu_us_per_update=%.0f "
+      "threads=%llu | tool cpu_percent=%.0f | open_streams=%d watch_failures=%d%s%s drained=%s\n",
       mib(s1.rss_kib), mib(s1.hwm_kib), 100.0 * (s1.cpu_seconds - s0.cpu_seconds) / elapsed,
+      acked > 0 ? 1e6 * (s1.cpu_seconds - s0.cpu_seconds) / static_cast<double>(acked) : 0.0,
       static_cast<unsigned long long>(s1.threads), 100.0 * (tool1 - tool0) / elapsed,
       load.open_streams(), load.watch_failures(), load.watch_failures() ? " first_error=" : "",
       load.first_watch_error().c_str(), drained ? "yes" : "no");
