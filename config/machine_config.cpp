@@ -2,6 +2,7 @@
 // (wrong types) name the document and the key path; validation errors use Talos's messages.
 #include "config/machine_config.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -21,6 +22,44 @@ std::string report(const std::string& source, const std::vector<std::string>& er
                     (errors.size() == 1 ? " error occurred:\n" : " errors occurred:\n");
   for (const auto& e : errors) out += "\t* " + e + "\n";
   return out;
+}
+
+// Every document of a YAML stream. yaml-cpp 0.7's LoadAll never returns on some malformed streams
+// (a lone ',' at the top level, yaml-cpp issue 1040): its parser yields an empty document without
+// consuming the offending token, forever, allocating as it goes. A first pass over the events
+// refuses a stream whose next document starts where the previous one did.
+std::vector<YAML::Node> load_documents(const std::string& text) {
+  class DocumentStarts final : public YAML::EventHandler {
+   public:
+    void OnDocumentStart(const YAML::Mark& mark) override {
+      if (seen_ && mark.pos == last_.pos) {
+        throw YAML::ParserException(mark, "unexpected character; the document cannot be parsed");
+      }
+      seen_ = true;
+      last_ = mark;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+
+   private:
+    bool seen_ = false;
+    YAML::Mark last_;
+  };
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  while (parser.HandleNextDocument(starts)) {
+  }
+  return YAML::LoadAll(text);
 }
 
 // Reads typed values out of one document, collecting shape errors with their key paths.
@@ -338,7 +377,7 @@ MachineConfig parse(std::string_view yaml, std::string_view source) {
   const std::string src(source);
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(std::string(yaml));
+    docs = load_documents(std::string(yaml));
   } catch (const YAML::Exception& e) {
     throw Error(src, {"line " + std::to_string(e.mark.line + 1) + ", column " +
                       std::to_string(e.mark.column + 1) + ": " + e.msg});

@@ -179,16 +179,6 @@ class ThreadedServer final : public HttpServer {
 
 }  // namespace
 
-std::string_view http_path(std::string_view target) { return target.substr(0, target.find('?')); }
-
-HttpHandler route_by_path(std::map<std::string, HttpHandler, std::less<>> routes,
-                          HttpHandler fallback) {
-  return [routes = std::move(routes), fallback = std::move(fallback)](const HttpRequest& request) {
-    const auto route = routes.find(http_path(request.target));
-    return route == routes.end() ? fallback(request) : route->second(request);
-  };
-}
-
 std::unique_ptr<HttpServer> start_http_server(const std::string& address, HttpHandler handler,
                                               const std::string& server_name) {
   return std::make_unique<ThreadedServer>(address, std::move(handler), server_name);

@@ -1,8 +1,8 @@
-// Node identity: generated once per state directory, reused across restarts.
+// Node identity: generated once per state directory, reused across restarts; its file and the
+// IDs in it.
 #include "controllers/cluster/node_identity.h"
 
 #include <openssl/rand.h>
-#include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -11,12 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "controllers/cluster/controllers.h"
 #include "controllers/internal/base62.h"
-#include "controllers/internal/names.h"
 #include "platform/private_file.h"
-#include "resources/cluster/cluster.h"
-#include "runtime/controller/typed.h"
 
 namespace controllers::cluster {
 namespace {
@@ -63,34 +59,6 @@ std::string read_id(const std::filesystem::path& p) {
   return id;
 }
 
-class NodeIdentityController final : public ctl::Controller {
- public:
-  explicit NodeIdentityController(std::filesystem::path dir) : dir_(std::move(dir)) {}
-
-  std::string name() const override { return "cluster.NodeIdentityController"; }
-  std::vector<ctl::Input> inputs() const override { return {}; }
-  std::vector<ctl::Output> outputs() const override {
-    return {ctl::output<rc::Identity>(ctl::OutputKind::kShared)};
-  }
-  std::vector<std::filesystem::path> node_state() const override {
-    return {dir_ / kNodeIdentityFile};
-  }
-
-  void reconcile(ctl::Runtime& rt) override {
-    // Established once per process, as Talos does; the file is the source of truth.
-    if (node_id_.empty()) {
-      node_id_ = load_or_create_node_id(dir_);
-      spdlog::info("node identity established node_id={}", node_id_);
-    }
-    ctl::modify<rc::Identity>(rt, rc::kLocalIdentityId,
-                              [&](rc::IdentitySpec& spec) { spec.set_node_id(node_id_); });
-  }
-
- private:
-  const std::filesystem::path dir_;
-  std::string node_id_;  // controller strand
-};
-
 }  // namespace
 
 std::string generate_node_id() {
@@ -122,10 +90,6 @@ std::string machine_id(const std::string& node_id) {
     out.push_back(kHex[b & 0xf]);
   }
   return out;
-}
-
-ControllerPtr make_node_identity_controller(std::filesystem::path state_dir) {
-  return std::make_unique<NodeIdentityController>(std::move(state_dir));
 }
 
 }  // namespace controllers::cluster

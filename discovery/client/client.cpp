@@ -21,6 +21,7 @@
 #include <thread>
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange under C++20
 
+#include "discovery/client/watch_view.h"
 #include "discovery/crypto/affiliate_codec.h"
 #include "discovery/server.grpc.pb.h"
 #include "platform/backoff.h"
@@ -478,35 +479,7 @@ void ClientImpl::on_watch_done(std::uint64_t session, const grpc::Status& status
 void ClientImpl::on_watch_message(std::uint64_t session, const spb::WatchResponse& message,
                                   bool snapshot) {
   if (session != watch_session_ || !watch_live_) return;  // a stream we already left
-  auto next =
-      snapshot ? std::make_shared<AffiliateMap>() : std::make_shared<AffiliateMap>(*current_);
-  for (const auto& remote : message.affiliates()) {
-    const std::string& id = remote.id();
-    if (id == options_.affiliate_id) continue;
-    if (message.deleted()) {
-      next->erase(id);
-      continue;
-    }
-    if (remote.data().empty()) continue;  // endpoint-only record: nothing to show yet
-    auto data = crypto::open_affiliate(cipher_, remote.data());
-    if (!data.ok()) {
-      spdlog::warn("discovery affiliate skipped affiliate={} reason={} error=\"{}\"", id,
-                   crypto::to_string(data.error().code), data.error().message);
-      continue;
-    }
-    auto affiliate = std::make_shared<Affiliate>();
-    affiliate->data = std::move(data).value();
-    for (const auto& blob : remote.endpoints()) {
-      auto endpoint = crypto::decrypt_endpoint(cipher_, blob);
-      if (!endpoint.ok()) {
-        spdlog::warn("discovery endpoint skipped affiliate={} reason={} error=\"{}\"", id,
-                     crypto::to_string(endpoint.error().code), endpoint.error().message);
-        continue;
-      }
-      affiliate->endpoints.push_back(std::move(endpoint).value());
-    }
-    (*next)[id] = std::move(affiliate);
-  }
+  auto next = apply_watch_message(*current_, message, snapshot, cipher_, options_.affiliate_id);
   if (!same_map(*next, *current_)) publish(std::move(next));
 }
 

@@ -25,6 +25,28 @@ std::string ip_from_text(std::string_view text) {
   return ip ? values::net::unmap(*ip) : std::string();
 }
 
+std::string peer_ip_bytes(std::string_view peer) {
+  std::string host;
+  if (peer.starts_with("ipv4:")) {
+    peer.remove_prefix(5);
+    host = std::string(peer.substr(0, peer.rfind(':')));
+  } else if (peer.starts_with("ipv6:")) {
+    peer.remove_prefix(5);
+    // Brackets may arrive URI-escaped depending on the gRPC version.
+    std::string text(peer);
+    for (auto [from, to] : {std::pair{"%5B", "["}, std::pair{"%5D", "]"}}) {
+      for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from)) {
+        text.replace(pos, 3, to);
+      }
+    }
+    if (!text.starts_with('[') || text.find(']') == std::string::npos) return {};
+    host = text.substr(0, text.find(']') + 1);
+  } else {
+    return {};
+  }
+  return ip_from_text(host);
+}
+
 std::optional<TrustedProxies> TrustedProxies::parse(std::string_view list, std::string& error) {
   TrustedProxies out;
   while (!list.empty()) {

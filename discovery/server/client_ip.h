@@ -15,6 +15,10 @@ namespace discovery::server {
 // address. Accepts "1.2.3.4", "::1" and "[::1]".
 std::string ip_from_text(std::string_view text);
 
+// The client's IP from a gRPC peer URI ("ipv4:1.2.3.4:5", "ipv6:[::1]:5") as 4 bytes (IPv4,
+// including IPv4-mapped IPv6) or 16 bytes (IPv6); empty when it is not an IP peer.
+std::string peer_ip_bytes(std::string_view peer);
+
 // A set of CIDR ranges ("10.0.0.0/8", "fd00::/8"; a bare address is a single host).
 class TrustedProxies {
  public:

@@ -20,6 +20,7 @@
 #include <unordered_map>
 
 #include "discovery/server.grpc.pb.h"
+#include "discovery/server/cluster_service.h"
 #include "discovery/server/metrics.h"
 #include "discovery/server/periodic.h"
 #include "discovery/server/rate_limit.h"
@@ -123,14 +124,6 @@ class Delays {
 const grpc::Status kRateLimited{grpc::StatusCode::RESOURCE_EXHAUSTED,
                                 "rate limit exceeds request timeout"};
 const grpc::Status kShuttingDown{grpc::StatusCode::UNAVAILABLE, "server is shutting down"};
-
-// Watch messages come from the State already encoded (once per change, shared by every watcher),
-// so Watch is served as a raw method: the stream writes those bytes instead of a message that
-// gRPC would serialize again for each watcher.
-using ClusterBase =
-    pb::Cluster::WithCallbackMethod_Hello<pb::Cluster::WithCallbackMethod_AffiliateUpdate<
-        pb::Cluster::WithCallbackMethod_AffiliateDelete<pb::Cluster::WithCallbackMethod_List<
-            pb::Cluster::WithRawCallbackMethod_Watch<pb::Cluster::Service>>>>>;
 
 // Up to this size a message is copied into a slice (one allocation; referencing takes two);
 // bigger ones (snapshots) are referenced, so every watcher of a cluster shares one copy.
@@ -350,7 +343,7 @@ std::optional<std::string_view> metadata(const grpc::CallbackServerContext& ctx,
   return std::string_view(it->second.data(), it->second.size());
 }
 
-class ClusterService final : public ClusterBase {
+class ClusterService final : public ClusterServiceBase {
  public:
   ClusterService(State& state, ServiceOptions options)
       : state_(state),
@@ -596,26 +589,8 @@ std::unique_ptr<Server> start_server(State& state, const ServerOptions& options)
   return std::make_unique<GrpcServer>(state, options);
 }
 
-std::string peer_ip_bytes(std::string_view peer) {
-  std::string host;
-  if (peer.starts_with("ipv4:")) {
-    peer.remove_prefix(5);
-    host = std::string(peer.substr(0, peer.rfind(':')));
-  } else if (peer.starts_with("ipv6:")) {
-    peer.remove_prefix(5);
-    // Brackets may arrive URI-escaped depending on the gRPC version.
-    std::string text(peer);
-    for (auto [from, to] : {std::pair{"%5B", "["}, std::pair{"%5D", "]"}}) {
-      for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from)) {
-        text.replace(pos, 3, to);
-      }
-    }
-    if (!text.starts_with('[') || text.find(']') == std::string::npos) return {};
-    host = text.substr(0, text.find(']') + 1);
-  } else {
-    return {};
-  }
-  return ip_from_text(host);
+std::unique_ptr<ClusterServiceBase> make_cluster_service(State& state, ServiceOptions options) {
+  return std::make_unique<ClusterService>(state, std::move(options));
 }
 
 std::string id_tag(std::string_view id) {

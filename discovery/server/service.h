@@ -64,10 +64,6 @@ class Server {
 // used. `state` must outlive the server.
 std::unique_ptr<Server> start_server(State& state, const ServerOptions& options);
 
-// The client's IP from a gRPC peer URI ("ipv4:1.2.3.4:5", "ipv6:[::1]:5") as 4 bytes (IPv4,
-// including IPv4-mapped IPv6) or 16 bytes (IPv6); empty when it is not an IP peer.
-std::string peer_ip_bytes(std::string_view peer);
-
 // A short, stable, non-reversible tag for an ID, so logs can correlate without printing it.
 std::string id_tag(std::string_view id);
 

@@ -31,7 +31,10 @@ class TransformController final : public Controller {
     auto outputs = t_.map(rt);
     if (!outputs) return;
     rt.start_tracking_outputs();
-    for (const auto& [id, spec] : *outputs) {
+    // Not a structured binding: clang before 16 cannot capture one in a lambda.
+    for (const auto& output : *outputs) {
+      const auto& id = output.first;
+      const auto& spec = output.second;
       rt.modify(resource::Pointer{t_.ns, t_.output.type, id}, [&](const ResourcePtr& current) {
         return Resource{
             current ? current->metadata : resource::Metadata({t_.ns, t_.output.type, id}), spec};

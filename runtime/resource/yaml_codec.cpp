@@ -511,6 +511,14 @@ void parse_value(const YAML::Node& n, pb::Message* m, const pb::FieldDescriptor*
                  const std::string& path) {
   if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
     const auto& r = *m->GetReflection();
+    if (!f->is_repeated() && Registry::instance().codec(f->message_type()->full_name())) {
+      // A custom codec renders an absent field and an empty message alike (an IP as ""); read
+      // back, that is the absent field, so a spec survives its own rendering byte for byte.
+      std::unique_ptr<pb::Message> value(r.GetMessage(*m, f).New());
+      parse_message(n, value.get(), path);
+      if (value->ByteSizeLong() > 0) r.MutableMessage(m, f)->CopyFrom(*value);
+      return;
+    }
     parse_message(n, f->is_repeated() ? r.AddMessage(m, f) : r.MutableMessage(m, f), path);
     return;
   }

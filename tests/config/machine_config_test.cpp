@@ -305,6 +305,21 @@ TEST(MachineConfig, MalformedYamlNamesTheFileAndPosition) {
   }
 }
 
+// yaml-cpp 0.7 alone loops forever on these, one empty document after another, until memory runs
+// out (the fuzz target found the first).
+TEST(MachineConfig, StreamsYamlCppCannotGetPastAreRefused) {
+  for (const char* text : {",", "- a\n,", "version: v1alpha1\n---\n,"}) {
+    try {
+      parse(text, "loop.yaml");
+      FAIL() << "parsed: " << text;
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("loop.yaml: 1 error occurred:\n\t* line ")) << text;
+    }
+  }
+  // Empty documents and leading markers are still fine.
+  EXPECT_FALSE(parse("---\n---\nversion: v1alpha1\n---\n", "ok.yaml").has_cluster);
+}
+
 TEST(MachineConfig, AllErrorsAreListed) {
   try {
     parse("apiVersion: v1alpha1\nkind: DiscoveryServiceConfig\n", "f.yaml");

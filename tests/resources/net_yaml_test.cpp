@@ -39,6 +39,19 @@ TEST_F(NetYaml, RendersGoTextForms) {
   EXPECT_EQ(spec_to_yaml(addresses), "addresses:\n  - 10.0.0.1/8\n  - fd00::1/64\n");
 }
 
+// An absent IP renders as "" like an empty one; read back it stays absent, so the spec's bytes
+// survive its own YAML (the resource YAML fuzz target found the empty message appearing).
+TEST_F(NetYaml, AbsentAddressesStayAbsentThroughYaml) {
+  network::AddressStatusSpec spec;
+  spec.set_link_name("eth0");
+  *spec.mutable_local() = values::net::ip("10.0.0.1");
+  network::AddressStatusSpec back;
+  spec_from_yaml("address: \"\"\nlocal: 10.0.0.1\nbroadcast: \"\"\nlinkName: eth0\n", &back);
+  EXPECT_FALSE(back.has_address());
+  EXPECT_FALSE(back.has_broadcast());
+  EXPECT_EQ(back.SerializeAsString(), spec.SerializeAsString());
+}
+
 TEST_F(NetYaml, ParsesWhatItRenders) {
   common::NetIP mapped;
   spec_from_yaml("::ffff:1.2.3.4", &mapped);

@@ -64,5 +64,18 @@ TEST(ClientIp, HeadersCountOnlyFromTrustedPeers) {
   EXPECT_EQ(client_ip("", "1.2.3.4", std::nullopt, trusted), "");
 }
 
+TEST(PeerIp, ParsesGrpcPeerUris) {
+  EXPECT_EQ(peer_ip_bytes("ipv4:127.0.0.1:5000"), std::string("\x7f\x00\x00\x01", 4));
+  EXPECT_EQ(peer_ip_bytes("ipv6:[::ffff:1.2.3.4]:5000"), std::string("\x01\x02\x03\x04", 4));
+  EXPECT_EQ(peer_ip_bytes("ipv6:%5B::ffff:1.2.3.4%5D:5000"), std::string("\x01\x02\x03\x04", 4));
+  std::string loopback6(16, '\0');
+  loopback6[15] = 1;
+  EXPECT_EQ(peer_ip_bytes("ipv6:[::1]:5000"), loopback6);
+  EXPECT_EQ(peer_ip_bytes("ipv6:[fe80::1%eth0]:5000").size(), 16u);
+  EXPECT_EQ(peer_ip_bytes("unix:/tmp/sock"), "");
+  EXPECT_EQ(peer_ip_bytes("ipv4:not-an-ip:1"), "");
+  EXPECT_EQ(peer_ip_bytes("ipv6:[::1"), "");
+}
+
 }  // namespace
 }  // namespace discovery::server
