@@ -376,6 +376,9 @@ class DaemonImpl final : public Daemon {
     // A connection that has not finished its TLS handshake in 10 s is closed (gRPC's default is
     // 120 s): raw TCP clients cannot hold descriptors for minutes.
     builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10000);
+    // A connection with no call for 5 min is closed, so idle clients cannot hold the connection
+    // caps' places for ever (a watch, such as `get -w`, is a call and keeps its connection).
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60 * 1000);
     builder.RegisterService(api_state_.get());
     builder.RegisterService(api_machine_.get());
     api_server_ = builder.BuildAndStart();
