@@ -307,11 +307,15 @@ class StopFlag {
     std::lock_guard lock(mu_);
     return stopped_;
   }
-  // Registers the context of the call about to start; null when stop was already asked.
+  // Registers the context of the stream about to start; null when stop was already asked.
   std::shared_ptr<grpc::ClientContext> begin_call() {
+    auto ctx = std::make_shared<grpc::ClientContext>();
+    // A member cut off from its cluster's leader ends the stream (UNAVAILABLE, "no leader")
+    // instead of keeping it open and silent, so the stream moves to another endpoint.
+    ctx->AddMetadata("hasleader", "true");
     std::lock_guard lock(mu_);
     if (stopped_) return nullptr;
-    ctx_ = std::make_shared<grpc::ClientContext>();
+    ctx_ = ctx;
     return ctx_;
   }
   void end_call() {

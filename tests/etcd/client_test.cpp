@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "tests/support/child_process.h"
 #include "tests/support/etcd_server.h"
 #include "tests/support/eventually.h"
 
@@ -364,6 +366,46 @@ TEST(EtcdFailover, DeadFirstEndpointIsSkipped) {
   auto w = fresh->watch(etcd::WatchRequest::prefix("failover/", put.revision), got.callback());
   ASSERT_TRUE(eventually([&] { return got.events().size() == 1; }, 5s, 10ms));
   EXPECT_EQ(got.events()[0].kv.value, "v");
+}
+
+// TLS both ways: the server's certificate checked against our CA, ours required by etcd. The
+// certificates come from the kube-apiserver tests' prepare.sh (a CA, a serving certificate for
+// 127.0.0.1 and a client certificate).
+TEST(EtcdTls, ClientCertificateOverTls) {
+  char tmpl[] = "/tmp/tds-etcd-tls-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{dir};
+  const auto prepared = tds::test::run_to_exit(
+      {"/bin/bash", std::string(TDS_KUBE_SCRIPTS_DIR) + "/prepare.sh", dir, "1"}, 30s);
+  ASSERT_EQ(prepared.exit_code, 0) << prepared.output;
+
+  EtcdServer server(
+      tds::test::EtcdServerTls{dir + "/ca.crt", dir + "/apiserver.crt", dir + "/apiserver.key"});
+  ASSERT_TRUE(server.ok()) << server.output();
+
+  etcd::Options options;
+  options.endpoints = {server.endpoint()};
+  options.dial_timeout = 1000ms;
+  options.request_timeout = 2000ms;
+  options.tls =
+      etcd::TlsOptions{dir + "/ca.crt", dir + "/admin-client.crt", dir + "/admin-client.key"};
+  auto c = etcd::make_client(options);
+  c->put({"tls/k", "v"});
+  EXPECT_EQ(c->range({"tls/k"}).kvs.at(0).value, "v");
+
+  // Without a client certificate, and in plaintext, nothing gets through.
+  options.tls->cert_file.clear();
+  options.tls->key_file.clear();
+  EXPECT_THROW(etcd::make_client(options)->range({"tls/k"}), etcd::Error);
+  options.tls.reset();
+  EXPECT_THROW(etcd::make_client(options)->range({"tls/k"}), etcd::Error);
 }
 
 }  // namespace

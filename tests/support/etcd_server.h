@@ -1,6 +1,7 @@
 // A real etcd (Debian's etcd-server) on 127.0.0.1 for the etcd client tests: ephemeral ports, a
 // temporary data dir, killed and reaped on destruction. It can be killed and started again on the
-// same ports and data, to test what a client does while its server is gone.
+// same ports and data, to test what a client does while its server is gone. With certificates it
+// serves clients over TLS and requires a client certificate signed by the given CA.
 #pragma once
 
 #include <arpa/inet.h>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -19,6 +21,14 @@
 #include "tests/support/child_process.h"
 
 namespace tds::test {
+
+// PEM files for a TLS etcd: its serving certificate (valid for 127.0.0.1) and the CA its
+// clients' certificates must be signed by.
+struct EtcdServerTls {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+};
 
 class EtcdServer {
  public:
@@ -29,7 +39,7 @@ class EtcdServer {
   }
 
   // Starts etcd and waits until it serves clients; ok() says whether it did, output() why not.
-  EtcdServer() {
+  explicit EtcdServer(std::optional<EtcdServerTls> tls = std::nullopt) : tls_(std::move(tls)) {
     char tmpl[] = "/tmp/tds-etcd-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) return;
     dir_ = tmpl;
@@ -64,17 +74,27 @@ class EtcdServer {
   // Starts etcd again on the same ports and data; true once it serves clients.
   bool start() {
     process_.reset();
-    const std::string client = "http://" + endpoint();
+    const std::string client = (tls_ ? "https://" : "http://") + endpoint();
     const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
 #if defined(__aarch64__)
     // etcd 3.4 refuses to start on arm64 unless told the architecture is accepted.
     setenv("ETCD_UNSUPPORTED_ARCH", "arm64", 0);
 #endif
-    process_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-        binary(), "--name=default", "--data-dir=" + dir_ + "/data",
-        "--listen-client-urls=" + client, "--advertise-client-urls=" + client,
-        "--listen-peer-urls=" + peer, "--initial-advertise-peer-urls=" + peer,
-        "--initial-cluster=default=" + peer, "--logger=zap", "--log-outputs=stderr"});
+    std::vector<std::string> args{binary(),
+                                  "--name=default",
+                                  "--data-dir=" + dir_ + "/data",
+                                  "--listen-client-urls=" + client,
+                                  "--advertise-client-urls=" + client,
+                                  "--listen-peer-urls=" + peer,
+                                  "--initial-advertise-peer-urls=" + peer,
+                                  "--initial-cluster=default=" + peer,
+                                  "--logger=zap",
+                                  "--log-outputs=stderr"};
+    if (tls_) {
+      args.insert(args.end(), {"--cert-file=" + tls_->cert_file, "--key-file=" + tls_->key_file,
+                               "--trusted-ca-file=" + tls_->ca_file, "--client-cert-auth"});
+    }
+    process_ = std::make_unique<ChildProcess>(std::move(args));
     ready_ =
         process_
             ->wait_for_output(std::regex("serving client traffic|ready to serve client requests"),
@@ -108,6 +128,7 @@ class EtcdServer {
     return ports;
   }
 
+  std::optional<EtcdServerTls> tls_;
   std::string dir_;  // temporary: data dir lives in dir_/data
   int client_port_ = 0;
   int peer_port_ = 0;
