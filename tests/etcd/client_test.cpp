@@ -18,7 +18,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using tds::test::EtcdServer;
+using tds::test::EtcdCluster;
 using tds::test::eventually;
 
 // One etcd for the whole binary: starting one takes about a second. Tests use distinct key
@@ -26,14 +26,14 @@ using tds::test::eventually;
 class EtcdEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    server_ = std::make_unique<EtcdServer>();
+    server_ = std::make_unique<EtcdCluster>();
     ASSERT_TRUE(server_->ok()) << server_->output();
   }
   void TearDown() override { server_.reset(); }
-  static EtcdServer& server() { return *server_; }
+  static EtcdCluster& server() { return *server_; }
 
  private:
-  static inline std::unique_ptr<EtcdServer> server_;
+  static inline std::unique_ptr<EtcdCluster> server_;
 };
 
 const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new EtcdEnvironment);
@@ -311,7 +311,7 @@ TEST(EtcdWatch, FromCompactedRevisionReportsCompaction) {
 // Runs last (its own etcd): a killed server makes calls fail as unavailable within the request
 // timeout; when it is back the same client works again and a watch resumes without losing events.
 TEST(EtcdRestart, UnavailableWithinTimeoutThenRecovers) {
-  EtcdServer server;
+  EtcdCluster server;
   ASSERT_TRUE(server.ok()) << server.output();
   auto c = client_for(server.endpoint(), 1000ms);
   c->put({"restart/before", "1"});
@@ -386,8 +386,8 @@ TEST(EtcdTls, ClientCertificateOverTls) {
       {"/bin/bash", std::string(TDS_KUBE_SCRIPTS_DIR) + "/prepare.sh", dir, "1"}, 30s);
   ASSERT_EQ(prepared.exit_code, 0) << prepared.output;
 
-  EtcdServer server(
-      tds::test::EtcdServerTls{dir + "/ca.crt", dir + "/apiserver.crt", dir + "/apiserver.key"});
+  EtcdCluster server(
+      1, tds::test::EtcdServerTls{dir + "/ca.crt", dir + "/apiserver.crt", dir + "/apiserver.key"});
   ASSERT_TRUE(server.ok()) << server.output();
 
   etcd::Options options;
@@ -406,6 +406,52 @@ TEST(EtcdTls, ClientCertificateOverTls) {
   EXPECT_THROW(etcd::make_client(options)->range({"tls/k"}), etcd::Error);
   options.tls.reset();
   EXPECT_THROW(etcd::make_client(options)->range({"tls/k"}), etcd::Error);
+}
+
+// Three members; the one the client and its watch and keep-alive use is killed. Calls move to
+// another member, the watch resumes there without losing or repeating an event, and the lease
+// stays alive.
+TEST(EtcdMembers, LossOfOneMovesCallsWatchAndKeepAlive) {
+  EtcdCluster cluster(3);
+  ASSERT_TRUE(cluster.ok()) << cluster.output();
+  etcd::Options options;
+  options.endpoints = cluster.endpoints();
+  options.dial_timeout = 500ms;
+  options.request_timeout = 2000ms;
+  auto c = etcd::make_client(options);
+  const auto first = c->put({"cluster/a", "1"});
+  const auto lease = c->lease_grant(2);
+  c->put({"cluster/leased", "v", lease.id});
+  auto keep = c->lease_keep_alive(lease.id);
+
+  Collected got;
+  auto w = c->watch(etcd::WatchRequest::prefix("cluster/", first.revision), got.callback());
+  ASSERT_TRUE(eventually([&] { return got.events().size() == 2; }, 5s, 10ms));
+
+  cluster.kill(0);
+  // The first call after the loss may fail (it was sent to the dead member); the next ones go to
+  // a live member.
+  EXPECT_TRUE(eventually(
+      [&] {
+        try {
+          c->put({"cluster/b", "2"});
+          return true;
+        } catch (const etcd::Error& e) {
+          EXPECT_TRUE(e.transient()) << e.what();
+          return false;
+        }
+      },
+      10s, 50ms));
+  ASSERT_TRUE(eventually([&] { return got.events().size() >= 3; }, 10s, 10ms));
+  const auto events = got.events();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].kv.key, "cluster/a");
+  EXPECT_EQ(events[1].kv.key, "cluster/leased");
+  EXPECT_EQ(events[2].kv.key, "cluster/b");
+
+  // Twice the TTL after the loss, the leased key is still there: the keep-alive moved too.
+  std::this_thread::sleep_for(4s);
+  EXPECT_EQ(c->range({"cluster/leased"}).kvs.size(), 1u);
 }
 
 }  // namespace

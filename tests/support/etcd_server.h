@@ -1,7 +1,8 @@
-// A real etcd (Debian's etcd-server) on 127.0.0.1 for the etcd client tests: ephemeral ports, a
-// temporary data dir, killed and reaped on destruction. It can be killed and started again on the
-// same ports and data, to test what a client does while its server is gone. With certificates it
-// serves clients over TLS and requires a client certificate signed by the given CA.
+// A real etcd (Debian's etcd-server) on 127.0.0.1 for the etcd client tests: one member or a
+// cluster of several, ephemeral ports, temporary data dirs, every process killed and reaped on
+// destruction. A member can be killed and started again on the same ports and data, to test what a
+// client does while its server is gone. With certificates, members serve clients over TLS and
+// require a client certificate signed by the given CA.
 #pragma once
 
 #include <arpa/inet.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -30,7 +32,7 @@ struct EtcdServerTls {
   std::string key_file;
 };
 
-class EtcdServer {
+class EtcdCluster {
  public:
   // The binary: $TDS_ETCD_BIN, else /usr/bin/etcd.
   static std::string binary() {
@@ -38,72 +40,126 @@ class EtcdServer {
     return "/usr/bin/etcd";
   }
 
-  // Starts etcd and waits until it serves clients; ok() says whether it did, output() why not.
-  explicit EtcdServer(std::optional<EtcdServerTls> tls = std::nullopt) : tls_(std::move(tls)) {
+  // Starts `members` members together and waits until each serves clients; ok() says whether
+  // they all did, output() why not.
+  explicit EtcdCluster(std::size_t members = 1, std::optional<EtcdServerTls> tls = std::nullopt)
+      : tls_(std::move(tls)) {
     char tmpl[] = "/tmp/tds-etcd-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) return;
     dir_ = tmpl;
-    const auto ports = pick_free_ports(2);
-    if (ports.size() != 2) return;
-    client_port_ = ports[0];
-    peer_port_ = ports[1];
-    start();
+    const auto ports = pick_free_ports(2 * members);
+    if (ports.size() != 2 * members) return;
+    for (std::size_t i = 0; i < members; ++i) {
+      members_.push_back(
+          Member{"m" + std::to_string(i), ports[2 * i], ports[2 * i + 1], {}, false});
+    }
+    for (std::size_t i = 0; i < members; ++i) {
+      if (!initial_cluster_.empty()) initial_cluster_ += ",";
+      initial_cluster_ += members_[i].name + "=" + peer_url(i);
+    }
+    // All processes first: a member of a new cluster serves only once a quorum has met.
+    for (std::size_t i = 0; i < members; ++i) spawn(i);
+    for (std::size_t i = 0; i < members; ++i) wait_ready(i);
   }
 
-  ~EtcdServer() {
-    process_.reset();
+  ~EtcdCluster() {
+    members_.clear();
     if (!dir_.empty()) {
       std::error_code ec;
       std::filesystem::remove_all(dir_, ec);
     }
   }
 
-  EtcdServer(const EtcdServer&) = delete;
-  EtcdServer& operator=(const EtcdServer&) = delete;
+  EtcdCluster(const EtcdCluster&) = delete;
+  EtcdCluster& operator=(const EtcdCluster&) = delete;
 
-  bool ok() const { return ready_; }
-  std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
-  std::string output() const { return process_ ? process_->output() : std::string(); }
-
-  // Kills etcd (SIGKILL: no goodbye to its clients) and reaps it.
-  void kill() {
-    process_.reset();
-    ready_ = false;
+  std::size_t size() const { return members_.size(); }
+  bool ok() const {
+    if (members_.empty()) return false;
+    for (const auto& m : members_) {
+      if (!m.ready) return false;
+    }
+    return true;
+  }
+  std::string endpoint(std::size_t i = 0) const {
+    return "127.0.0.1:" + std::to_string(members_.at(i).client_port);
+  }
+  std::vector<std::string> endpoints() const {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < members_.size(); ++i) out.push_back(endpoint(i));
+    return out;
+  }
+  // Every member's output, each under a header line.
+  std::string output() const {
+    std::string out;
+    for (const auto& m : members_) {
+      out += "--- etcd member " + m.name + "\n";
+      if (m.process) out += m.process->output();
+    }
+    return out;
   }
 
-  // Starts etcd again on the same ports and data; true once it serves clients.
-  bool start() {
-    process_.reset();
-    const std::string client = (tls_ ? "https://" : "http://") + endpoint();
-    const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+  // Kills member i (SIGKILL: no goodbye to its clients or peers) and reaps it.
+  void kill(std::size_t i = 0) {
+    members_.at(i).process.reset();
+    members_.at(i).ready = false;
+  }
+
+  // Starts member i again on the same ports and data; true once it serves clients.
+  bool start(std::size_t i = 0) {
+    spawn(i);
+    return wait_ready(i);
+  }
+
+ private:
+  struct Member {
+    std::string name;
+    int client_port = 0;
+    int peer_port = 0;
+    std::unique_ptr<ChildProcess> process;
+    bool ready = false;
+  };
+
+  std::string peer_url(std::size_t i) const {
+    return "http://127.0.0.1:" + std::to_string(members_[i].peer_port);
+  }
+
+  void spawn(std::size_t i) {
+    auto& m = members_.at(i);
+    m.process.reset();
+    m.ready = false;
+    const std::string client = (tls_ ? "https://" : "http://") + endpoint(i);
 #if defined(__aarch64__)
     // etcd 3.4 refuses to start on arm64 unless told the architecture is accepted.
     setenv("ETCD_UNSUPPORTED_ARCH", "arm64", 0);
 #endif
     std::vector<std::string> args{binary(),
-                                  "--name=default",
-                                  "--data-dir=" + dir_ + "/data",
+                                  "--name=" + m.name,
+                                  "--data-dir=" + dir_ + "/" + m.name,
                                   "--listen-client-urls=" + client,
                                   "--advertise-client-urls=" + client,
-                                  "--listen-peer-urls=" + peer,
-                                  "--initial-advertise-peer-urls=" + peer,
-                                  "--initial-cluster=default=" + peer,
+                                  "--listen-peer-urls=" + peer_url(i),
+                                  "--initial-advertise-peer-urls=" + peer_url(i),
+                                  "--initial-cluster=" + initial_cluster_,
+                                  "--initial-cluster-state=new",
                                   "--logger=zap",
                                   "--log-outputs=stderr"};
     if (tls_) {
       args.insert(args.end(), {"--cert-file=" + tls_->cert_file, "--key-file=" + tls_->key_file,
                                "--trusted-ca-file=" + tls_->ca_file, "--client-cert-auth"});
     }
-    process_ = std::make_unique<ChildProcess>(std::move(args));
-    ready_ =
-        process_
-            ->wait_for_output(std::regex("serving client traffic|ready to serve client requests"),
-                              std::chrono::seconds(20))
-            .has_value();
-    return ready_;
+    m.process = std::make_unique<ChildProcess>(std::move(args));
   }
 
- private:
+  bool wait_ready(std::size_t i) {
+    auto& m = members_.at(i);
+    if (!m.process) return false;
+    m.ready =
+        m.process->wait_for_output(std::regex("serving client traffic"), std::chrono::seconds(20))
+            .has_value();
+    return m.ready;
+  }
+
   // `n` distinct ports the kernel considers free on 127.0.0.1; empty on failure. Another process
   // could take one before etcd binds it, a race tests accept.
   static std::vector<int> pick_free_ports(std::size_t n) {
@@ -129,11 +185,9 @@ class EtcdServer {
   }
 
   std::optional<EtcdServerTls> tls_;
-  std::string dir_;  // temporary: data dir lives in dir_/data
-  int client_port_ = 0;
-  int peer_port_ = 0;
-  std::unique_ptr<ChildProcess> process_;
-  bool ready_ = false;
+  std::string dir_;              // temporary: member data dirs live in dir_/<name>
+  std::string initial_cluster_;  // name=peer_url,... of every member
+  std::vector<Member> members_;  // test thread only
 };
 
 }  // namespace tds::test
