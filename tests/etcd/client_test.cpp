@@ -308,6 +308,23 @@ TEST(EtcdWatch, FromCompactedRevisionReportsCompaction) {
   EXPECT_EQ(got.all().size(), 1u);
 }
 
+// etcd refuses a watch whose range is empty (key after range_end): the watch ends with one
+// canceled delivery that carries etcd's reason.
+TEST(EtcdWatch, CanceledByEtcdReportsReason) {
+  auto c = client();
+  Collected got;
+  etcd::WatchRequest req;
+  req.key = "cancel/b";
+  req.range_end = "cancel/a";
+  auto w = c->watch(req, got.callback());
+  ASSERT_TRUE(eventually([&] { return !got.all().empty(); }, 5s, 10ms));
+  const auto all = got.all();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_TRUE(all[0].canceled);
+  EXPECT_EQ(all[0].compact_revision, 0);
+  EXPECT_FALSE(all[0].cancel_reason.empty());
+}
+
 // Runs last (its own etcd): a killed server makes calls fail as unavailable within the request
 // timeout; when it is back the same client works again and a watch resumes without losing events.
 TEST(EtcdRestart, UnavailableWithinTimeoutThenRecovers) {
