@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tests/support/child_process.h"
+#include "tests/support/free_ports.h"
 
 namespace tds::test {
 
@@ -160,29 +161,6 @@ class EtcdCluster {
     return m.ready;
   }
 
-  // `n` distinct ports the kernel considers free on 127.0.0.1; empty on failure. Another process
-  // could take one before etcd binds it, a race tests accept.
-  static std::vector<int> pick_free_ports(std::size_t n) {
-    std::vector<int> fds;
-    std::vector<int> ports;
-    for (std::size_t i = 0; i < n; ++i) {
-      const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (fd < 0) break;
-      fds.push_back(fd);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      socklen_t len = sizeof addr;
-      if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-          getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        break;
-      }
-      ports.push_back(ntohs(addr.sin_port));
-    }
-    for (const int fd : fds) close(fd);
-    if (ports.size() != n) ports.clear();
-    return ports;
-  }
 
   std::optional<EtcdServerTls> tls_;
   std::string dir_;              // temporary: member data dirs live in dir_/<name>

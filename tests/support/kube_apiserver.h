@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "tests/support/child_process.h"
+#include "tests/support/free_ports.h"
 #include "tests/support/eventually.h"
 
 namespace tds::test {
@@ -76,30 +77,6 @@ namespace kube_apiserver_detail {
 
 inline constexpr char kCurl[] = "/usr/bin/curl";
 
-// `n` distinct ports the kernel considers free on 127.0.0.1; empty on failure. The sockets are
-// held until all are picked (so they differ) and then closed: another process could take one
-// before our child binds it, a race tests accept.
-inline std::vector<int> pick_free_ports(std::size_t n) {
-  std::vector<int> fds;
-  std::vector<int> ports;
-  for (std::size_t i = 0; i < n; ++i) {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) break;
-    fds.push_back(fd);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      break;
-    }
-    ports.push_back(ntohs(addr.sin_port));
-  }
-  for (const int fd : fds) close(fd);
-  if (ports.size() != n) ports.clear();
-  return ports;
-}
 
 inline std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -212,7 +189,7 @@ class KubeApiServer {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
 
-    const auto ports = detail::pick_free_ports(3);
+    const auto ports = pick_free_ports(3);
     if (ports.empty()) return ::testing::AssertionFailure() << "no free ports on 127.0.0.1";
     etcd_client_port_ = ports[0];
     etcd_peer_port_ = ports[1];
