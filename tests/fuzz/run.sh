@@ -18,6 +18,13 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
 targets=(
   tds_discovery_state_fuzz   # Cluster gRPC service + registry, snapshot round trips
   tds_snapshot_load_fuzz     # snapshot files: ours (plain, encrypted) and upstream's
+  tds_state_api_fuzz         # COSI State gRPC service, read-write and read-only
+  tds_resource_yaml_fuzz     # resource YAML codecs, metadata YAML, resource definitions
+  tds_machine_config_fuzz    # machine config parsing and validation, gen config
+  tds_identity_files_fuzz    # node-identity.yaml, kubespan-identity.yaml, base62
+  tds_affiliate_decode_fuzz  # client decoding of Watch messages (AES-GCM, AES-ECB, protobuf)
+  tds_landing_http_fuzz      # discovery-service HTTP handlers, /inspect queries
+  tds_discovery_flags_fuzz   # durations, --trusted-proxies, proxy headers, key files
 )
 if (($# > 0)); then targets=("$@"); fi
 cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]}"
