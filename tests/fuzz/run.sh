@@ -29,6 +29,17 @@ targets=(
 if (($# > 0)); then targets=("$@"); fi
 cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]}"
 
+# Targets whose input is a program of small steps start with long programs: libFuzzer's length
+# control keeps inputs at the seeds' length for as long as new coverage keeps coming, which for
+# these slow, stateful targets is the whole run (few steps, shallow sequences).
+options() {
+  case $1 in
+    tds_discovery_state_fuzz | tds_state_api_fuzz | tds_affiliate_decode_fuzz | tds_landing_http_fuzz)
+      echo "-len_control=0 -max_len=2048" ;;
+    *) echo "-max_len=8192" ;;
+  esac
+}
+
 mkdir -p build-fuzz/logs
 failed=()
 summary=()
@@ -42,7 +53,7 @@ for target in "${targets[@]}"; do
   echo "== $target (${seconds}s)"
   # Findings (crash-*, leak-*, timeout-*, oom-*) land in build-fuzz/<target>- and fail the run.
   if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    "build-fuzz/tests/fuzz/$target" -max_total_time="$seconds" -max_len=8192 -timeout=10 \
+    "build-fuzz/tests/fuzz/$target" -max_total_time="$seconds" $(options "$target") -timeout=10 \
     -rss_limit_mb=2048 -artifact_prefix="build-fuzz/$target-" -print_final_stats=1 \
     "${dirs[@]}" >"$log" 2>&1; then
     failed+=("$target")
