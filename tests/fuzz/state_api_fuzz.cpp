@@ -230,11 +230,11 @@ class Harness {
     auto call = std::make_unique<fuzz::UnaryCall>();
     wire::TeardownAndDestroyResponse resp;
     call->bind((read_only ? *ro_ : *rw_).TeardownAndDestroy(call->context(), &req, &resp));
-    poll();
     if (read_only) {
       check(call->status().has_value(), "a read-only TeardownAndDestroy ends at once");
       expect_denied(*call->status(), ptr, before);
     }
+    poll();
     pending_.push_back(std::move(call));
     settle_pending();
   }
@@ -374,18 +374,19 @@ class Harness {
   template <class Call>
   grpc::Status unary(bool read_only, Call&& call) {
     auto& s = read_only ? *ro_ : *rw_;
-    const grpc::Status status =
-        fuzz::unary([&](grpc::CallbackServerContext* ctx) { return call(s, ctx); });
-    poll();
-    return status;
+    return fuzz::unary([&](grpc::CallbackServerContext* ctx) { return call(s, ctx); });
   }
 
+ public:
+  // Runs what the streams and pending calls queued. Only between steps: a pending
+  // TeardownAndDestroy may act on what a step just wrote, after the step's checks.
   void poll() {
     io_.restart();
     while (io_.poll() > 0) {
     }
   }
 
+ private:
   static Pointer pointer_of(const wire::Metadata& md) {
     return Pointer{md.namespace_(), md.type(), md.id()};
   }
@@ -740,6 +741,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       }
     }
+    h.poll();
   }
   h.sync();
   return 0;
