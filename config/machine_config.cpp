@@ -6,7 +6,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -22,6 +24,50 @@ std::string report(const std::string& source, const std::vector<std::string>& er
                     (errors.size() == 1 ? " error occurred:\n" : " errors occurred:\n");
   for (const auto& e : errors) out += "\t* " + e + "\n";
   return out;
+}
+
+// Where a config stops being YAML text: YAML streams are printable Unicode (UTF-8 here), and
+// Talos's parser refuses anything else. yaml-cpp takes such bytes into scalars, and its emitter
+// writes them back differently, so `gen config` would not reproduce a cluster ID that has them.
+std::optional<std::string> unprintable(std::string_view text) {
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < text.size(); ++column) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    // The sequence length from the lead byte (0: not a lead byte), and the lead's payload bits.
+    std::size_t length = 0;
+    std::uint32_t c = 0;
+    if (b < 0x80) {
+      length = 1, c = b;
+    } else if ((b >> 5) == 0x6) {
+      length = 2, c = b & 0x1f;
+    } else if ((b >> 4) == 0xe) {
+      length = 3, c = b & 0x0f;
+    } else if ((b >> 3) == 0x1e) {
+      length = 4, c = b & 0x07;
+    }
+    bool ok = length > 0 && i + length <= text.size();
+    for (std::size_t k = 1; ok && k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      ok = (next & 0xc0) == 0x80;
+      c = (c << 6) | (next & 0x3f);
+    }
+    // Shortest form only, no surrogates, nothing past U+10FFFF.
+    static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    ok = ok && c >= kMin[length] && c <= 0x10ffff && (c < 0xd800 || c > 0xdfff);
+    const std::string where = "line " + std::to_string(line) + ", column " + std::to_string(column);
+    if (!ok) return where + ": invalid UTF-8";
+    // YAML's printable set: tab, line breaks, and everything visible.
+    const bool printable = c == 0x9 || c == 0xa || c == 0xd || (c >= 0x20 && c <= 0x7e) ||
+                           c == 0x85 || (c >= 0xa0 && c <= 0xd7ff) ||
+                           (c >= 0xe000 && c <= 0xfffd) || c >= 0x10000;
+    if (!printable) return where + ": control characters are not allowed";
+    if (c == '\n') {
+      ++line;
+      column = 0;
+    }
+    i += length;
+  }
+  return std::nullopt;
 }
 
 // Every document of a YAML stream. yaml-cpp 0.7's LoadAll never returns on some malformed streams
@@ -375,6 +421,7 @@ Error::Error(std::string source, std::vector<std::string> errors)
 
 MachineConfig parse(std::string_view yaml, std::string_view source) {
   const std::string src(source);
+  if (auto error = unprintable(yaml)) throw Error(src, {*error});
   std::vector<YAML::Node> docs;
   try {
     docs = load_documents(std::string(yaml));

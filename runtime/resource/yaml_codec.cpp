@@ -618,8 +618,9 @@ YAML::Node metadata_to_node(const Metadata& md) {
   return node;
 }
 
-// RFC3339: 2026-11-27T16:43:14Z, 2026-11-27T18:43:14.5+02:00.
-std::optional<Timestamp> parse_rfc3339(const std::string& text) {
+// RFC3339: 2026-11-27T16:43:14Z, 2026-11-27T18:43:14.5+02:00. Null when it is not one, or (with
+// *out_of_range set) when it is one that a Timestamp cannot hold.
+std::optional<Timestamp> parse_rfc3339(const std::string& text, bool* out_of_range) {
   std::tm tm{};
   int consumed = 0;
   if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
@@ -661,6 +662,16 @@ std::optional<Timestamp> parse_rfc3339(const std::string& text) {
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   const std::time_t secs = timegm(&tm);
+  // Timestamps count nanoseconds in 64 bits, which reach from 1677 to 2262; whole years inside
+  // that keep the conversion below (offset and fraction included) from overflowing.
+  constexpr std::int64_t kFirst = -9214560000;  // 1678-01-01T00:00:00Z
+  constexpr std::int64_t kEnd = 9214646400;     // 2262-01-01T00:00:00Z
+  static_assert(kEnd + 86400 <
+                std::chrono::duration_cast<std::chrono::seconds>(Timestamp::duration::max()).count());
+  if (secs < kFirst || secs >= kEnd) {
+    *out_of_range = true;
+    return std::nullopt;
+  }
   return std::chrono::time_point_cast<Timestamp::duration>(
       std::chrono::system_clock::from_time_t(secs) - offset + fraction);
 }
@@ -711,7 +722,9 @@ Metadata metadata_from_node(const YAML::Node& n) {
         if (!phase) fail(path, quoted(text) + " is not a phase (running or tearingDown)");
         md.phase = *phase;
       } else if (key == "created" || key == "updated") {
-        auto t = parse_rfc3339(text);
+        bool out_of_range = false;
+        auto t = parse_rfc3339(text, &out_of_range);
+        if (out_of_range) fail(path, quoted(text) + " is out of range (years 1678 to 2261)");
         if (!t) fail(path, quoted(text) + " is not an RFC3339 time");
         (key == "created" ? md.created : md.updated) = *t;
       } else {

@@ -320,6 +320,27 @@ TEST(MachineConfig, StreamsYamlCppCannotGetPastAreRefused) {
   EXPECT_FALSE(parse("---\n---\nversion: v1alpha1\n---\n", "ok.yaml").has_cluster);
 }
 
+// As Talos's parser: a config is printable UTF-8. yaml-cpp alone took the bytes, and `gen config`
+// wrote a cluster ID with them back as a different ID (found by the machine config fuzz target).
+TEST(MachineConfig, OnlyPrintableUtf8IsYaml) {
+  const std::string base = "version: v1alpha1\ncluster:\n  id: ";
+  for (const auto& [bytes, error] : std::vector<std::pair<std::string, std::string>>{
+           {"a\xff\xff" "b", "line 3, column 8: invalid UTF-8"},
+           {"\xc0\xaf", "line 3, column 7: invalid UTF-8"},      // overlong '/'
+           {"\xed\xa0\x80", "line 3, column 7: invalid UTF-8"},  // a surrogate
+           {"ab\x08", "line 3, column 9: control characters are not allowed"},
+           {std::string(1, '\0'), "line 3, column 7: control characters are not allowed"}}) {
+    try {
+      parse(base + bytes + "\n", "bytes.yaml");
+      FAIL() << "parsed";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.errors(), ElementsAre(error));
+    }
+  }
+  const std::string id = "ids-\xc3\xa9t\xe2\x82\xac-\xf0\x9f\x98\x80";  // é, €, an emoji
+  EXPECT_EQ(parse(base + id + "\n", "ok.yaml").legacy_cluster_id, id);
+}
+
 TEST(MachineConfig, AllErrorsAreListed) {
   try {
     parse("apiVersion: v1alpha1\nkind: DiscoveryServiceConfig\n", "f.yaml");

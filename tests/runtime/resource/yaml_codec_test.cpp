@@ -396,6 +396,12 @@ TEST(MetadataYaml, ErrorsNameTheKey) {
        "metadata.created: \"2026-13-01T00:00:00Z\" is not an RFC3339 time"},
       {"updated: 2026-11-27 16:43:14",
        "metadata.updated: \"2026-11-27 16:43:14\" is not an RFC3339 time"},
+      // Nanoseconds since 1970 in 64 bits end in 2262; the resource YAML fuzz target found the
+      // conversion overflowing past it.
+      {"created: 2784-01-01T00:00:00Z",
+       "metadata.created: \"2784-01-01T00:00:00Z\" is out of range (years 1678 to 2261)"},
+      {"updated: 1000-01-01T00:00:00Z",
+       "metadata.updated: \"1000-01-01T00:00:00Z\" is out of range (years 1678 to 2261)"},
       {"labels: [a]", "metadata.labels: expected a map, got a sequence"},
       {"finalizers: {a: b}", "metadata.finalizers: expected a sequence, got a map"},
       {"colour: red", "metadata.colour: unknown metadata field"},
