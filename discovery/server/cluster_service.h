@@ -19,8 +19,14 @@ using ClusterServiceBase = ::sidero::discovery::server::Cluster::WithCallbackMet
                 ::sidero::discovery::server::Cluster::WithRawCallbackMethod_Watch<
                     ::sidero::discovery::server::Cluster::Service>>>>>;
 
+class ClusterService : public ClusterServiceBase {
+ public:
+  // Ends every call still waiting for a rate-limit token with UNAVAILABLE (server shutdown).
+  virtual void shutdown() = 0;
+};
+
 // A call waiting for a rate-limit token holds the service, so with a limiter in `options` such
-// calls must have ended before the service is destroyed.
-std::unique_ptr<ClusterServiceBase> make_cluster_service(State& state, ServiceOptions options);
+// calls must have ended (see shutdown) before the service is destroyed.
+std::unique_ptr<ClusterService> make_cluster_service(State& state, ServiceOptions options);
 
 }  // namespace discovery::server

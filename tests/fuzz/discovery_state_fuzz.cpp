@@ -463,7 +463,8 @@ class Harness {
         s.snapshot_seen = true;
         s.view.clear();
       } else {
-        check(msg.affiliates_size() == 1, "a change names one affiliate");
+        // Changes pending together come as one message, all upserts or all deletions.
+        check(msg.affiliates_size() >= 1, "a change message names an affiliate");
       }
       for (const auto& a : msg.affiliates()) {
         if (msg.deleted()) {
