@@ -285,8 +285,18 @@ class WatchReactor final : public StrandReactor<grpc::ServerWriteReactor<wire::W
       auto it = view_.find(id);
       if (it == view_.end()) {
         out.push_back(Event{EventType::kCreated, now, nullptr, bookmark, {}});
-      } else if (!(*it->second == *now)) {
-        out.push_back(Event{EventType::kUpdated, now, it->second, bookmark, {}});
+        continue;
+      }
+      const ResourcePtr& was = it->second;
+      // Stored resources are never changed in place: the same object is the same version.
+      if (was == now) continue;
+      if (*was == *now || was->metadata.created != now->metadata.created) {
+        // Destroyed and created again while the client lagged (equality ignores the times, so
+        // an equal one is a new incarnation too): the client drops the old one.
+        out.push_back(Event{EventType::kDestroyed, was, nullptr, bookmark, {}});
+        out.push_back(Event{EventType::kCreated, now, nullptr, bookmark, {}});
+      } else {
+        out.push_back(Event{EventType::kUpdated, now, was, bookmark, {}});
       }
     }
     return out;
