@@ -4,6 +4,7 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -13,11 +14,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -35,7 +39,6 @@
 #include "tests/support/child_process.h"
 #include "tests/support/eventually.h"
 #include "values/base64.h"
-
 
 namespace tds::test::cluster {
 
@@ -106,6 +109,77 @@ inline std::string http_get(int port, const std::string& path) {
   return body == std::string::npos ? std::string() : response.substr(body + 4);
 }
 
+// The status code of GET http://127.0.0.1:port/path, or -1 when there is no answer.
+inline int http_status(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const timeval timeout{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) response.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  std::smatch match;
+  if (!std::regex_search(response, match, std::regex("^HTTP/1\\.[01] ([0-9]{3}) "))) return -1;
+  return std::stoi(match[1]);
+}
+
+// grpc.health.v1 Health/Check for service "" on a connection of its own: 1 (SERVING),
+// 2 (NOT_SERVING), ...; nullopt when the call fails.
+inline std::optional<int> grpc_health(const std::string& endpoint) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  grpc::GenericStub stub(
+      grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::Slice empty("");  // HealthCheckRequest{service: ""} encodes to no bytes
+  grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer reply;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &reply,
+                 [&](grpc::Status status) { done.set_value(std::move(status)); });
+  if (!done.get_future().get().ok()) return std::nullopt;
+  std::vector<grpc::Slice> slices;
+  std::string answer;
+  if (!reply.Dump(&slices).ok()) return std::nullopt;
+  for (const auto& slice : slices) {
+    answer.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  // HealthCheckResponse{status = 1}: field 1 as a varint; an empty message is UNKNOWN (0).
+  if (answer.empty()) return 0;
+  if (answer.size() != 2 || answer[0] != '\x08') return std::nullopt;
+  return static_cast<int>(answer[1]);
+}
+
+// An affiliate as List returns it, endpoints sorted: two replicas agree when these are equal.
+struct AffiliateValue {
+  std::string data;
+  std::set<std::string> endpoints;
+  bool operator==(const AffiliateValue&) const = default;
+};
+using Affiliates = std::map<std::string, AffiliateValue>;
+
+inline void PrintTo(const AffiliateValue& value, std::ostream* out) {
+  // The data may be long (and binary): its first 40 bytes are enough to tell values apart.
+  *out << "{data: \"";
+  out->write(value.data.data(),
+             static_cast<std::streamsize>(std::min<std::size_t>(40, value.data.size())));
+  *out << (value.data.size() > 40 ? "...\"" : "\"") << ", endpoints: " << join(value.endpoints)
+       << "}";
+}
+
 // A discovery-service on 127.0.0.1; restart() keeps its port so the nodes find it again.
 class DiscoveryService {
  public:
@@ -113,6 +187,7 @@ class DiscoveryService {
     bool snapshots = false;
     bool rate_limit = true;  // off when the test itself floods the service from 127.0.0.1
     std::vector<std::string> extra_args = {};  // appended to the command line
+    bool landing = false;  // serve the landing page (/healthz) on an ephemeral port
   };
 
   DiscoveryService(std::filesystem::path dir, Options options)
@@ -126,7 +201,7 @@ class DiscoveryService {
         "--addr",
         "127.0.0.1:" + std::to_string(port_),
         "--landing-addr",
-        "",
+        options_.landing ? "127.0.0.1:0" : "",
         "--metrics-addr",
         "127.0.0.1:0",
         "--snapshot-path",
@@ -137,7 +212,8 @@ class DiscoveryService {
     }
     args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
     proc_ = std::make_unique<ChildProcess>(std::move(args));
-    const std::regex listening("event=listening .*? port=([0-9]+) .*metrics_port=([0-9]+)");
+    const std::regex listening(
+        "event=listening .*? port=([0-9]+) .*landing_port=([0-9]+) metrics_port=([0-9]+)");
     if (!proc_->wait_for_output(listening, kTimeout)) {
       return ::testing::AssertionFailure() << "no listening line:\n" << proc_->output();
     }
@@ -145,7 +221,8 @@ class DiscoveryService {
     std::smatch match;
     std::regex_search(out, match, listening);
     port_ = std::stoi(match[1]);
-    metrics_port_ = std::stoi(match[2]);
+    landing_port_ = std::stoi(match[2]);
+    metrics_port_ = std::stoi(match[3]);
     return ::testing::AssertionSuccess();
   }
 
@@ -188,6 +265,7 @@ class DiscoveryService {
 
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
   int metrics_port() const { return metrics_port_; }
+  int landing_port() const { return landing_port_; }  // 0 unless Options::landing
   ChildProcess* process() { return proc_.get(); }
   std::string output() const { return proc_ ? proc_->output() : last_output_; }
   const std::string& last_output() const { return last_output_; }
@@ -210,6 +288,22 @@ class DiscoveryService {
     return ids;
   }
 
+  // Every affiliate the service holds for `cluster` with its data and endpoints, or nullopt when
+  // List fails.
+  std::optional<Affiliates> affiliates(const std::string& cluster) const {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    pb::ListRequest request;
+    request.set_cluster_id(cluster);
+    pb::ListResponse response;
+    if (!stub()->List(&ctx, request, &response).ok()) return std::nullopt;
+    Affiliates out;
+    for (const auto& a : response.affiliates()) {
+      out[a.id()] = {a.data(), {a.endpoints().begin(), a.endpoints().end()}};
+    }
+    return out;
+  }
+
   // A counter or gauge from /metrics, or nullopt when it is not there.
   std::optional<double> metric(const std::string& name) const {
     const std::string text = http_get(metrics_port_, "/metrics");
@@ -224,6 +318,7 @@ class DiscoveryService {
   std::filesystem::path dir_;
   Options options_;
   int port_ = 0;  // 0 until the first start; then kept across restarts
+  int landing_port_ = 0;
   int metrics_port_ = 0;
   std::unique_ptr<ChildProcess> proc_;
   std::string last_output_;

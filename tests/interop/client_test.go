@@ -198,13 +198,28 @@ func sees(n *node, want ...string) func() string {
 
 func ep(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
-func TestTwoClientsDiscoverUpdateDelete(t *testing.T) {
-	t.Parallel()
+// endpointOf says which server the i-th client of a test dials: always the same one, or one
+// replica after the other (replica_test.go).
+type endpointOf func(i int) string
+
+// oneServer starts a discovery-service for a test; every client dials it.
+func oneServer(t *testing.T) endpointOf {
+	t.Helper()
 
 	srv := startServer(t, "--gc-interval", "1s")
+
+	return func(int) string { return srv.endpoint }
+}
+
+func TestTwoClientsDiscoverUpdateDelete(t *testing.T) {
+	t.Parallel()
+	testTwoClientsDiscoverUpdateDelete(t, oneServer(t))
+}
+
+func testTwoClientsDiscoverUpdateDelete(t *testing.T, at endpointOf) {
 	c := newCluster(t)
-	n1 := startNode(t, srv.endpoint, c, "node1", time.Minute)
-	n2 := startNode(t, srv.endpoint, c, "node2", time.Minute)
+	n1 := startNode(t, at(0), c, "node1", time.Minute)
+	n2 := startNode(t, at(1), c, "node2", time.Minute)
 
 	n1.publish(t, "host1", []netip.AddrPort{ep("192.168.3.4:51820")})
 	n2.publish(t, "host2", []netip.AddrPort{ep("[2001:db8::2]:51820")})
@@ -228,11 +243,13 @@ func TestTwoClientsDiscoverUpdateDelete(t *testing.T) {
 
 func TestStoppedClientExpiresAfterTTL(t *testing.T) {
 	t.Parallel()
+	testStoppedClientExpiresAfterTTL(t, oneServer(t))
+}
 
-	srv := startServer(t, "--gc-interval", "1s")
+func testStoppedClientExpiresAfterTTL(t *testing.T, at endpointOf) {
 	c := newCluster(t)
-	short := startNode(t, srv.endpoint, c, "short-lived", time.Second)
-	watcher := startNode(t, srv.endpoint, c, "watcher", time.Minute)
+	short := startNode(t, at(0), c, "short-lived", time.Second)
+	watcher := startNode(t, at(1), c, "watcher", time.Minute)
 
 	short.publish(t, "short", []netip.AddrPort{ep("10.0.0.1:51820")})
 	watcher.publish(t, "watcher", nil)
@@ -307,15 +324,17 @@ func listIDs(t *testing.T, endpoint, clusterID string) []string {
 // an IPv6 endpoint for its neighbour; every node must see all others with both.
 func TestFiftyClientsConverge(t *testing.T) {
 	t.Parallel()
+	testFiftyClientsConverge(t, oneServer(t))
+}
 
+func testFiftyClientsConverge(t *testing.T, at endpointOf) {
 	const size = 50
 
-	srv := startServer(t, "--gc-interval", "1s")
 	c := newCluster(t)
 	nodes := make([]*node, size)
 
 	for i := range nodes {
-		nodes[i] = startNode(t, srv.endpoint, c, fmt.Sprintf("node%02d", i), time.Minute)
+		nodes[i] = startNode(t, at(i), c, fmt.Sprintf("node%02d", i), time.Minute)
 	}
 
 	own := func(i int) string { return fmt.Sprintf("10.0.%d.%d:%d", i/200, i%200+1, 50000+i) }
