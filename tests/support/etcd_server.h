@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -100,6 +101,23 @@ class EtcdCluster {
     return out;
   }
 
+  // The index of the member that is the raft leader now, as the running members report it (etcd's
+  // JSON gateway, POST /v3/maintenance/status); nullopt when none answers or no leader is known.
+  // Plaintext members only.
+  std::optional<std::size_t> leader() const {
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      if (!members_[i].ready || tls_) continue;
+      const std::string body = post(members_[i].client_port, "/v3/maintenance/status", "{}");
+      std::smatch member, leader;
+      if (!std::regex_search(body, member, std::regex("\"member_id\":\"([0-9]+)\"")) ||
+          !std::regex_search(body, leader, std::regex("\"leader\":\"([0-9]+)\""))) {
+        continue;
+      }
+      if (member[1] == leader[1]) return i;
+    }
+    return std::nullopt;
+  }
+
   // Kills member i (SIGKILL: no goodbye to its clients or peers) and reaps it.
   void kill(std::size_t i = 0) {
     members_.at(i).process.reset();
@@ -110,6 +128,15 @@ class EtcdCluster {
   bool start(std::size_t i = 0) {
     spawn(i);
     return wait_ready(i);
+  }
+
+  // Starts several members again together (a member serves only once a quorum is up, so
+  // starting them one after the other could wait for ever); true once they all serve clients.
+  bool start(const std::vector<std::size_t>& members) {
+    for (const auto i : members) spawn(i);
+    bool all = true;
+    for (const auto i : members) all = wait_ready(i) && all;
+    return all;
   }
 
  private:
@@ -152,6 +179,33 @@ class EtcdCluster {
     m.process = std::make_unique<ChildProcess>(std::move(args));
   }
 
+  // The body of an HTTP/1.0 POST to 127.0.0.1:port, or empty on any failure.
+  static std::string post(int port, const std::string& path, const std::string& body) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return {};
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const timeval timeout{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    std::string response;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      const std::string request = "POST " + path +
+                                  " HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: "
+                                  "application/json\r\nContent-Length: " +
+                                  std::to_string(body.size()) + "\r\n\r\n" + body;
+      if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+        char buf[4096];
+        ssize_t n;
+        while ((n = ::read(fd, buf, sizeof buf)) > 0) response.append(buf, static_cast<size_t>(n));
+      }
+    }
+    ::close(fd);
+    const auto start = response.find("\r\n\r\n");
+    return start == std::string::npos ? std::string() : response.substr(start + 4);
+  }
+
   bool wait_ready(std::size_t i) {
     auto& m = members_.at(i);
     if (!m.process) return false;
@@ -160,7 +214,6 @@ class EtcdCluster {
             .has_value();
     return m.ready;
   }
-
 
   std::optional<EtcdServerTls> tls_;
   std::string dir_;              // temporary: member data dirs live in dir_/<name>
