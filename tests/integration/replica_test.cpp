@@ -338,6 +338,11 @@ TEST_F(Replicas, ReplicaKilledUnderLoadLosesNothingAndComesBackWithTheSameState)
         }
         const auto status =
             put_affiliate(*stub, load, id, id + "#" + std::to_string(seq), {endpoint_of(id)});
+        if (!status.ok()) {
+          // No connection yet (the balancer's backend died): gRPC fails at once; retrying in a
+          // tight loop would only take the CPU from the replicas.
+          std::this_thread::sleep_for(20ms);
+        }
         std::lock_guard lock(mu);
         if (status.ok()) {
           acked[id] = seq;
