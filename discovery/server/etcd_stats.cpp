@@ -57,18 +57,26 @@ std::string EtcdStats::render() const {
     w.sample("discovery_etcd_errors_total", platform::prometheus_label("operation", kOpNames[i]),
              errors_[i].load());
   }
-  w.metric("discovery_etcd_cas_conflicts_total", "counter",
-           "Writes retried because another writer changed the affiliate or its cluster first.",
-           cas_conflicts_.load());
-  w.metric("discovery_etcd_relists_total", "counter",
-           "Full listings of the store (at start, and after a compacted or cancelled watch).",
-           relists_.load());
-  w.metric("discovery_etcd_watch_restarts_total", "counter",
-           "Watches that etcd compacted or cancelled, each followed by a relist.",
-           watch_restarts_.load());
-  w.metric("discovery_etcd_bad_values_total", "counter",
-           "Keys under the prefix that are not affiliates this service could have written.",
-           bad_values_.load());
+  const struct {
+    const char* name;
+    const char* help;
+    const std::atomic<std::uint64_t>& value;
+  } counters[] = {
+      {"discovery_etcd_cas_conflicts_total",
+       "Writes retried because another writer changed the affiliate or its cluster first.",
+       cas_conflicts_},
+      {"discovery_etcd_relists_total",
+       "Full listings of the store (at start, and after a compacted or cancelled watch).",
+       relists_},
+      {"discovery_etcd_watch_restarts_total",
+       "Watches that etcd compacted or cancelled, each followed by a relist.", watch_restarts_},
+      {"discovery_etcd_bad_values_total",
+       "Keys under the prefix that are not affiliates this service could have written.",
+       bad_values_},
+  };
+  for (const auto& counter : counters) {
+    w.metric(counter.name, "counter", counter.help, counter.value.load());
+  }
   w.family("discovery_etcd_watch_lag_seconds", "histogram",
            "From a replica's write (its wall clock) to this replica applying it from the watch.");
   histogram("discovery_etcd_watch_lag_seconds", "", lag_);

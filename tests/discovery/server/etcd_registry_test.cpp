@@ -14,6 +14,7 @@
 #include "discovery/server/limits.h"
 #include "discovery/server/state.h"
 #include "etcd/client.h"
+#include "tests/support/etcd_environment.h"
 #include "tests/support/etcd_server.h"
 #include "tests/support/eventually.h"
 
@@ -22,22 +23,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using tds::test::EtcdCluster;
+using tds::test::EtcdEnvironment;
 using tds::test::eventually;
 
-class EtcdEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    server_ = std::make_unique<EtcdCluster>();
-    ASSERT_TRUE(server_->ok()) << server_->output();
-  }
-  void TearDown() override { server_.reset(); }
-  static EtcdCluster& server() { return *server_; }
-
- private:
-  static inline std::unique_ptr<EtcdCluster> server_;
-};
-
-const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new EtcdEnvironment);
 
 std::unique_ptr<etcd::Client> client_for(std::vector<std::string> endpoints) {
   etcd::Options options;
