@@ -149,6 +149,7 @@ DeleteResult from_pb(const pb::DeleteRangeResponse& r) {
 pb::Compare to_pb(const Compare& c) {
   pb::Compare out;
   out.set_key(c.key);
+  out.set_range_end(c.range_end);
   switch (c.result) {
     case Compare::Result::kEqual:
       out.set_result(pb::Compare::EQUAL);

@@ -111,12 +111,20 @@ struct Compare {
   Result result = Result::kEqual;
   std::int64_t number = 0;  // for every target but kValue
   std::string value{};      // for kValue
+  // Non-empty: every key in [key, range_end) must pass; a range without keys compares like a key
+  // that does not exist (etcd 3.3 and later).
+  std::string range_end{};
 
   static Compare mod_revision(std::string key, Result r, std::int64_t rev) {
     return {std::move(key), Target::kModRevision, r, rev, {}};
   }
   static Compare create_revision(std::string key, Result r, std::int64_t rev) {
     return {std::move(key), Target::kCreateRevision, r, rev, {}};
+  }
+  static Compare create_revisions_in(std::string prefix, Result r, std::int64_t rev) {
+    Compare c{std::move(prefix), Target::kCreateRevision, r, rev, {}, {}};
+    c.range_end = prefix_end(c.key);
+    return c;
   }
   static Compare version(std::string key, Result r, std::int64_t v) {
     return {std::move(key), Target::kVersion, r, v, {}};

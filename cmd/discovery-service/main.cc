@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <ctime>
 #include <limits>
 
 #include "discovery/server/app.h"
@@ -42,6 +43,17 @@ std::function<void(const std::string&)> grpc_duration_flag(const std::string& fl
       throw CLI::ValidationError(flag, "\"" + value + "\" is not between 1ms and 596h");
     }
     into = ms;
+  };
+}
+
+// A duration flag of the etcd client, in milliseconds.
+std::function<void(const std::string&)> etcd_duration_flag(const std::string& flag,
+                                                           std::chrono::milliseconds& into) {
+  return [flag, &into](const std::string& value) {
+    std::chrono::nanoseconds parsed{0};
+    duration_flag(flag, parsed)(value);
+    into = std::max(std::chrono::milliseconds(1),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(parsed));
   };
 }
 
@@ -119,14 +131,57 @@ int main(int argc, char** argv) {
                  "encrypt snapshots with AES-256-GCM under this key (32 bytes raw, hex or base64)");
   app.add_flag("--snapshot-strict", options.snapshot_strict,
                "refuse to start when the snapshot is damaged (default: start with what was read)");
+  std::string etcd_endpoints;
+  etcd::TlsOptions etcd_tls;
+  app.add_option("--etcd-endpoints", etcd_endpoints,
+                 "keep the registry in etcd (host:port,...) instead of memory, shared by every "
+                 "replica with the same endpoints and prefix; turns snapshots off");
+  app.add_option("--etcd-prefix", options.etcd_prefix, "key prefix of the registry in etcd")
+      ->capture_default_str();
+  app.add_option("--etcd-ca-file", etcd_tls.ca_file,
+                 "TLS to etcd: PEM roots that sign its certificates");
+  app.add_option("--etcd-cert-file", etcd_tls.cert_file,
+                 "TLS to etcd: client certificate (PEM), with --etcd-key-file");
+  app.add_option("--etcd-key-file", etcd_tls.key_file, "TLS to etcd: client private key (PEM)");
+  app.add_option_function<std::string>(
+         "--etcd-dial-timeout",
+         etcd_duration_flag("--etcd-dial-timeout", options.etcd.dial_timeout),
+         "time to connect to one etcd endpoint before trying the next (Go duration)")
+      ->default_str("2s");
+  app.add_option_function<std::string>(
+         "--etcd-request-timeout",
+         etcd_duration_flag("--etcd-request-timeout", options.etcd.request_timeout),
+         "time for one etcd request, connecting included; a write past it fails with "
+         "UNAVAILABLE (Go duration)")
+      ->default_str("5s");
   if (auto exit_code = platform::parse_daemon_command_line(app, argc, argv)) return *exit_code;
+  options.etcd.endpoints = etcd::parse_endpoints(etcd_endpoints);
+  if (!etcd_tls.ca_file.empty() || !etcd_tls.cert_file.empty() || !etcd_tls.key_file.empty()) {
+    if (etcd_tls.cert_file.empty() != etcd_tls.key_file.empty()) {
+      spdlog::error("bad_flag flag=--etcd-cert-file error=\"--etcd-cert-file and --etcd-key-file "
+                    "go together\"");
+      return 2;
+    }
+    options.etcd.tls = etcd_tls;
+  }
+  if (!etcd_endpoints.empty() && options.etcd.endpoints.empty()) {
+    spdlog::error("bad_flag flag=--etcd-endpoints error=\"no host:port in the list\"");
+    return 2;
+  }
   const sigset_t signals = platform::block_signals({SIGINT, SIGTERM});
   const auto descriptors = platform::raise_fd_limit();
   spdlog::info("open_files_limit soft={}", descriptors);
   grpc.connections.total = platform::connections_within(descriptors, grpc.connections.total);
-  return ds::run_app(options, [&] {
-    int signal = 0;
-    sigwait(&signals, &signal);
+  bool stopping = false;
+  return ds::run_app(options, [&](std::chrono::milliseconds timeout) {
+    if (stopping) return true;
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+    const timespec wait{static_cast<time_t>(seconds.count()),
+                        static_cast<long>((timeout - seconds).count() * 1000000)};
+    const int signal = sigtimedwait(&signals, nullptr, &wait);
+    if (signal < 0) return false;  // timed out (or EINTR): no stop yet
     spdlog::info("signal number={}", signal);
+    stopping = true;
+    return true;
   });
 }

@@ -3,6 +3,7 @@
 #include "discovery/server/app.h"
 
 #include <absl/synchronization/mutex.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <memory>
@@ -10,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "discovery/server/etcd_registry.h"
 #include "discovery/server/gc_loop.h"
 #include "discovery/server/listener_probe.h"
 #include "discovery/server/metrics.h"
@@ -142,16 +144,30 @@ std::string probe_target(const std::string& address, int port) {
   return host + ":" + std::to_string(port);
 }
 
+// Waits for the first listing of the etcd store; false when a stop request came first.
+bool wait_for_listing(const EtcdRegistry& registry, const StopWait& wait_for_stop) {
+  constexpr std::chrono::milliseconds kPoll{200};
+  constexpr std::chrono::seconds kReport{10};
+  auto next_report = Steady::now() + kReport;
+  while (!registry.wait_loaded(kPoll)) {
+    if (wait_for_stop(kPoll)) return false;
+    if (Steady::now() >= next_report) {
+      spdlog::warn("etcd_waiting (not listening until the store is listed)");
+      next_report += kReport;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
-int run_app(const AppOptions& options, const std::function<void()>& wait_for_stop) {
+int run_app(const AppOptions& options, const StopWait& wait_for_stop) {
   // gRPC's locks are absl::Mutex. A libgrpc built without NDEBUG (Debian's is) leaves absl's
   // deadlock detection on, which records every lock order in a global graph: about 5 % of the
   // server's CPU under watch fan-out. Release builds of absl have it off; so does this process.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   SteadyClock clock;
-  State state(clock, State::kDefaultSnapshotBudget, options.max_clusters);
-  Metrics metrics(options.snapshots_enabled);
+  Metrics metrics(options.snapshots_enabled && options.etcd.endpoints.empty());
   RateLimiter limiter(clock, options.rate_limit);
   ServerOptions grpc = options.grpc;
   std::string error;
@@ -163,64 +179,102 @@ int run_app(const AppOptions& options, const std::function<void()>& wait_for_sto
   grpc.service.trusted_proxies = *trusted;
   grpc.service.limiter = &limiter;
   grpc.service.metrics = &metrics;
+  // What collected clusters and closed streams freed goes back to the kernel after each GC pass.
+  auto after_gc = [&metrics](const GcResult& result) {
+    metrics.gc(result);
+    if (const auto released = platform::release_free_memory(); released >= kLoggedRelease) {
+      spdlog::info("memory_released bytes={}", released);
+    }
+  };
 
   try {
+    // The registry: in memory (with snapshots), or shared through etcd.
+    std::unique_ptr<State> memory;
+    std::unique_ptr<EtcdRegistry> shared;
+    Registry* registry = nullptr;
     std::optional<SnapshotFile> snapshots;
-    if (options.snapshots_enabled) {
-      std::optional<SnapshotKey> key;
-      if (!options.snapshot_key_file.empty()) key = read_snapshot_key(options.snapshot_key_file);
-      snapshots.emplace(options.snapshot_path, key);
-      if (!load_snapshot(*snapshots, state, metrics, options.snapshot_strict)) return 1;
+    if (options.etcd.endpoints.empty()) {
+      memory = std::make_unique<State>(clock, State::kDefaultSnapshotBudget, options.max_clusters);
+      registry = memory.get();
+      if (options.snapshots_enabled) {
+        std::optional<SnapshotKey> key;
+        if (!options.snapshot_key_file.empty()) key = read_snapshot_key(options.snapshot_key_file);
+        snapshots.emplace(options.snapshot_path, key);
+        if (!load_snapshot(*snapshots, *memory, metrics, options.snapshot_strict)) return 1;
+      }
+    } else {
+      spdlog::info("etcd endpoints={} prefix={} tls={} (snapshots are off)",
+                   fmt::join(options.etcd.endpoints, ","), options.etcd_prefix,
+                   options.etcd.tls.has_value());
+      EtcdRegistryOptions etcd_options;
+      etcd_options.prefix = options.etcd_prefix;
+      etcd_options.max_clusters = options.max_clusters;
+      etcd_options.expiry_interval = options.gc_interval;
+      etcd_options.on_expired = after_gc;
+      shared = std::make_unique<EtcdRegistry>(etcd::make_client(options.etcd), clock,
+                                              std::move(etcd_options));
+      registry = shared.get();
+      if (!wait_for_listing(*shared, wait_for_stop)) {
+        spdlog::info("stopped");
+        return 0;
+      }
     }
 
-    auto server = start_server(state, grpc);
+    auto server = start_server(*registry, grpc);
     ListenerProbe probe(ListenerProbeOptions{.target = probe_target(grpc.address, server->port()),
                                              .tls = !grpc.certificate_path.empty()});
     std::unique_ptr<HttpServer> landing;
     if (!options.landing_address.empty()) {
       LandingOptions landing_options = options.landing;
-      landing_options.healthy = [&probe] { return probe.healthy(); };
-      landing = platform::start_http_server(
-          options.landing_address, landing_handler(state, std::move(landing_options)), kServerName);
+      landing_options.healthy = [&probe, &shared] {
+        return probe.healthy() && (shared == nullptr || shared->healthy());
+      };
+      landing = platform::start_http_server(options.landing_address,
+                                            landing_handler(*registry, std::move(landing_options)),
+                                            kServerName);
     }
     std::unique_ptr<HttpServer> metrics_http;
     if (!options.metrics_address.empty()) {
       auto render = [&] {
-        StateStats stats = state.stats();
+        StateStats stats = registry->stats();
         const platform::ListenerCounts connections = server->connection_counts();
-        return metrics.render({&stats, limiter.buckets(), &connections});
+        std::string text = metrics.render({&stats, limiter.buckets(), &connections});
+        if (shared != nullptr) text += shared->render_metrics();
+        return text;
       };
       metrics_http = platform::start_http_server(options.metrics_address,
                                                  metrics_handler(render), kServerName);
     }
     spdlog::info("listening addr={} port={} tls={} max_connections={} "
                  "max_connections_per_address={} landing_port={} metrics_port={} "
-                 "snapshots={} redirect=\"{}\" client_ip_reporting={}",
+                 "snapshots={} storage={} redirect=\"{}\" client_ip_reporting={}",
                  grpc.address, server->port(), !grpc.certificate_path.empty(),
                  grpc.connections.total, grpc.connections.per_address,
                  landing ? landing->port() : 0, metrics_http ? metrics_http->port() : 0,
-                 options.snapshots_enabled ? options.snapshot_path : "off",
+                 snapshots ? options.snapshot_path : "off", shared ? "etcd" : "memory",
                  grpc.service.redirect_endpoint, !grpc.service.disable_client_ip_reporting);
     {
-      GcLoop gc(state, options.gc_interval, [&](const GcResult& result) {
-        metrics.gc(result);
-        // What collected clusters and closed streams freed goes back to the kernel here.
-        if (const auto released = platform::release_free_memory(); released >= kLoggedRelease) {
-          spdlog::info("memory_released bytes={}", released);
-        }
-      });
+      std::optional<GcLoop> gc;
       std::optional<Periodic> saver;
+      std::optional<Periodic> health;
+      if (memory) gc.emplace(*memory, options.gc_interval, after_gc);
       if (snapshots) {
         saver.emplace(options.snapshot_interval,
-                      [&] { save_snapshot(*snapshots, state, metrics); }, false);
+                      [&] { save_snapshot(*snapshots, *memory, metrics); }, false);
       }
-      wait_for_stop();
+      if (shared) {
+        // grpc.health.v1 follows the store: NOT_SERVING while etcd does not answer.
+        health.emplace(std::chrono::seconds(1),
+                       [&] { server->set_serving(shared->healthy()); }, true);
+      }
+      while (!wait_for_stop(std::chrono::hours(1))) {
+      }
       spdlog::info("shutdown");
     }
     server->shutdown();
     if (landing) landing->stop();
     if (metrics_http) metrics_http->stop();
-    if (snapshots && !save_final_snapshot(*snapshots, state, metrics)) return 1;
+    if (snapshots && !save_final_snapshot(*snapshots, *memory, metrics)) return 1;
   } catch (const std::exception& e) {
     platform::log_fatal(e.what());
     return 1;

@@ -1,5 +1,6 @@
-// The discovery-service process: loads the snapshot, serves gRPC, the landing site and metrics,
-// collects garbage, saves snapshots, and shuts down in order. main() only parses flags.
+// The discovery-service process: loads the snapshot (or lists the etcd store), serves gRPC, the
+// landing site and metrics, collects garbage, saves snapshots, and shuts down in order. main()
+// only parses flags.
 #pragma once
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include "discovery/server/pages.h"
 #include "discovery/server/rate_limit.h"
 #include "discovery/server/service.h"
+#include "etcd/client.h"
 
 namespace discovery::server {
 
@@ -27,11 +29,18 @@ struct AppOptions {
   LandingOptions landing;
   // Clusters that updates and watches may create; 0: no cap. Snapshot loads keep every cluster.
   std::size_t max_clusters = 100000;
+  // With endpoints, the registry lives in etcd under etcd_prefix, shared with every replica that
+  // uses the same endpoints and prefix, and snapshots are off. Without, it is in memory.
+  etcd::Options etcd;
+  std::string etcd_prefix = "/discovery-service/";
 };
 
-// Runs until `wait_for_stop` returns, then stops everything and writes the final snapshot.
+// Waits up to `timeout` for a stop request (SIGTERM); true once one has come.
+using StopWait = std::function<bool(std::chrono::milliseconds timeout)>;
+
+// Runs until a stop request, then stops everything and writes the final snapshot.
 // Returns the exit code: 0 after a clean stop, 1 when startup fails or the final snapshot cannot
 // be saved after its retries (each reason is logged).
-int run_app(const AppOptions& options, const std::function<void()>& wait_for_stop);
+int run_app(const AppOptions& options, const StopWait& wait_for_stop);
 
 }  // namespace discovery::server

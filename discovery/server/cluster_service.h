@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "discovery/server.grpc.pb.h"
+#include "discovery/server/registry.h"
 #include "discovery/server/service.h"
 
 namespace discovery::server {
@@ -27,6 +28,6 @@ class ClusterService : public ClusterServiceBase {
 
 // A call waiting for a rate-limit token holds the service, so with a limiter in `options` such
 // calls must have ended (see shutdown) before the service is destroyed.
-std::unique_ptr<ClusterService> make_cluster_service(State& state, ServiceOptions options);
+std::unique_ptr<ClusterService> make_cluster_service(Registry& registry, ServiceOptions options);
 
 }  // namespace discovery::server

@@ -6,7 +6,7 @@
 #include <memory>
 #include <mutex>
 
-#include "discovery/server/state.h"
+#include "discovery/server/registry.h"
 #include "platform/log_value.h"
 #include "platform/prometheus.h"
 
@@ -51,14 +51,14 @@ HttpResponse not_found() {
   return {404, "text/plain; charset=utf-8", "404 page not found\n", {}};
 }
 
-HttpResponse inspect(const State& state, std::string_view target) {
+HttpResponse inspect(const Registry& registry, std::string_view target) {
   std::optional<std::string> cluster = query_param(target, "clusterID");
   std::string body =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Inspect</title>"
       "</head><body>\n<form method=\"get\"><label>Cluster ID <input name=\"clusterID\"></label> "
       "<button>Inspect</button></form>\n";
   if (cluster && !cluster->empty()) {
-    auto affiliates = state.list(*cluster);
+    auto affiliates = registry.list(*cluster);
     body += fmt::format("<p>{} affiliates</p>\n<ul>\n", affiliates.size());
     for (const auto& a : affiliates) {
       body += fmt::format("<li><b>{}</b> data ({} bytes): <code>{}</code><ul>\n",
@@ -76,19 +76,19 @@ HttpResponse inspect(const State& state, std::string_view target) {
 // only for clarity about what it guards.
 class StatsCache {
  public:
-  StatsCache(const State& state, std::chrono::nanoseconds ttl) : state_(state), ttl_(ttl) {}
+  StatsCache(const Registry& registry, std::chrono::nanoseconds ttl) : registry_(registry), ttl_(ttl) {}
 
   std::string get() {
     const auto now = std::chrono::steady_clock::now();
     std::lock_guard lock(mu_);
     if (!body_.empty() && now - computed_ < ttl_) return body_;
-    body_ = fmt::format("{{\"affiliates\":{}}}", state_.stats().affiliates);
+    body_ = fmt::format("{{\"affiliates\":{}}}", registry_.stats().affiliates);
     computed_ = now;
     return body_;
   }
 
  private:
-  const State& state_;
+  const Registry& registry_;
   const std::chrono::nanoseconds ttl_;
   std::mutex mu_;  // guards body_ and computed_
   std::string body_;
@@ -133,9 +133,9 @@ std::optional<std::string> query_param(std::string_view target, std::string_view
   return std::nullopt;
 }
 
-HttpHandler landing_handler(const State& state, LandingOptions options) {
-  auto stats = std::make_shared<StatsCache>(state, options.stats_cache);
-  return [&state, options, stats](const HttpRequest& req) -> HttpResponse {
+HttpHandler landing_handler(const Registry& registry, LandingOptions options) {
+  auto stats = std::make_shared<StatsCache>(registry, options.stats_cache);
+  return [&registry, options, stats](const HttpRequest& req) -> HttpResponse {
     if (req.method != "GET" && req.method != "HEAD") {
       return {405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", "GET, HEAD"}}};
     }
@@ -150,7 +150,7 @@ HttpHandler landing_handler(const State& state, LandingOptions options) {
     if (path == "/stats") {
       return {200, "application/json", stats->get(), {{"Access-Control-Allow-Origin", "*"}}};
     }
-    if (path == "/inspect" && options.enable_inspect) return inspect(state, req.target);
+    if (path == "/inspect" && options.enable_inspect) return inspect(registry, req.target);
     return not_found();
   };
 }

@@ -17,7 +17,7 @@ using platform::HttpRequest;
 using platform::HttpResponse;
 using platform::HttpServer;
 
-class State;
+class Registry;
 
 struct LandingOptions {
   bool enable_inspect = false;  // /inspect shows a cluster's affiliate IDs and blob sizes
@@ -28,8 +28,8 @@ struct LandingOptions {
   std::function<bool()> healthy = {};
 };
 
-// Reads never create state. `state` must outlive the handler.
-HttpHandler landing_handler(const State& state, LandingOptions options);
+// Reads never create state. `registry` must outlive the handler.
+HttpHandler landing_handler(const Registry& registry, LandingOptions options);
 
 // Serves `render()` at /metrics in the Prometheus text format.
 HttpHandler metrics_handler(std::function<std::string()> render);

@@ -15,7 +15,7 @@
 #include "discovery/server/cluster_service.h"
 #include "discovery/server/periodic.h"
 #include "discovery/server/service.h"
-#include "discovery/server/state.h"
+#include "discovery/server/registry.h"
 #include "discovery/server/tls_stage.h"
 #include "platform/grpc_listener.h"
 
@@ -36,8 +36,8 @@ std::shared_ptr<grpc::ServerCredentials> credentials(const TlsStage* stage,
 
 class GrpcServer final : public Server {
  public:
-  GrpcServer(State& state, const ServerOptions& options)
-      : state_(state), service_(make_cluster_service(state, options.service)) {
+  GrpcServer(Registry& registry, const ServerOptions& options)
+      : registry_(registry), service_(make_cluster_service(registry, options.service)) {
     // Both register process-wide hooks that the builder below picks up.
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -80,12 +80,22 @@ class GrpcServer final : public Server {
 
   platform::ListenerCounts connection_counts() const override { return listener_->counts(); }
 
+  void set_serving(bool serving) override {
+    std::lock_guard lock(serving_mu_);
+    if (stopped_) return;  // shutdown reports NOT_SERVING for good
+    if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(serving);
+  }
+
   void shutdown() override {
     std::call_once(shutdown_once_, [this] {
-      if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(false);
+      {
+        std::lock_guard lock(serving_mu_);
+        stopped_ = true;
+        if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(false);
+      }
       service_->shutdown();
       listener_->stop();
-      state_.close_watches();
+      registry_.close_watches();
       // Watches are closed above and unary calls take milliseconds; the deadline mostly bounds
       // idle client connections, which gRPC waits for until they close or the deadline passes.
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
@@ -94,7 +104,7 @@ class GrpcServer final : public Server {
   }
 
  private:
-  State& state_;
+  Registry& registry_;
   // The staged TLS pair and the thread that refreshes it; both outlive server_, whose certificate
   // provider reads the staged files. Null without TLS.
   std::unique_ptr<TlsStage> tls_stage_;
@@ -105,12 +115,14 @@ class GrpcServer final : public Server {
   std::unique_ptr<platform::GrpcListener> listener_;
   std::unique_ptr<grpc::Server> server_;
   std::once_flag shutdown_once_;
+  std::mutex serving_mu_;  // orders set_serving with shutdown
+  bool stopped_ = false;
 };
 
 }  // namespace
 
-std::unique_ptr<Server> start_server(State& state, const ServerOptions& options) {
-  return std::make_unique<GrpcServer>(state, options);
+std::unique_ptr<Server> start_server(Registry& registry, const ServerOptions& options) {
+  return std::make_unique<GrpcServer>(registry, options);
 }
 
 }  // namespace discovery::server

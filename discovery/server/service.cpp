@@ -20,7 +20,7 @@
 #include "discovery/server/metrics.h"
 #include "discovery/server/periodic.h"
 #include "discovery/server/rate_limit.h"
-#include "discovery/server/state.h"
+#include "discovery/server/registry.h"
 #include "discovery/server/validate.h"
 #include "discovery/server/watch_slots.h"
 
@@ -42,6 +42,9 @@ grpc::Status status_of(UpdateStatus status) {
   switch (status) {
     case UpdateStatus::kOk:
       return grpc::Status::OK;
+    case UpdateStatus::kUnavailable:
+      // Talos clients retry UNAVAILABLE.
+      return {grpc::StatusCode::UNAVAILABLE, "discovery store unavailable, try again"};
     case UpdateStatus::kTooManyClusters:
       return kTooManyClusters;
     case UpdateStatus::kTooManyAffiliates:
@@ -161,7 +164,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
 
   // Starts streaming (after admission), holding `slot` until the call is done. The call may
   // have been cancelled while it waited.
-  void begin(State& state, std::string_view cluster_id, WatchSlots::Slot slot) {
+  void begin(Registry& registry, std::string_view cluster_id, WatchSlots::Slot slot) {
     {
       std::lock_guard lock(mu_);
       if (finished_) return;  // cancelled while waiting for admission
@@ -174,7 +177,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
     }
     if (auto error = check_cluster_id(cluster_id)) return end(invalid(*error));
     std::weak_ptr<WatchReactor> weak = weak_from_this();
-    WatchStart start = state.watch(cluster_id, [weak] {
+    WatchStart start = registry.watch(cluster_id, [weak] {
       if (auto self = weak.lock()) self->pump();
     });
     if (start.watch == nullptr) return end(kTooManyClusters);
@@ -339,8 +342,8 @@ std::optional<std::string_view> metadata(const grpc::CallbackServerContext& ctx,
 
 class ClusterServiceImpl final : public ClusterService {
  public:
-  ClusterServiceImpl(State& state, ServiceOptions options)
-      : state_(state),
+  ClusterServiceImpl(Registry& registry, ServiceOptions options)
+      : registry_(registry),
         options_(std::move(options)),
         watch_slots_(options_.max_watches, options_.max_watches_per_address) {}
 
@@ -361,18 +364,19 @@ class ClusterServiceImpl final : public ClusterService {
   grpc::ServerUnaryReactor* AffiliateUpdate(grpc::CallbackServerContext* ctx,
                                             const pb::AffiliateUpdateRequest* req,
                                             pb::AffiliateUpdateResponse*) override {
-    return unary(ctx, Method::kAffiliateUpdate, req->cluster_id(),
-                 [this, req] { return apply_update(*req); });
+    return unary_async(ctx, Method::kAffiliateUpdate, req->cluster_id(),
+                       [this, req](Finish finish) { apply_update(*req, std::move(finish)); });
   }
 
   grpc::ServerUnaryReactor* AffiliateDelete(grpc::CallbackServerContext* ctx,
                                             const pb::AffiliateDeleteRequest* req,
                                             pb::AffiliateDeleteResponse*) override {
-    return unary(ctx, Method::kAffiliateDelete, req->cluster_id(), [this, req] {
-      if (auto error = check_cluster_id(req->cluster_id())) return invalid(*error);
-      if (auto error = check_affiliate_id(req->affiliate_id())) return invalid(*error);
-      state_.remove(req->cluster_id(), req->affiliate_id());
-      return grpc::Status::OK;
+    return unary_async(ctx, Method::kAffiliateDelete, req->cluster_id(), [this, req](
+                                                                              Finish finish) {
+      if (auto error = check_cluster_id(req->cluster_id())) return finish(invalid(*error));
+      if (auto error = check_affiliate_id(req->affiliate_id())) return finish(invalid(*error));
+      registry_.remove(req->cluster_id(), req->affiliate_id(),
+                       [finish = std::move(finish)](UpdateStatus s) { finish(status_of(s)); });
     });
   }
 
@@ -380,7 +384,7 @@ class ClusterServiceImpl final : public ClusterService {
                                  pb::ListResponse* resp) override {
     return unary(ctx, Method::kList, req->cluster_id(), [this, req, resp] {
       if (auto error = check_cluster_id(req->cluster_id())) return invalid(*error);
-      for (const auto& affiliate : state_.list(req->cluster_id())) {
+      for (const auto& affiliate : registry_.list(req->cluster_id())) {
         fill(*resp->add_affiliates(), *affiliate);
       }
       return grpc::Status::OK;
@@ -407,7 +411,7 @@ class ClusterServiceImpl final : public ClusterService {
       std::string refusal;
       auto slot = watch_slots_.acquire(address, refusal);
       if (!slot) return reactor->end({grpc::StatusCode::RESOURCE_EXHAUSTED, refusal});
-      reactor->begin(state_, cluster_id, std::move(*slot));
+      reactor->begin(registry_, cluster_id, std::move(*slot));
     });
     return reactor.get();
   }
@@ -442,10 +446,21 @@ class ClusterServiceImpl final : public ClusterService {
     });
   }
 
+  // Ends a unary call with its status (once).
+  using Finish = std::function<void(const grpc::Status&)>;
+
   // Runs `body` (which returns the call's status) once admitted, with metrics and a log line.
   grpc::ServerUnaryReactor* unary(grpc::CallbackServerContext* ctx, Method method,
                                   std::string_view cluster_id,
                                   std::function<grpc::Status()> body) {
+    return unary_async(ctx, method, cluster_id,
+                       [body = std::move(body)](Finish finish) { finish(body()); });
+  }
+
+  // Like unary, for a body that ends the call through `finish`, maybe later on another thread.
+  grpc::ServerUnaryReactor* unary_async(grpc::CallbackServerContext* ctx, Method method,
+                                        std::string_view cluster_id,
+                                        std::function<void(Finish)> body) {
     auto* reactor = ctx->DefaultReactor();
     admit(*ctx, [this, reactor, method, cluster_id, body = std::move(body)](
                     const grpc::Status& refused) {
@@ -456,19 +471,20 @@ class ClusterServiceImpl final : public ClusterService {
         metrics->rpc_started(method);
         metrics->msg_received(method);
       }
-      grpc::Status status = body();
-      if (metrics != nullptr) {
-        if (status.ok()) metrics->msg_sent(method);
-        metrics->rpc_handled(method, static_cast<int>(status.error_code()),
-                             Steady::now() - started);
-      }
-      log_rpc(kNames[static_cast<std::size_t>(method)], cluster_id, status);
-      reactor->Finish(status);
+      body([reactor, method, cluster_id, started, metrics](const grpc::Status& status) {
+        if (metrics != nullptr) {
+          if (status.ok()) metrics->msg_sent(method);
+          metrics->rpc_handled(method, static_cast<int>(status.error_code()),
+                               Steady::now() - started);
+        }
+        log_rpc(kNames[static_cast<std::size_t>(method)], cluster_id, status);
+        reactor->Finish(status);
+      });
     });
     return reactor;
   }
 
-  grpc::Status apply_update(const pb::AffiliateUpdateRequest& req) {
+  void apply_update(const pb::AffiliateUpdateRequest& req, Finish finish) {
     server::AffiliateUpdate request{req.cluster_id(), req.affiliate_id(), req.affiliate_data(), {},
                                     {}};
     request.endpoints.assign(req.affiliate_endpoints().begin(), req.affiliate_endpoints().end());
@@ -476,18 +492,20 @@ class ClusterServiceImpl final : public ClusterService {
     for (auto error :
          {check_cluster_id(request.cluster_id), check_affiliate_id(request.affiliate_id),
           check_affiliate_data(request.data), check_endpoints(request.endpoints)}) {
-      if (error) return invalid(*error);
+      if (error) return finish(invalid(*error));
     }
     auto ttl = ttl_from_duration(req.ttl().seconds(), req.ttl().nanos());
-    if (!ttl) return invalid(kTtlTooLarge);
+    if (!ttl) return finish(invalid(kTtlTooLarge));
     request.ttl = *ttl;
-    return status_of(state_.update(request));
+    // The request message outlives the call, so the views in `request` stay valid until done.
+    registry_.update(request,
+                     [finish = std::move(finish)](UpdateStatus s) { finish(status_of(s)); });
   }
 
   static constexpr std::string_view kNames[] = {"Hello", "AffiliateUpdate", "AffiliateDelete",
                                                 "List", "Watch"};
 
-  State& state_;
+  Registry& registry_;
   const ServiceOptions options_;
   WatchSlots watch_slots_;
   Delays delays_;
@@ -495,8 +513,8 @@ class ClusterServiceImpl final : public ClusterService {
 
 }  // namespace
 
-std::unique_ptr<ClusterService> make_cluster_service(State& state, ServiceOptions options) {
-  return std::make_unique<ClusterServiceImpl>(state, std::move(options));
+std::unique_ptr<ClusterService> make_cluster_service(Registry& registry, ServiceOptions options) {
+  return std::make_unique<ClusterServiceImpl>(registry, std::move(options));
 }
 
 std::string id_tag(std::string_view id) {

@@ -14,7 +14,7 @@ namespace discovery::server {
 
 class Metrics;
 class RateLimiter;
-class State;
+class Registry;
 
 struct ServiceOptions {
   std::string redirect_endpoint;  // advisory Hello redirect ("host:port"); empty: none
@@ -55,14 +55,16 @@ class Server {
   virtual ~Server() = default;
   virtual int port() const = 0;
   virtual platform::ListenerCounts connection_counts() const = 0;
+  // What grpc.health.v1 reports for every service (SERVING from the start).
+  virtual void set_serving(bool serving) = 0;
   // Ends every Watch with OK, then stops accepting calls and waits for the rest (5 s grace).
   // Idempotent; the destructor calls it.
   virtual void shutdown() = 0;
 };
 
 // Throws std::runtime_error when the address cannot be bound or the certificate or key cannot be
-// used. `state` must outlive the server.
-std::unique_ptr<Server> start_server(State& state, const ServerOptions& options);
+// used. `registry` must outlive the server.
+std::unique_ptr<Server> start_server(Registry& registry, const ServerOptions& options);
 
 // A short, stable, non-reversible tag for an ID, so logs can correlate without printing it.
 std::string id_tag(std::string_view id);

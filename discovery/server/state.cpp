@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "discovery/server/affiliate_merge.h"
 #include "discovery/server/limits.h"
 #include "discovery/server/watch_wire.h"
 
@@ -83,8 +84,7 @@ struct Entry {
   // The earliest change that created an incarnation a watcher may still know: a watcher whose
   // cursor is before it never saw the affiliate, so its deletion is not news to that watcher.
   std::uint64_t born = 0;
-  std::vector<TimePoint> endpoint_expiry;  // parallel to current->record.endpoints
-  TimePoint expiration;
+  AffiliateLifetimes<TimePoint> times;
 
   const AffiliateRecord& record() const { return current->record; }
 };
@@ -167,7 +167,23 @@ struct Cluster {
     }
     entry->current =
         std::make_shared<const Published>(Published{{std::string(id), {}, {}}, false, {}});
-    entry->expiration = expiration;
+    entry->times.expiration = expiration;
+    return entry;
+  }
+
+  // Sets the affiliate `item` names to exactly `item` (record and lifetimes relative to `now`);
+  // watchers get an upsert when it is new or its record differs. Null when the cluster is full.
+  Entry* assign(const AffiliateExport& item, TimePoint now, WakeList& wakes, bool& created) {
+    Entry* entry = find_or_create(item.record->id, now + item.ttl, created);
+    if (entry == nullptr) return nullptr;
+    entry->times.expiration = now + item.ttl;
+    entry->times.endpoint_expiry.clear();
+    for (auto ttl : item.endpoint_ttls) entry->times.endpoint_expiry.push_back(now + ttl);
+    entry->times.endpoint_expiry.resize(item.record->endpoints.size(), now);
+    if (created || entry->record() != *item.record) {
+      entry->current = publish_upsert(*item.record);
+      publish(*entry, wakes);
+    }
     return entry;
   }
 
@@ -181,7 +197,7 @@ struct Cluster {
     }
     Entry& entry = it->second;
     entry.current = publish_deletion(it->first);
-    entry.endpoint_expiry = {};
+    entry.times.endpoint_expiry = {};
     // Node handles move the element without copying it, so `log` still points at it.
     tombstones.insert(affiliates.extract(it));
     publish(entry, wakes);
@@ -391,60 +407,6 @@ class WatchImpl final : public Watch {
   SubscriptionPtr sub_;
 };
 
-// Merges one update into an affiliate. Returns the new record when clients can see a difference;
-// pure TTL refreshes copy nothing.
-std::optional<AffiliateRecord> merge(Entry& affiliate, const AffiliateUpdate& request,
-                                     TimePoint expiration, UpdateStatus& status) {
-  std::optional<AffiliateRecord> next;
-  const AffiliateRecord& current = affiliate.record();
-  auto edit = [&]() -> AffiliateRecord& {
-    if (!next) next = current;
-    return *next;
-  };
-  if (!request.data.empty()) {
-    // Data refreshes set the lifetime outright (it may shorten), as upstream.
-    affiliate.expiration = expiration;
-    if (current.data != request.data) edit().data = std::string(request.data);
-  }
-  for (std::string_view endpoint : request.endpoints) {
-    const auto& endpoints = next ? next->endpoints : current.endpoints;
-    auto it = std::find(endpoints.begin(), endpoints.end(), endpoint);
-    if (it != endpoints.end()) {
-      auto& expiry = affiliate.endpoint_expiry[it - endpoints.begin()];
-      expiry = std::max(expiry, expiration);
-      continue;
-    }
-    if (endpoints.size() >= kAffiliateEndpointsMax) {
-      status = UpdateStatus::kTooManyEndpoints;
-      break;
-    }
-    edit().endpoints.emplace_back(endpoint);
-    affiliate.endpoint_expiry.push_back(expiration);
-  }
-  // Applied even after hitting the endpoint limit, so the affiliate outlives its merged endpoints.
-  affiliate.expiration = std::max(affiliate.expiration, expiration);
-  return next;
-}
-
-// Drops expired endpoints; returns how many.
-std::size_t expire_endpoints(Entry& affiliate, TimePoint now) {
-  const auto& old = affiliate.record();
-  AffiliateRecord next{old.id, old.data, {}};
-  std::vector<TimePoint> expiry;
-  for (std::size_t i = 0; i < old.endpoints.size(); ++i) {
-    if (affiliate.endpoint_expiry[i] > now) {
-      next.endpoints.push_back(old.endpoints[i]);
-      expiry.push_back(affiliate.endpoint_expiry[i]);
-    }
-  }
-  std::size_t dropped = old.endpoints.size() - next.endpoints.size();
-  if (dropped > 0) {
-    affiliate.current = publish_upsert(std::move(next));
-    affiliate.endpoint_expiry = std::move(expiry);
-  }
-  return dropped;
-}
-
 }  // namespace
 
 State::State(const Clock& clock, std::size_t snapshot_budget, std::size_t max_clusters)
@@ -465,7 +427,7 @@ UpdateStatus State::update(const AffiliateUpdate& request) {
           status = UpdateStatus::kTooManyAffiliates;
           return;
         }
-        auto next = merge(*entry, request, expiration, status);
+        auto next = merge_update(entry->record(), entry->times, request, expiration, status);
         if (next) {
           entry->current = publish_upsert(std::move(*next));
         } else if (created) {
@@ -528,15 +490,16 @@ GcResult State::collect_garbage() {
     if (cluster->removed) continue;
     for (auto it = cluster->affiliates.begin(); it != cluster->affiliates.end();) {
       Entry& entry = it->second;
-      if (entry.expiration < now) {
+      if (entry.times.expiration < now) {
         result.affiliates_removed++;
         result.endpoints_removed += entry.record().endpoints.size();
         it = cluster->erase(it, wakes);
         continue;
       }
-      if (std::size_t dropped = expire_endpoints(entry, now); dropped > 0) {
+      if (auto next = drop_expired_endpoints(entry.record(), entry.times, now)) {
         // The affiliate lives on, so watchers get its new state (upstream sends a deletion).
-        result.endpoints_removed += dropped;
+        result.endpoints_removed += entry.record().endpoints.size() - next->endpoints.size();
+        entry.current = publish_upsert(std::move(*next));
         cluster->publish(entry, wakes);
       }
       ++it;
@@ -594,9 +557,11 @@ void State::export_clusters(const std::function<void(ClusterExport&&)>& fn) cons
       const TimePoint now = impl_->clock_.now();
       out.affiliates.reserve(cluster->affiliates.size());
       for (const auto& [id, entry] : cluster->affiliates) {
-        AffiliateExport item{record_of(entry.current), entry.expiration - now, {}};
-        item.endpoint_ttls.reserve(entry.endpoint_expiry.size());
-        for (TimePoint expiry : entry.endpoint_expiry) item.endpoint_ttls.push_back(expiry - now);
+        AffiliateExport item{record_of(entry.current), entry.times.expiration - now, {}};
+        item.endpoint_ttls.reserve(entry.times.endpoint_expiry.size());
+        for (TimePoint expiry : entry.times.endpoint_expiry) {
+          item.endpoint_ttls.push_back(expiry - now);
+        }
         out.affiliates.push_back(std::move(item));
       }
     }
@@ -611,13 +576,9 @@ bool State::import_cluster(const ClusterExport& in) {
     if (!cluster.affiliates.empty()) return;
     const TimePoint now = impl_->clock_.now();
     for (const auto& item : in.affiliates) {
+      if (cluster.affiliates.contains(item.record->id)) continue;  // a repeated ID
       bool created = false;
-      Entry* entry = cluster.find_or_create(item.record->id, now + item.ttl, created);
-      if (entry == nullptr || !created) continue;  // over the limit, or a repeated ID
-      for (auto ttl : item.endpoint_ttls) entry->endpoint_expiry.push_back(now + ttl);
-      entry->endpoint_expiry.resize(item.record->endpoints.size(), now);
-      entry->current = publish_upsert(*item.record);
-      cluster.publish(*entry, wakes);
+      cluster.assign(item, now, wakes, created);  // null past the limit
     }
     imported = true;
   });
@@ -625,6 +586,43 @@ bool State::import_cluster(const ClusterExport& in) {
   // An empty import leaves nothing behind for GC to find.
   if (imported && in.affiliates.empty()) impl_->remove_if_empty(in.id);
   return imported;
+}
+
+bool State::apply(std::string_view cluster_id, const AffiliateExport& item) {
+  bool stored = false;
+  WakeList wakes;
+  impl_->with_cluster(cluster_id, Impl::Create::kAlways, [&](Cluster& cluster, const ClusterPtr&) {
+    bool created = false;
+    stored = cluster.assign(item, impl_->clock_.now(), wakes, created) != nullptr;
+  });
+  wake_all(wakes);
+  return stored;
+}
+
+std::vector<AffiliateKey> State::expiring() const {
+  const TimePoint now = impl_->clock_.now();
+  std::vector<AffiliateKey> out;
+  for (const auto& [cluster_id, cluster] : impl_->all_clusters()) {
+    std::lock_guard lock(cluster->mu);
+    if (cluster->removed) continue;
+    for (const auto& [id, entry] : cluster->affiliates) {
+      const auto& expiry = entry.times.endpoint_expiry;
+      if (entry.times.expiration < now ||
+          std::any_of(expiry.begin(), expiry.end(), [now](TimePoint t) { return t <= now; })) {
+        out.push_back({cluster_id, id});
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> State::cluster_ids() const {
+  std::vector<std::string> out;
+  for (const auto& [cluster_id, cluster] : impl_->all_clusters()) {
+    std::lock_guard lock(cluster->mu);
+    if (!cluster->removed && !cluster->affiliates.empty()) out.push_back(cluster_id);
+  }
+  return out;
 }
 
 }  // namespace discovery::server

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/support/child_process.h"
+#include "tests/support/etcd_environment.h"
 #include "tests/support/etcd_server.h"
 #include "tests/support/eventually.h"
 
@@ -19,24 +20,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using tds::test::EtcdCluster;
+using tds::test::EtcdEnvironment;
 using tds::test::eventually;
 
-// One etcd for the whole binary: starting one takes about a second. Tests use distinct key
-// prefixes so that they do not see each other's keys.
-class EtcdEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    server_ = std::make_unique<EtcdCluster>();
-    ASSERT_TRUE(server_->ok()) << server_->output();
-  }
-  void TearDown() override { server_.reset(); }
-  static EtcdCluster& server() { return *server_; }
-
- private:
-  static inline std::unique_ptr<EtcdCluster> server_;
-};
-
-const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new EtcdEnvironment);
 
 std::unique_ptr<etcd::Client> client_for(const std::string& endpoint,
                                          std::chrono::milliseconds timeout = 2000ms) {
@@ -169,6 +155,31 @@ TEST(EtcdTxn, CompareAndSwapOneWriterLoses) {
   const auto deleted = c->txn(by_value);
   EXPECT_TRUE(deleted.succeeded);
   EXPECT_EQ(std::get<etcd::DeleteResult>(deleted.responses.at(0)).deleted, 1);
+}
+
+// A compare with a range end holds only when every key in the range passes; an empty range passes
+// as a missing key would. "No key created under the prefix since revision R" guards a count.
+TEST(EtcdTxn, RangeCompareCoversEveryKeyInTheRange) {
+  auto c = client();
+  auto nothing_created_since = [&](std::int64_t revision) {
+    etcd::TxnRequest t;
+    t.compare.push_back(etcd::Compare::create_revisions_in(
+        "range/", etcd::Compare::Result::kLess, revision + 1));
+    return c->txn(t).succeeded;
+  };
+  EXPECT_TRUE(nothing_created_since(1)) << "an empty range";
+  const auto first = c->put({"range/a", "1"});
+  EXPECT_TRUE(nothing_created_since(first.revision));
+  EXPECT_FALSE(nothing_created_since(first.revision - 1));
+  const auto second = c->put({"range/b", "1"});
+  EXPECT_FALSE(nothing_created_since(first.revision)) << "range/b was created after it";
+  // Rewriting a key keeps its create_revision.
+  c->put({"range/a", "2"});
+  EXPECT_TRUE(nothing_created_since(second.revision));
+  // Keys outside the range do not count.
+  const auto outside = c->put({"ranges", "1"});
+  EXPECT_GT(outside.revision, second.revision);
+  EXPECT_TRUE(nothing_created_since(second.revision));
 }
 
 // Two threads increment one counter with CAS many times; no increment is lost.

@@ -530,3 +530,70 @@ TEST_F(StateTest, ClusterRemovalIsAtomicWithLookups) {
 
 }  // namespace
 }  // namespace discovery::server
+
+namespace discovery::server {
+namespace {
+
+AffiliateExport exported(AffiliateRecord record, nanoseconds ttl,
+                         std::vector<nanoseconds> endpoint_ttls) {
+  return {std::make_shared<AffiliateRecord>(std::move(record)), ttl, std::move(endpoint_ttls)};
+}
+
+class StateApplyTest : public ::testing::Test {
+ protected:
+  test::ManualClock clock_;
+  State state_{clock_};
+};
+
+TEST_F(StateApplyTest, AppliesExactlyAndTellsWatchersOnlyOfVisibleChanges) {
+  auto watch = state_.watch(kCluster, [] {});
+  ASSERT_TRUE(state_.apply(kCluster, exported(rec("af1", "d1", {"e1", "e2"}), minutes(1),
+                                              {seconds(10), seconds(20)})));
+  auto first = take(*watch.watch);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(*first->affiliate, rec("af1", "d1", {"e1", "e2"}));
+
+  // Lifetimes alone change nothing a watcher sees.
+  ASSERT_TRUE(state_.apply(kCluster, exported(rec("af1", "d1", {"e1", "e2"}), minutes(2),
+                                              {seconds(30), seconds(40)})));
+  EXPECT_FALSE(take(*watch.watch));
+
+  // Unlike an update, an applied record replaces the endpoints (and may drop one).
+  ASSERT_TRUE(state_.apply(kCluster, exported(rec("af1", "d1", {"e2"}), minutes(2), {seconds(40)})));
+  auto second = take(*watch.watch);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(*second->affiliate, rec("af1", "d1", {"e2"}));
+  EXPECT_THAT(records(state_.list(kCluster)), ElementsAre(rec("af1", "d1", {"e2"})));
+}
+
+TEST_F(StateApplyTest, ExpiringNamesWhatGcWouldChange) {
+  state_.apply("c1", exported(rec("gone", "d", {}), seconds(5), {}));
+  state_.apply("c1", exported(rec("trimmed", "d", {"old", "new"}), minutes(1),
+                              {seconds(5), minutes(1)}));
+  state_.apply("c2", exported(rec("fine", "d", {"e"}), minutes(1), {minutes(1)}));
+  EXPECT_THAT(state_.expiring(), IsEmpty());
+  EXPECT_THAT(state_.cluster_ids(), UnorderedElementsAre("c1", "c2"));
+
+  clock_.advance(seconds(5));
+  // The endpoint's expiry is not after now; the affiliate's must be before now.
+  EXPECT_THAT(state_.expiring(), ElementsAre(AffiliateKey{"c1", "trimmed"}));
+  clock_.advance(nanoseconds(1));
+  EXPECT_THAT(state_.expiring(), UnorderedElementsAre(AffiliateKey{"c1", "gone"},
+                                                      AffiliateKey{"c1", "trimmed"}));
+  const GcResult gc = state_.collect_garbage();
+  EXPECT_EQ(gc.affiliates_removed, 1u);
+  EXPECT_EQ(gc.endpoints_removed, 1u);
+  EXPECT_THAT(state_.expiring(), IsEmpty());
+}
+
+TEST_F(StateApplyTest, ApplyRefusesPastTheClusterLimit) {
+  for (std::size_t i = 0; i < kClusterAffiliatesMax; ++i) {
+    ASSERT_TRUE(state_.apply(kCluster, exported(rec("a" + std::to_string(i), "d", {}),
+                                                minutes(1), {})));
+  }
+  EXPECT_FALSE(state_.apply(kCluster, exported(rec("extra", "d", {}), minutes(1), {})));
+  EXPECT_EQ(state_.list(kCluster).size(), kClusterAffiliatesMax);
+}
+
+}  // namespace
+}  // namespace discovery::server

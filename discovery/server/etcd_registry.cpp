@@ -1,0 +1,359 @@
+// Writes, expiry and health of the etcd-backed registry. Writes run on a small thread pool, since
+// the etcd client's calls block: gRPC's callback threads only hand them over.
+#include "discovery/server/etcd_registry.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "discovery/server/etcd_layout.h"
+#include "discovery/server/etcd_mirror.h"
+#include "discovery/server/etcd_stats.h"
+#include "discovery/server/limits.h"
+#include "discovery/server/periodic.h"
+#include "discovery/server/state.h"
+#include "etcd/client.h"
+#include "platform/log_value.h"
+
+namespace discovery::server {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+using etcd::Compare;
+
+// Compare-and-swap rounds before a write gives up with kUnavailable. A round loses only to
+// another writer's success (on the same affiliate, or a new affiliate of the same cluster), and
+// the losers wait a random moment before the next, so running out takes sustained contention.
+constexpr int kCasAttempts = 16;
+constexpr std::chrono::milliseconds kMaxBackoff{20};
+
+// An AffiliateUpdate that owns its bytes, for a write that finishes after the call returned.
+struct OwnedUpdate {
+  std::string cluster_id;
+  std::string affiliate_id;
+  std::string data;
+  std::vector<std::string> endpoints;
+  std::chrono::nanoseconds ttl{0};
+
+  explicit OwnedUpdate(const AffiliateUpdate& u)
+      : cluster_id(u.cluster_id),
+        affiliate_id(u.affiliate_id),
+        data(u.data),
+        endpoints(u.endpoints.begin(), u.endpoints.end()),
+        ttl(u.ttl) {}
+
+  AffiliateUpdate view() const {
+    AffiliateUpdate u{cluster_id, affiliate_id, data, {}, ttl};
+    u.endpoints.assign(endpoints.begin(), endpoints.end());
+    return u;
+  }
+};
+
+// What etcd holds for one affiliate and how many affiliates its cluster has, read together at
+// one revision.
+struct Seen {
+  std::int64_t revision = 0;
+  std::optional<etcd::KeyValue> affiliate;
+  std::optional<StoredAffiliate> value;  // null when absent or not decodable
+  std::int64_t cluster_size = 0;
+};
+
+// Sleeps a random moment, longer after each lost round, so that writers that keep colliding
+// spread out.
+void back_off(int attempt) {
+  thread_local std::minstd_rand random{std::random_device{}()};
+  const auto cap = std::min<std::int64_t>(kMaxBackoff.count() * 1000, 250LL << attempt);
+  std::this_thread::sleep_for(
+      std::chrono::microseconds(std::uniform_int_distribution<std::int64_t>(0, cap)(random)));
+}
+
+}  // namespace
+
+class EtcdRegistry::Impl {
+ public:
+  Impl(std::unique_ptr<etcd::Client> client, const Clock& clock, EtcdRegistryOptions options)
+      : options_(std::move(options)),
+        client_(std::move(client)),
+        keys_(options_.prefix),
+        state_(clock),
+        mirror_(*client_, keys_, state_, stats_),
+        writers_(options_.writers),
+        probe_(
+            options_.probe_interval, [this] { probe(); }, true),
+        expiry_(
+            options_.expiry_interval,
+            [this] {
+              GcResult result = expire();
+              if (options_.on_expired) options_.on_expired(result);
+            },
+            false) {}
+
+  ~Impl() { writers_.join(); }
+
+  void post(std::function<UpdateStatus()> write, Done done) {
+    boost::asio::post(writers_, [this, write = std::move(write), done = std::move(done)] {
+      UpdateStatus status = UpdateStatus::kUnavailable;
+      try {
+        status = write();
+      } catch (const etcd::Error& e) {
+        spdlog::debug("etcd_write_failed endpoint={} error=\"{}\"", e.endpoint(),
+                      platform::log_value(e.what()));
+      }
+      done(status);
+    });
+  }
+
+  UpdateStatus update(const OwnedUpdate& owned) {
+    const AffiliateUpdate request = owned.view();
+    const std::string tag = EtcdKeys::cluster_tag(owned.cluster_id);
+    const std::string key = keys_.affiliate(tag, owned.affiliate_id);
+    for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+      if (attempt > 0) back_off(attempt);
+      const Seen seen = read(tag, key);
+      const WallTime now = std::chrono::system_clock::now();
+      const WallTime expiration = now + std::max(owned.ttl, std::chrono::nanoseconds::zero());
+      const bool creating = !seen.affiliate;
+      if (creating && seen.cluster_size >= static_cast<std::int64_t>(kClusterAffiliatesMax)) {
+        return UpdateStatus::kTooManyAffiliates;
+      }
+      if (creating && seen.cluster_size == 0 && over_cluster_cap()) {
+        return UpdateStatus::kTooManyClusters;
+      }
+      // A value we cannot decode is replaced, as if the affiliate were new.
+      StoredAffiliate stored =
+          seen.value ? *seen.value
+                     : StoredAffiliate{{owned.affiliate_id, {}, {}}, {expiration, {}}, {}};
+      UpdateStatus status = UpdateStatus::kOk;
+      if (auto next = merge_update(stored.record, stored.times, request, expiration, status)) {
+        stored.record = std::move(*next);
+      }
+      stored.written = now;
+      etcd::TxnRequest txn;
+      txn.success.push_back(etcd::PutRequest{key, encode_stored(stored)});
+      if (creating) {
+        // Nobody created it, nor any other affiliate of the cluster, since the read: so the
+        // cluster is still below the limit. Refreshes of other affiliates do not interfere.
+        txn.compare.push_back(Compare::version(key, Compare::Result::kEqual, 0));
+        txn.compare.push_back(Compare::create_revisions_in(
+            keys_.cluster(tag), Compare::Result::kLess, seen.revision + 1));
+      } else {
+        txn.compare.push_back(
+            Compare::mod_revision(key, Compare::Result::kEqual, seen.affiliate->mod_revision));
+      }
+      if (commit(txn)) return status;
+    }
+    spdlog::warn("etcd_write_contended cluster={} attempts={}", tag.substr(0, 8), kCasAttempts);
+    return UpdateStatus::kUnavailable;
+  }
+
+  UpdateStatus remove(const std::string& cluster_id, const std::string& affiliate_id) {
+    const std::string tag = EtcdKeys::cluster_tag(cluster_id);
+    for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+      if (attempt > 0) back_off(attempt);
+      switch (delete_if(tag, affiliate_id, [](const Seen&) { return true; })) {
+        case Outcome::kDone:
+        case Outcome::kNothing:
+          return UpdateStatus::kOk;
+        case Outcome::kConflict:
+          break;
+      }
+    }
+    return UpdateStatus::kUnavailable;
+  }
+
+  GcResult expire() {
+    GcResult result;
+    for (const auto& [tag, affiliate_id] : state_.expiring()) {
+      try {
+        expire_one(tag, affiliate_id, result);
+      } catch (const etcd::Error& e) {
+        // The next pass tries again; so does every other replica.
+        spdlog::debug("etcd_expiry_failed error=\"{}\"", platform::log_value(e.what()));
+        break;
+      }
+    }
+    StateStats stats = state_.stats();
+    const bool removed = result.affiliates_removed + result.endpoints_removed > 0;
+    spdlog::log(removed ? spdlog::level::info : spdlog::level::debug,
+                "gc removed_clusters={} removed_affiliates={} removed_endpoints={} clusters={} "
+                "affiliates={} endpoints={} watches={}",
+                result.clusters_removed, result.affiliates_removed, result.endpoints_removed,
+                stats.clusters, stats.affiliates, stats.endpoints, stats.watches);
+    return result;
+  }
+
+  bool healthy() const { return stats_.up() && mirror_.loaded(); }
+
+  const EtcdRegistryOptions options_;
+  const std::unique_ptr<etcd::Client> client_;
+  const EtcdKeys keys_;
+  EtcdStats stats_;
+  State state_;
+  EtcdMirror mirror_;
+
+ private:
+  enum class Outcome { kDone, kNothing, kConflict };
+
+  template <typename Call>
+  auto timed(EtcdOp op, Call&& call) {
+    const auto started = Steady::now();
+    try {
+      auto result = call();
+      stats_.request(op, Steady::now() - started, true);
+      return result;
+    } catch (const etcd::Error&) {
+      stats_.request(op, Steady::now() - started, false);
+      throw;
+    }
+  }
+
+  Seen read(const std::string& tag, const std::string& key) {
+    etcd::TxnRequest txn;
+    txn.success.push_back(etcd::RangeRequest{key});
+    etcd::RangeRequest cluster = etcd::RangeRequest::prefix(keys_.cluster(tag));
+    cluster.limit = 1;  // only the count is wanted
+    txn.success.push_back(std::move(cluster));
+    const etcd::TxnResult result = timed(EtcdOp::kRead, [&] { return client_->txn(txn); });
+    Seen seen;
+    seen.revision = result.revision;
+    const auto& affiliate = std::get<etcd::RangeResult>(result.responses.at(0)).kvs;
+    seen.cluster_size = std::get<etcd::RangeResult>(result.responses.at(1)).count;
+    if (!affiliate.empty()) {
+      seen.affiliate = affiliate.front();
+      std::string error;
+      seen.value = decode_stored(affiliate.front().value, error);
+      if (!seen.value) {
+        stats_.bad_value();
+        spdlog::warn("etcd_bad_value key=\"{}\" error=\"{}\" (replaced by the next write)",
+                     platform::log_value(key), error);
+      }
+    }
+    return seen;
+  }
+
+  // Runs `txn`; true when its compares held. Then waits for the mirror to show it.
+  bool commit(const etcd::TxnRequest& txn) {
+    const etcd::TxnResult result = timed(EtcdOp::kWrite, [&] { return client_->txn(txn); });
+    if (!result.succeeded) {
+      stats_.cas_conflict();
+      return false;
+    }
+    mirror_.wait_applied(result.revision, options_.apply_wait);
+    return true;
+  }
+
+  // Deletes an affiliate when `should` holds for what etcd has, unless it changes meanwhile.
+  template <typename Predicate>
+  Outcome delete_if(const std::string& tag, const std::string& affiliate_id, Predicate should) {
+    const std::string key = keys_.affiliate(tag, affiliate_id);
+    const Seen seen = read(tag, key);
+    if (!seen.affiliate || !should(seen)) return Outcome::kNothing;
+    etcd::TxnRequest txn;
+    txn.compare.push_back(
+        Compare::mod_revision(key, Compare::Result::kEqual, seen.affiliate->mod_revision));
+    txn.success.push_back(etcd::DeleteRequest{key});
+    return commit(txn) ? Outcome::kDone : Outcome::kConflict;
+  }
+
+  void expire_one(const std::string& tag, const std::string& affiliate_id, GcResult& result) {
+    const WallTime now = std::chrono::system_clock::now();
+    bool last = false;
+    std::size_t endpoints = 0;
+    const Outcome deleted = delete_if(tag, affiliate_id, [&](const Seen& seen) {
+      if (!seen.value || seen.value->times.expiration >= now) return false;
+      last = seen.cluster_size == 1;
+      endpoints = seen.value->record.endpoints.size();
+      return true;
+    });
+    if (deleted == Outcome::kDone) {
+      result.affiliates_removed++;
+      result.endpoints_removed += endpoints;
+      if (last) result.clusters_removed++;
+      return;
+    }
+    if (deleted == Outcome::kConflict) return;  // changed meanwhile; the next pass looks again
+    const std::string key = keys_.affiliate(tag, affiliate_id);
+    const Seen seen = read(tag, key);
+    if (!seen.value) return;
+    StoredAffiliate stored = *seen.value;
+    auto next = drop_expired_endpoints(stored.record, stored.times, now);
+    if (!next) return;
+    const std::size_t dropped = stored.record.endpoints.size() - next->endpoints.size();
+    stored.record = std::move(*next);
+    stored.written = now;
+    etcd::TxnRequest txn;
+    txn.compare.push_back(
+        Compare::mod_revision(key, Compare::Result::kEqual, seen.affiliate->mod_revision));
+    txn.success.push_back(etcd::PutRequest{key, encode_stored(stored)});
+    if (commit(txn)) result.endpoints_removed += dropped;
+  }
+
+  bool over_cluster_cap() const {
+    return options_.max_clusters != 0 && state_.cluster_ids().size() >= options_.max_clusters;
+  }
+
+  void probe() {
+    bool ok = true;
+    try {
+      // A linearizable read: it needs the cluster's leader, as writes do.
+      timed(EtcdOp::kProbe, [&] { return client_->range(etcd::RangeRequest{keys_.prefix()}); });
+    } catch (const etcd::Error& e) {
+      ok = false;
+      if (stats_.up()) {
+        spdlog::warn("etcd_unreachable endpoint={} error=\"{}\" (writes fail with UNAVAILABLE)",
+                     e.endpoint(), platform::log_value(e.what()));
+      }
+    }
+    if (ok && !stats_.up()) spdlog::info("etcd_reachable");
+    stats_.set_up(ok);
+  }
+
+  boost::asio::thread_pool writers_;
+  Periodic probe_;
+  Periodic expiry_;  // last: runs expire(), which uses everything above
+};
+
+EtcdRegistry::EtcdRegistry(std::unique_ptr<etcd::Client> client, const Clock& clock,
+                           EtcdRegistryOptions options)
+    : impl_(std::make_unique<Impl>(std::move(client), clock, std::move(options))) {}
+
+EtcdRegistry::~EtcdRegistry() = default;
+
+void EtcdRegistry::update(const AffiliateUpdate& request, Done done) {
+  auto owned = std::make_shared<OwnedUpdate>(request);
+  impl_->post([impl = impl_.get(), owned] { return impl->update(*owned); }, std::move(done));
+}
+
+void EtcdRegistry::remove(std::string_view cluster_id, std::string_view affiliate_id, Done done) {
+  impl_->post([impl = impl_.get(), cluster = std::string(cluster_id),
+               affiliate = std::string(affiliate_id)] { return impl->remove(cluster, affiliate); },
+              std::move(done));
+}
+
+std::vector<AffiliatePtr> EtcdRegistry::list(std::string_view cluster_id) const {
+  return impl_->state_.list(EtcdKeys::cluster_tag(cluster_id));
+}
+
+WatchStart EtcdRegistry::watch(std::string_view cluster_id, std::function<void()> on_pending) {
+  return impl_->state_.watch(EtcdKeys::cluster_tag(cluster_id), std::move(on_pending));
+}
+
+void EtcdRegistry::close_watches() { impl_->state_.close_watches(); }
+
+StateStats EtcdRegistry::stats() const { return impl_->state_.stats(); }
+
+bool EtcdRegistry::wait_loaded(std::chrono::nanoseconds timeout) const {
+  return impl_->mirror_.wait_applied(1, timeout);
+}
+
+bool EtcdRegistry::healthy() const { return impl_->healthy(); }
+
+GcResult EtcdRegistry::expire() { return impl_->expire(); }
+
+std::string EtcdRegistry::render_metrics() const { return impl_->stats_.render(); }
+
+}  // namespace discovery::server

@@ -1,0 +1,76 @@
+// The registry of a discovery-service replica: state shared with other replicas through etcd.
+// Writes are compare-and-swap transactions on one key per affiliate (and its cluster's count, when
+// an affiliate comes or goes), so replicas writing one affiliate at once never lose an endpoint and
+// the per-cluster limit holds across replicas. Reads and watches are served from a State that an
+// EtcdMirror keeps equal to etcd. Expiry is lease-free: values carry absolute expiry times, and
+// every replica periodically deletes (or trims) what has expired, with the same compare-and-swap,
+// so expiry goes on while any replica runs.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "discovery/server/registry.h"
+
+namespace etcd {
+class Client;
+}
+
+namespace discovery::server {
+
+class Clock;
+struct GcResult;
+
+struct EtcdRegistryOptions {
+  std::string prefix = "/discovery-service/";
+  // Clusters that writes may create (0: no cap), checked against this replica's view of the
+  // store: replicas creating clusters at the same moment can pass it by a few.
+  std::size_t max_clusters = 0;
+  std::chrono::nanoseconds expiry_interval = std::chrono::minutes(1);
+  std::chrono::nanoseconds probe_interval = std::chrono::seconds(1);
+  // How long a write waits, after etcd took it, for this replica's mirror to show it, so that a
+  // client reads its own writes from the replica it wrote through.
+  std::chrono::nanoseconds apply_wait = std::chrono::seconds(5);
+  // Writes in flight at once (each holds a thread while it talks to etcd).
+  std::size_t writers = 16;
+  // Sees every expiry pass's result, on the expiry thread.
+  std::function<void(const GcResult&)> on_expired;
+};
+
+class EtcdRegistry final : public Registry {
+ public:
+  // Starts listing the store at once; `clock` drives the mirror's State.
+  EtcdRegistry(std::unique_ptr<etcd::Client> client, const Clock& clock,
+               EtcdRegistryOptions options);
+  ~EtcdRegistry() override;
+  EtcdRegistry(const EtcdRegistry&) = delete;
+  EtcdRegistry& operator=(const EtcdRegistry&) = delete;
+
+  // A write that etcd did not answer (or that lost its compare-and-swap too many times in a row)
+  // completes with kUnavailable.
+  void update(const AffiliateUpdate& request, Done done) override;
+  void remove(std::string_view cluster_id, std::string_view affiliate_id, Done done) override;
+  std::vector<AffiliatePtr> list(std::string_view cluster_id) const override;
+  WatchStart watch(std::string_view cluster_id, std::function<void()> on_pending) override;
+  void close_watches() override;
+  StateStats stats() const override;
+
+  // Waits up to `timeout` for the first listing.
+  bool wait_loaded(std::chrono::nanoseconds timeout) const;
+  // The store is listed and etcd answered the last health probe.
+  bool healthy() const;
+  // One expiry pass now (the periodic one runs every expiry_interval).
+  GcResult expire();
+  // Prometheus text of the discovery_etcd_* families.
+  std::string render_metrics() const;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace discovery::server
