@@ -17,6 +17,7 @@
 #include <optional>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -98,6 +99,17 @@ grpc::Status delete_affiliate(pb::Cluster::Stub& stub, const std::string& cluste
 
 std::string status_text(const grpc::Status& status) {
   return status.ok() ? "OK" : std::to_string(status.error_code()) + " " + status.error_message();
+}
+
+// The lines of etcd's log about leadership (elections, leader changes): why a write may have
+// failed while a quorum was up.
+std::string leader_lines(const EtcdCluster& etcd) {
+  std::string out;
+  std::istringstream in(etcd.output());
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("--- ") || line.find("leader") != std::string::npos) out += line + "\n";
+  }
+  return out;
 }
 
 // A Watch on one replica, on a connection of its own. Nothing reads it until start_reading() (or
@@ -489,28 +501,50 @@ TEST_F(Replicas, ReplicaKilledUnderLoadLosesNothingAndComesBackWithTheSameState)
 // ---------------------------------------------------------------------------------------------
 // etcd losing a member, then its quorum.
 
-TEST_F(Replicas, EtcdQuorumLossRefusesWritesServesReadsAndRecovers) {
-  ASSERT_TRUE(start_etcd(3));
-  // The member killed first is a follower (killing the leader would stall writes for an election,
-  // which is etcd's business), and the first endpoint the replicas use: they have to fail over.
-  std::optional<std::size_t> leader;
-  ASSERT_TRUE(eventually([&] { return (leader = etcd_->leader()).has_value(); }))
-      << etcd_->output();
-  const std::size_t follower = (*leader + 1) % 3, other = (*leader + 2) % 3;
-  etcd_endpoints_ = {etcd_->endpoint(follower), etcd_->endpoint(*leader), etcd_->endpoint(other)};
-  // A dead endpoint costs a replica up to the dial timeout before it tries the next one, so the
-  // dial timeout is well below the (short) request timeout.
-  ASSERT_TRUE(start_replicas(2, {"--etcd-request-timeout", "1s", "--etcd-dial-timeout", "250ms"}));
-  const std::string cluster = "quorum";
-  constexpr int kAffiliates = 6;
-  // Version v of affiliate <id>: data "<id>#v" and, added to those of earlier versions, the
-  // endpoint "<id>@v".
-  auto write = [&](DiscoveryService& r, int k, int v) {
+// Two replicas on a three-member etcd with affiliates q-0..q-5 written at version 1. Version v
+// of affiliate q-k: data "q-k#v" and, added to those of earlier versions, the endpoint "q-k@v".
+class EtcdMemberLoss : public Replicas {
+ protected:
+  static constexpr int kAffiliates = 6;
+
+  // `in_use_first`: the replicas' first etcd endpoint (the one they use) is a follower; otherwise
+  // the leader, and the follower is one they have not connected to. Killing the leader is
+  // avoided while a quorum should remain: writes would stall for an election, etcd's business.
+  void start(bool in_use_first) {
+    ASSERT_TRUE(start_etcd(3));
+    std::optional<std::size_t> found;
+    ASSERT_TRUE(eventually([&] { return (found = etcd_->leader()).has_value(); }))
+        << etcd_->output();
+    leader_ = *found;
+    follower_ = (leader_ + 1) % 3;
+    const std::size_t other = (leader_ + 2) % 3;
+    etcd_endpoints_ = {etcd_->endpoint(leader_), etcd_->endpoint(follower_),
+                       etcd_->endpoint(other)};
+    if (in_use_first) std::swap(etcd_endpoints_[0], etcd_endpoints_[1]);
+    // A dead endpoint costs a replica up to the dial timeout before it tries the next one, so the
+    // dial timeout is well below the (short) request timeout.
+    ASSERT_TRUE(
+        start_replicas(2, {"--etcd-request-timeout", "1s", "--etcd-dial-timeout", "250ms"}));
+    for (int k = 0; k < kAffiliates; ++k) {
+      const auto status = write(k, 1);
+      ASSERT_TRUE(status.ok()) << status_text(status);
+    }
+    ASSERT_TRUE(agreed(live_replicas(), kCluster, state_at(1)));
+    for (auto* r : live_replicas()) {
+      EXPECT_TRUE(eventually([&] { return grpc_health(r->endpoint()) == kServing; }))
+          << tail(r->output());
+      EXPECT_EQ(r->metric("discovery_etcd_up"), 1.0);
+    }
+  }
+
+  // Version v of q-k, through replica k mod 2.
+  grpc::Status write(int k, int v) {
     const std::string id = "q-" + std::to_string(k);
-    return put_affiliate(*r.stub(), cluster, id, id + "#" + std::to_string(v),
-                         {id + "@" + std::to_string(v)});
-  };
-  auto state_at = [&](int v) {
+    return put_affiliate(*replicas_[static_cast<std::size_t>(k % 2)]->stub(), kCluster, id,
+                         id + "#" + std::to_string(v), {id + "@" + std::to_string(v)});
+  }
+
+  static Affiliates state_at(int v) {
     Affiliates out;
     for (int k = 0; k < kAffiliates; ++k) {
       const std::string id = "q-" + std::to_string(k);
@@ -519,33 +553,131 @@ TEST_F(Replicas, EtcdQuorumLossRefusesWritesServesReadsAndRecovers) {
       for (int i = 1; i <= v; ++i) a.endpoints.insert(id + "@" + std::to_string(i));
     }
     return out;
+  }
+
+  static inline const std::string kCluster = "quorum";
+  std::size_t leader_ = 0;
+  std::size_t follower_ = 0;
+};
+
+// The member the replicas are connected to dies while two writers (one per replica) keep
+// writing. A write in flight at that moment may fail (its outcome is unknown to the replica); one
+// sent after the member is gone must not: two members of three are a quorum.
+TEST_F(EtcdMemberLoss, WritesSentAfterTheMemberInUseDiesSucceed) {
+  start(/*in_use_first=*/true);
+  if (HasFatalFailure()) return;
+  struct Failure {
+    int k;
+    int v;
+    Clock::time_point started, ended;
+    std::string status;
   };
-  for (int k = 0; k < kAffiliates; ++k) {
-    ASSERT_TRUE(write(*replicas_[k % 2], k, 1).ok());
+  std::mutex mu;
+  std::vector<Failure> failures;  // guarded by mu
+  std::map<int, int> acked;       // guarded by mu: q-k -> highest version acknowledged
+  std::atomic<bool> stop = false;
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 2; ++w) {
+    writers.emplace_back([&, w] {
+      auto stub = replicas_[static_cast<std::size_t>(w)]->stub();
+      for (int v = 2; !stop; ++v) {
+        for (int k = w; k < kAffiliates && !stop; k += 2) {
+          const std::string id = "q-" + std::to_string(k);
+          const auto started = Clock::now();
+          const auto status = put_affiliate(*stub, kCluster, id, id + "#" + std::to_string(v),
+                                            {id + "@" + std::to_string(v % 2)});
+          std::lock_guard lock(mu);
+          if (status.ok()) {
+            acked[k] = v;
+          } else {
+            failures.push_back({k, v, started, Clock::now(), status_text(status)});
+          }
+        }
+      }
+    });
   }
-  ASSERT_TRUE(agreed(live_replicas(), cluster, state_at(1)));
-  for (auto* r : live_replicas()) {
-    EXPECT_EQ(grpc_health(r->endpoint()), kServing);
-    EXPECT_EQ(r->metric("discovery_etcd_up"), 1.0);
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~Joiner() {
+      stop = true;
+      for (auto& t : threads) t.join();
+    }
+  } joiner{stop, writers};
+  auto acked_count = [&] {
+    std::lock_guard lock(mu);
+    int n = 0;
+    for (const auto& [k, v] : acked) n += v;
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return acked_count() >= 4 * kAffiliates; }));
+  etcd_->kill(follower_);
+  const auto killed = Clock::now();  // the member is reaped: its connections are closed
+  const int at_kill = acked_count();
+  EXPECT_TRUE(eventually([&] { return acked_count() >= at_kill + 4 * kAffiliates; }))
+      << "the writers did not go on after the kill";
+  stop = true;
+  for (auto& t : writers) t.join();
+  writers.clear();
+
+  std::string after_kill, in_flight;
+  for (const auto& f : failures) {
+    const auto ms = [&](Clock::time_point t) {
+      return std::to_string(
+          std::chrono::duration_cast<std::chrono::milliseconds>(t - killed).count());
+    };
+    const std::string line = "q-" + std::to_string(f.k) + "#" + std::to_string(f.v) + " sent at " +
+                             ms(f.started) + " ms, failed at " + ms(f.ended) +
+                             " ms (relative to the kill): " + f.status + "\n";
+    (f.started >= killed ? after_kill : in_flight) += line;
   }
+  std::cout << "[ replica  ] " << failures.size() << " writes failed around the kill of the etcd "
+            << "member in use; in flight at the kill:\n"
+            << in_flight << std::flush;
+  EXPECT_EQ(after_kill, "") << "writes sent after an etcd member of three died failed; etcd:\n"
+                            << leader_lines(*etcd_);
+  std::map<int, int> acked_final;
+  {
+    std::lock_guard lock(mu);
+    acked_final = acked;
+  }
+  EXPECT_TRUE(agreed(live_replicas(), kCluster, [&](const Affiliates& a) {
+    for (const auto& [k, v] : acked_final) {
+      const std::string id = "q-" + std::to_string(k);
+      const auto it = a.find(id);
+      if (it == a.end()) return false;
+      const auto hash = it->second.data.find('#');
+      if (hash == std::string::npos || std::stoi(it->second.data.substr(hash + 1)) < v) {
+        return false;
+      }
+    }
+    return true;
+  }));
+}
+
+TEST_F(EtcdMemberLoss, QuorumLossRefusesWritesServesReadsAndRecovers) {
+  start(/*in_use_first=*/false);
+  if (HasFatalFailure()) return;
   const pid_t pid0 = replicas_[0]->process()->pid(), pid1 = replicas_[1]->process()->pid();
 
-  // One member of three gone: the other two are a quorum, every write still succeeds.
-  etcd_->kill(follower);
+  // One member of three gone (one the replicas do not use): the other two are a quorum, every
+  // write still succeeds.
+  etcd_->kill(follower_);
   for (int k = 0; k < kAffiliates; ++k) {
-    const auto status = write(*replicas_[k % 2], k, 2);
+    const auto status = write(k, 2);
     ASSERT_TRUE(status.ok()) << "with one etcd member of three killed: " << status_text(status)
                              << "\n"
-                             << tail(replicas_[k % 2]->output());
+                             << tail(replicas_[k % 2]->output()) << "\netcd:\n"
+                             << leader_lines(*etcd_);
   }
-  ASSERT_TRUE(agreed(live_replicas(), cluster, state_at(2)));
+  ASSERT_TRUE(agreed(live_replicas(), kCluster, state_at(2)));
 
   // Two gone: no quorum. Writes fail with UNAVAILABLE, within the request timeout (and
   // generous margins); reads answer from what each replica holds; health says NOT_SERVING.
-  etcd_->kill(*leader);
+  etcd_->kill(leader_);
   for (int k = 0; k < kAffiliates; ++k) {
     const auto started = Clock::now();
-    const auto status = write(*replicas_[k % 2], k, 3);
+    const auto status = write(k, 3);
     const auto took = Clock::now() - started;
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
         << "q-" << k << " without an etcd quorum: " << status_text(status);
@@ -553,10 +685,13 @@ TEST_F(Replicas, EtcdQuorumLossRefusesWritesServesReadsAndRecovers) {
                          << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
                          << " ms with --etcd-request-timeout 1s";
   }
-  const auto deleted = delete_affiliate(*replicas_[0]->stub(), cluster, "q-0");
+  const auto deleted = delete_affiliate(*replicas_[0]->stub(), kCluster, "q-0");
   EXPECT_EQ(deleted.error_code(), grpc::StatusCode::UNAVAILABLE) << status_text(deleted);
   for (auto* r : live_replicas()) {
-    EXPECT_EQ(r->affiliates(cluster), state_at(2)) << "List without an etcd quorum";
+    EXPECT_EQ(r->affiliates(kCluster), state_at(2)) << "List without an etcd quorum";
+    WatchStream watch(r->endpoint(), kCluster);
+    EXPECT_TRUE(watch.read_one()) << "Watch without an etcd quorum";
+    EXPECT_EQ(watch.state(), state_at(2)) << "the first Watch message without an etcd quorum";
     EXPECT_TRUE(eventually([&] { return grpc_health(r->endpoint()) == kNotServing; }))
         << grpc_health(r->endpoint()).value_or(-1);
     EXPECT_TRUE(eventually([&] { return http_status(r->landing_port(), "/healthz") == 503; }))
@@ -569,9 +704,9 @@ TEST_F(Replicas, EtcdQuorumLossRefusesWritesServesReadsAndRecovers) {
 
   // The members come back. Each affiliate is whole: at version 2 or at version 3 (a refused
   // write may still have been committed), never a mix; q-0 may also be gone.
-  ASSERT_TRUE(etcd_->start({follower, *leader})) << etcd_->output();
+  ASSERT_TRUE(etcd_->start({follower_, leader_})) << etcd_->output();
   const auto v2 = state_at(2), v3 = state_at(3);
-  const auto recovered = agreed(live_replicas(), cluster, [&](const Affiliates& a) {
+  const auto recovered = agreed(live_replicas(), kCluster, [&](const Affiliates& a) {
     for (const auto& [id, value] : v2) {
       const auto it = a.find(id);
       if (it == a.end() && id == "q-0") continue;
@@ -590,10 +725,10 @@ TEST_F(Replicas, EtcdQuorumLossRefusesWritesServesReadsAndRecovers) {
   }
   for (int k = 0; k < kAffiliates; ++k) {
     grpc::Status status;
-    EXPECT_TRUE(eventually([&] { return (status = write(*replicas_[k % 2], k, 4)).ok(); }))
+    EXPECT_TRUE(eventually([&] { return (status = write(k, 4)).ok(); }))
         << "q-" << k << " after the quorum returned: " << status_text(status);
   }
-  EXPECT_TRUE(agreed(live_replicas(), cluster, [&](const Affiliates& a) {
+  EXPECT_TRUE(agreed(live_replicas(), kCluster, [&](const Affiliates& a) {
     if (a.size() != static_cast<std::size_t>(kAffiliates)) return false;
     for (const auto& [id, value] : a) {
       if (value.data != id + "#4" || !value.endpoints.contains(id + "@4")) return false;
