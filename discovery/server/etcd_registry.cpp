@@ -95,7 +95,7 @@ class EtcdRegistry::Impl {
   ~Impl() { writers_.join(); }
 
   void post(std::function<UpdateStatus()> write, Done done) {
-    boost::asio::post(writers_, [this, write = std::move(write), done = std::move(done)] {
+    boost::asio::post(writers_, [write = std::move(write), done = std::move(done)] {
       UpdateStatus status = UpdateStatus::kUnavailable;
       try {
         status = write();
