@@ -79,7 +79,7 @@ class EtcdRegistry::Impl {
       : options_(std::move(options)),
         client_(std::move(client)),
         keys_(options_.prefix),
-        state_(clock),
+        state_(clock, State::kDefaultSnapshotBudget, options_.max_clusters),
         mirror_(*client_, keys_, state_, stats_),
         writers_(options_.writers),
         probe_(

@@ -26,8 +26,8 @@ struct GcResult;
 
 struct EtcdRegistryOptions {
   std::string prefix = "/discovery-service/";
-  // Clusters that writes may create (0: no cap), checked against this replica's view of the
-  // store: replicas creating clusters at the same moment can pass it by a few.
+  // Clusters that writes and watches may create (0: no cap), checked against this replica's view
+  // of the store: replicas creating clusters at the same moment can pass it by a few.
   std::size_t max_clusters = 0;
   std::chrono::nanoseconds expiry_interval = std::chrono::minutes(1);
   std::chrono::nanoseconds probe_interval = std::chrono::seconds(1);
