@@ -100,11 +100,13 @@ class EtcdRegistryTest : public ::testing::Test {
     return std::string("/test/") + info->name() + "/";
   }
 
-  std::unique_ptr<EtcdRegistry> replica(std::size_t max_clusters = 0) {
+  std::unique_ptr<EtcdRegistry> replica(std::size_t max_clusters = 0,
+                                        std::chrono::nanoseconds compaction_interval = 0s) {
     EtcdRegistryOptions options;
     options.prefix = prefix();
     options.expiry_interval = 1h;  // tests run expiry passes themselves
     options.max_clusters = max_clusters;
+    options.compaction_interval = compaction_interval;
     auto registry = std::make_unique<EtcdRegistry>(
         client_for({EtcdEnvironment::server().endpoint()}), clock_, std::move(options));
     EXPECT_TRUE(registry->wait_loaded(10s));
@@ -219,6 +221,31 @@ TEST_F(EtcdRegistryTest, TheClusterCapCountsTheClustersOfEveryReplica) {
   EXPECT_EQ(b->watch("c3", [] {}).watch, nullptr);
   EXPECT_EQ(update(*b, "c1", "other", "d", {}), UpdateStatus::kOk) << "existing clusters grow";
   EXPECT_NE(b->watch("c2", [] {}).watch, nullptr);
+}
+
+TEST_F(EtcdRegistryTest, CompactsEtcdsHistoryWhileWatchesGoOn) {
+  auto a = replica(0, 100ms);
+  auto b = replica();
+  ASSERT_EQ(update(*a, "cluster", "node", "v1", {}), UpdateStatus::kOk);
+  auto client = client_for({EtcdEnvironment::server().endpoint()});
+  const std::int64_t old = client->range(etcd::RangeRequest{prefix()}).revision;
+  ASSERT_EQ(update(*a, "cluster", "node", "v2", {}), UpdateStatus::kOk);
+  // Once a pass has compacted past `old`, reading at it is refused.
+  ASSERT_TRUE(eventually(
+      [&] {
+        try {
+          etcd::RangeRequest at_old{prefix()};
+          at_old.revision = old;
+          client->range(at_old);
+          return false;
+        } catch (const etcd::Error& e) {
+          return e.kind() == etcd::Error::Kind::kRejected;
+        }
+      },
+      10s));
+  ASSERT_EQ(update(*a, "cluster", "node", "v3", {}), UpdateStatus::kOk);
+  ASSERT_TRUE(eventually([&] { return find(*b, "cluster", "node")->data == "v3"; }, 5s));
+  EXPECT_NE(a->render_metrics().find("operation=\"compact\""), std::string::npos);
 }
 
 TEST_F(EtcdRegistryTest, ExpiryByOneReplicaReachesTheOthersWatchers) {
