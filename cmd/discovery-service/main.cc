@@ -154,6 +154,19 @@ int main(int argc, char** argv) {
          "time for one etcd request, connecting included; a write past it fails with "
          "UNAVAILABLE (Go duration)")
       ->default_str("5s");
+  app.add_option_function<std::string>(
+         "--etcd-compaction-interval",
+         [&options](const std::string& value) {
+           auto parsed = ds::parse_duration(value);
+           if (!parsed || *parsed < std::chrono::nanoseconds::zero()) {
+             throw CLI::ValidationError("--etcd-compaction-interval",
+                                        "\"" + value + "\" is not a duration such as 5m, or 0");
+           }
+           options.etcd_compaction_interval = *parsed;
+         },
+         "compact etcd's history this often, keeping one interval of it; 0: never (then etcd's "
+         "--auto-compaction-* must); store-wide (Go duration)")
+      ->default_str("5m");
   if (auto exit_code = platform::parse_daemon_command_line(app, argc, argv)) return *exit_code;
   options.etcd.endpoints = etcd::parse_endpoints(etcd_endpoints);
   if (!etcd_tls.ca_file.empty() || !etcd_tls.cert_file.empty() || !etcd_tls.key_file.empty()) {

@@ -206,10 +206,18 @@ int run_app(const AppOptions& options, const StopWait& wait_for_stop) {
       spdlog::info("etcd endpoints={} prefix={} tls={} (snapshots are off)",
                    fmt::join(options.etcd.endpoints, ","), options.etcd_prefix,
                    options.etcd.tls.has_value());
+      if (options.etcd.endpoints.size() > 1 &&
+          options.etcd.dial_timeout >= options.etcd.request_timeout) {
+        spdlog::warn("etcd_timeouts dial_ms={} request_ms={} (a request spends up to the dial "
+                     "timeout on a dead endpoint before it tries the next, so with the dial "
+                     "timeout at or above the request timeout, no request fails over)",
+                     options.etcd.dial_timeout.count(), options.etcd.request_timeout.count());
+      }
       EtcdRegistryOptions etcd_options;
       etcd_options.prefix = options.etcd_prefix;
       etcd_options.max_clusters = options.max_clusters;
       etcd_options.expiry_interval = options.gc_interval;
+      etcd_options.compaction_interval = options.etcd_compaction_interval;
       etcd_options.on_expired = after_gc;
       shared = std::make_unique<EtcdRegistry>(etcd::make_client(options.etcd), clock,
                                               std::move(etcd_options));

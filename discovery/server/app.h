@@ -33,6 +33,7 @@ struct AppOptions {
   // uses the same endpoints and prefix, and snapshots are off. Without, it is in memory.
   etcd::Options etcd;
   std::string etcd_prefix = "/discovery-service/";
+  std::chrono::nanoseconds etcd_compaction_interval = std::chrono::minutes(5);  // 0: never
 };
 
 // Waits up to `timeout` for a stop request (SIGTERM); true once one has come.

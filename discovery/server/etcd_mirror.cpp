@@ -170,9 +170,12 @@ void EtcdMirror::on_watch(const etcd::WatchResponse& response) {
     std::string error;
     auto value = decode_stored(event.kv.value, error);
     if (!value || value->record.id != key->affiliate_id) {
+      // The key no longer holds an affiliate: whatever it held before is gone, as for a replica
+      // that lists the store now.
       stats_.bad_value();
       spdlog::warn("etcd_bad_value key=\"{}\" error=\"{}\" (ignored)",
                    platform::log_value(event.kv.key), value ? "ID differs from the key's" : error);
+      state_.remove(key->cluster_tag, key->affiliate_id);
       continue;
     }
     stats_.watch_event(

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <optional>
@@ -79,11 +80,15 @@ class EtcdRegistry::Impl {
       : options_(std::move(options)),
         client_(std::move(client)),
         keys_(options_.prefix),
-        state_(clock),
+        state_(clock, State::kDefaultSnapshotBudget, options_.max_clusters),
         mirror_(*client_, keys_, state_, stats_),
         writers_(options_.writers),
         probe_(
             options_.probe_interval, [this] { probe(); }, true),
+        compactor_(options_.compaction_interval > std::chrono::nanoseconds::zero()
+                       ? std::make_unique<Periodic>(
+                             options_.compaction_interval, [this] { compact(); }, false)
+                       : nullptr),
         expiry_(
             options_.expiry_interval,
             [this] {
@@ -92,13 +97,27 @@ class EtcdRegistry::Impl {
             },
             false) {}
 
-  ~Impl() { writers_.join(); }
+  ~Impl() {
+    shutdown();
+    writers_.join();
+  }
+
+  // Writes not started yet fail from now on.
+  void shutdown() { stopping_ = true; }
 
   void post(std::function<UpdateStatus()> write, Done done) {
+    // Failing at once, rather than after a request timeout each, keeps the queue short while etcd
+    // is down; a client retries UNAVAILABLE.
+    if (stopping_ || down_) return done(UpdateStatus::kUnavailable);
+    if (queued_.fetch_add(1) >= options_.queued_writes) {
+      queued_--;
+      return done(UpdateStatus::kUnavailable);
+    }
     boost::asio::post(writers_, [this, write = std::move(write), done = std::move(done)] {
+      queued_--;
       UpdateStatus status = UpdateStatus::kUnavailable;
       try {
-        status = write();
+        if (!stopping_) status = write();
       } catch (const etcd::Error& e) {
         spdlog::debug("etcd_write_failed endpoint={} error=\"{}\"", e.endpoint(),
                       platform::log_value(e.what()));
@@ -296,6 +315,24 @@ class EtcdRegistry::Impl {
     return options_.max_clusters != 0 && state_.cluster_ids().size() >= options_.max_clusters;
   }
 
+  // Compacts etcd's history to the revision the previous pass saw. Replicas all do it; one that
+  // finds the revision compacted already (by another) has nothing to do.
+  void compact() {
+    try {
+      const std::int64_t current = client_->range(etcd::RangeRequest{keys_.prefix()}).revision;
+      if (compacted_to_ > 0) {
+        timed(EtcdOp::kCompact, [&] {
+          client_->compact(compacted_to_, false);
+          return 0;
+        });
+        spdlog::debug("etcd_compacted revision={}", compacted_to_);
+      }
+      compacted_to_ = current;
+    } catch (const etcd::Error& e) {
+      spdlog::debug("etcd_compaction_failed error=\"{}\"", platform::log_value(e.what()));
+    }
+  }
+
   void probe() {
     bool ok = true;
     try {
@@ -310,11 +347,17 @@ class EtcdRegistry::Impl {
     }
     if (ok && !stats_.up()) spdlog::info("etcd_reachable");
     stats_.set_up(ok);
+    down_ = !ok;
   }
 
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> down_{false};       // the last probe failed
+  std::atomic<std::size_t> queued_{0};  // writes posted and not started
+  std::int64_t compacted_to_ = 0;       // compactor thread only
   boost::asio::thread_pool writers_;
   Periodic probe_;
-  Periodic expiry_;  // last: runs expire(), which uses everything above
+  std::unique_ptr<Periodic> compactor_;  // null when compaction is off
+  Periodic expiry_;                      // last: runs expire(), which uses everything above
 };
 
 EtcdRegistry::EtcdRegistry(std::unique_ptr<etcd::Client> client, const Clock& clock,
@@ -342,7 +385,10 @@ WatchStart EtcdRegistry::watch(std::string_view cluster_id, std::function<void()
   return impl_->state_.watch(EtcdKeys::cluster_tag(cluster_id), std::move(on_pending));
 }
 
-void EtcdRegistry::close_watches() { impl_->state_.close_watches(); }
+void EtcdRegistry::shutdown() {
+  impl_->shutdown();
+  impl_->state_.close_watches();
+}
 
 StateStats EtcdRegistry::stats() const { return impl_->state_.stats(); }
 

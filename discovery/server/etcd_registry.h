@@ -26,16 +26,23 @@ struct GcResult;
 
 struct EtcdRegistryOptions {
   std::string prefix = "/discovery-service/";
-  // Clusters that writes may create (0: no cap), checked against this replica's view of the
-  // store: replicas creating clusters at the same moment can pass it by a few.
+  // Clusters that writes and watches may create (0: no cap), checked against this replica's view
+  // of the store: replicas creating clusters at the same moment can pass it by a few.
   std::size_t max_clusters = 0;
   std::chrono::nanoseconds expiry_interval = std::chrono::minutes(1);
   std::chrono::nanoseconds probe_interval = std::chrono::seconds(1);
   // How long a write waits, after etcd took it, for this replica's mirror to show it, so that a
   // client reads its own writes from the replica it wrote through.
   std::chrono::nanoseconds apply_wait = std::chrono::seconds(5);
-  // Writes in flight at once (each holds a thread while it talks to etcd).
+  // Writes in flight at once (each holds a thread while it talks to etcd), and writes waiting for
+  // one of those at most; past that a write fails at once with kUnavailable.
   std::size_t writers = 16;
+  std::size_t queued_writes = 4096;
+  // etcd keeps every revision until compacted. Every this often, compact to the revision seen at
+  // the previous pass, so watchers catching up keep one interval of history; 0: never (etcd's
+  // own --auto-compaction-* then must bound it). Compaction is store-wide: it applies to every
+  // other user of the same etcd too.
+  std::chrono::nanoseconds compaction_interval = std::chrono::minutes(5);
   // Sees every expiry pass's result, on the expiry thread.
   std::function<void(const GcResult&)> on_expired;
 };
@@ -49,13 +56,14 @@ class EtcdRegistry final : public Registry {
   EtcdRegistry(const EtcdRegistry&) = delete;
   EtcdRegistry& operator=(const EtcdRegistry&) = delete;
 
-  // A write that etcd did not answer (or that lost its compare-and-swap too many times in a row)
-  // completes with kUnavailable.
+  // A write that etcd did not answer, that lost its compare-and-swap too many times in a row, or
+  // that came while etcd was known to be unreachable or too many writes were waiting, completes
+  // with kUnavailable.
   void update(const AffiliateUpdate& request, Done done) override;
   void remove(std::string_view cluster_id, std::string_view affiliate_id, Done done) override;
   std::vector<AffiliatePtr> list(std::string_view cluster_id) const override;
   WatchStart watch(std::string_view cluster_id, std::function<void()> on_pending) override;
-  void close_watches() override;
+  void shutdown() override;
   StateStats stats() const override;
 
   // Waits up to `timeout` for the first listing.

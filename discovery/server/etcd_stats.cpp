@@ -6,7 +6,8 @@
 namespace discovery::server {
 namespace {
 
-constexpr std::array<const char*, EtcdStats::kOps> kOpNames = {"read", "write", "relist", "probe"};
+constexpr std::array<const char*, EtcdStats::kOps> kOpNames = {"read", "write", "relist", "probe",
+                                                               "compact"};
 
 }  // namespace
 

@@ -17,11 +17,12 @@ enum class EtcdOp {
   kWrite,   // the compare-and-swap transaction of an update, delete or expiry
   kRelist,  // one page of the full listing
   kProbe,   // the health probe
+  kCompact,
 };
 
 class EtcdStats {
  public:
-  static constexpr std::size_t kOps = 4;
+  static constexpr std::size_t kOps = 5;
   static constexpr std::array<double, 12> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                      0.05,   0.1,   0.25,   0.5,   1,    2.5};
 

@@ -114,8 +114,9 @@ class Registry {
   // writer may still run it just after the watch is destroyed, so it must not assume its owner
   // is alive (hold a weak reference).
   virtual WatchStart watch(std::string_view cluster_id, std::function<void()> on_pending) = 0;
-  // Closes every watch (shutdown): each reports kClosed from then on.
-  virtual void close_watches() = 0;
+  // Server shutdown: closes every watch (each reports kClosed from then on), and fails writes
+  // that have not started yet with kUnavailable.
+  virtual void shutdown() = 0;
   virtual StateStats stats() const = 0;
 };
 

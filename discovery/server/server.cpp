@@ -95,7 +95,7 @@ class GrpcServer final : public Server {
       }
       service_->shutdown();
       listener_->stop();
-      registry_.close_watches();
+      registry_.shutdown();
       // Watches are closed above and unary calls take milliseconds; the deadline mostly bounds
       // idle client connections, which gRPC waits for until they close or the deadline passes.
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));

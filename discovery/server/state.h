@@ -73,9 +73,11 @@ class State final : public Registry {
   }
   std::vector<AffiliatePtr> list(std::string_view cluster_id) const override;
   WatchStart watch(std::string_view cluster_id, std::function<void()> on_pending) override;
-  void close_watches() override;
+  void shutdown() override { close_watches(); }
   StateStats stats() const override;
 
+  // Closes every watch: each reports kClosed from then on.
+  void close_watches();
   // Drops affiliates whose expiry is before now, endpoints whose expiry is not after now, and
   // clusters left with no affiliates and no watches.
   GcResult collect_garbage();

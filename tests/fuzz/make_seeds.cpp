@@ -410,6 +410,26 @@ void flags_seeds() {
   seed(target, "key-raw", InputWriter().u8(5).u8(1).u16(32).bytes(kClusterKey).data());
 }
 
+void etcd_mirror_seeds() {
+  const std::string target = "tds_etcd_mirror_fuzz";
+  // A well-formed put: key "node-1" in cluster 0, the key's ID, data, expiry, two endpoints.
+  auto put = [](InputWriter& w, std::uint8_t node, std::uint8_t cluster) {
+    w.u8(1).u8(0x40 + node).u8(cluster).u8(0).str("data").u8(30);
+    w.u8(2).str("e1").u8(60).str("e2").u8(60);
+  };
+  InputWriter w;
+  put(w, 1, 0);
+  put(w, 2, 1);
+  w.u8(0).u8(0x43).u8(0).str16("\x0a\x04node");  // raw bytes under a well-formed key
+  w.u8(2).u8(0x41).u8(0);                           // delete node-1
+  w.u8(3).u8(2);                                    // two silent changes, then a compaction
+  w.u8(0x44).u8(0).u8(0).u8(0).str("d2").u8(10).u8(0);
+  w.u8(0x42).u8(1).u8(1);
+  w.u8(4).u8(0);  // a cancelled watch
+  w.u8(5);        // a progress notification
+  seed(target, "puts-delete-compaction-cancel", w.data());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -427,5 +447,6 @@ int main(int argc, char** argv) {
   affiliate_seeds();
   landing_seeds();
   flags_seeds();
+  etcd_mirror_seeds();
   return 0;
 }

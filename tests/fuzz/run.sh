@@ -25,6 +25,7 @@ targets=(
   tds_affiliate_decode_fuzz  # client decoding of Watch messages (AES-GCM, AES-ECB, protobuf)
   tds_landing_http_fuzz      # discovery-service HTTP handlers, /inspect queries
   tds_discovery_flags_fuzz   # durations, --trusted-proxies, proxy headers, key files
+  tds_etcd_mirror_fuzz       # a replica's mirror of the etcd store: keys, values, relists
 )
 if (($# > 0)); then targets=("$@"); fi
 cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]}"

@@ -133,5 +133,17 @@ TEST_F(EtcdMirrorTest, KeysAndValuesItCouldNotHaveWrittenAreSkipped) {
   EXPECT_NE(stats_.render().find("discovery_etcd_bad_values_total 3"), std::string::npos);
 }
 
+TEST_F(EtcdMirrorTest, AnAffiliateOverwrittenWithABadValueIsGoneAsForAFreshListing) {
+  client_.set_store({stored("a", "1")}, 5);
+  EtcdMirror mirror(client_, kKeys, state_, stats_);
+  ASSERT_TRUE(eventually([&] { return client_.watches() == 1; }, 5s));
+  auto watch = state_.watch(kCluster, [] {});
+  const std::string key = kKeys.affiliate(kCluster, "a");
+  ASSERT_TRUE(client_.deliver(
+      {6, {{etcd::Event::Type::kPut, {key, "junk", 1, 6, 2, 0}, {}}}, 0, false, {}}));
+  EXPECT_TRUE(state_.list(kCluster).empty());
+  EXPECT_EQ(drain(*watch.watch), std::vector<std::string>{"-a"});
+}
+
 }  // namespace
 }  // namespace discovery::server

@@ -26,7 +26,6 @@ using tds::test::EtcdCluster;
 using tds::test::EtcdEnvironment;
 using tds::test::eventually;
 
-
 std::unique_ptr<etcd::Client> client_for(std::vector<std::string> endpoints) {
   etcd::Options options;
   options.endpoints = std::move(endpoints);
@@ -101,10 +100,13 @@ class EtcdRegistryTest : public ::testing::Test {
     return std::string("/test/") + info->name() + "/";
   }
 
-  std::unique_ptr<EtcdRegistry> replica(std::chrono::nanoseconds expiry_interval = 1h) {
+  std::unique_ptr<EtcdRegistry> replica(std::size_t max_clusters = 0,
+                                        std::chrono::nanoseconds compaction_interval = 0s) {
     EtcdRegistryOptions options;
     options.prefix = prefix();
-    options.expiry_interval = expiry_interval;
+    options.expiry_interval = 1h;  // tests run expiry passes themselves
+    options.max_clusters = max_clusters;
+    options.compaction_interval = compaction_interval;
     auto registry = std::make_unique<EtcdRegistry>(
         client_for({EtcdEnvironment::server().endpoint()}), clock_, std::move(options));
     EXPECT_TRUE(registry->wait_loaded(10s));
@@ -207,6 +209,43 @@ TEST_F(EtcdRegistryTest, TheAffiliateLimitHoldsAcrossReplicas) {
   EXPECT_EQ(a->list("cluster").size(), kClusterAffiliatesMax);
   // A refresh of an existing affiliate is still accepted at the limit.
   EXPECT_EQ(update(*b, "cluster", "n0", "d2", {}), UpdateStatus::kOk);
+}
+
+TEST_F(EtcdRegistryTest, TheClusterCapCountsTheClustersOfEveryReplica) {
+  auto a = replica(2);
+  auto b = replica(2);
+  ASSERT_EQ(update(*a, "c1", "node", "d", {}), UpdateStatus::kOk);
+  ASSERT_EQ(update(*a, "c2", "node", "d", {}), UpdateStatus::kOk);
+  ASSERT_TRUE(eventually([&] { return b->stats().clusters == 2; }, 5s));
+  EXPECT_EQ(update(*b, "c3", "node", "d", {}), UpdateStatus::kTooManyClusters);
+  EXPECT_EQ(b->watch("c3", [] {}).watch, nullptr);
+  EXPECT_EQ(update(*b, "c1", "other", "d", {}), UpdateStatus::kOk) << "existing clusters grow";
+  EXPECT_NE(b->watch("c2", [] {}).watch, nullptr);
+}
+
+TEST_F(EtcdRegistryTest, CompactsEtcdsHistoryWhileWatchesGoOn) {
+  auto a = replica(0, 100ms);
+  auto b = replica();
+  ASSERT_EQ(update(*a, "cluster", "node", "v1", {}), UpdateStatus::kOk);
+  auto client = client_for({EtcdEnvironment::server().endpoint()});
+  const std::int64_t old = client->range(etcd::RangeRequest{prefix()}).revision;
+  ASSERT_EQ(update(*a, "cluster", "node", "v2", {}), UpdateStatus::kOk);
+  // Once a pass has compacted past `old`, reading at it is refused.
+  ASSERT_TRUE(eventually(
+      [&] {
+        try {
+          etcd::RangeRequest at_old{prefix()};
+          at_old.revision = old;
+          client->range(at_old);
+          return false;
+        } catch (const etcd::Error& e) {
+          return e.kind() == etcd::Error::Kind::kRejected;
+        }
+      },
+      10s));
+  ASSERT_EQ(update(*a, "cluster", "node", "v3", {}), UpdateStatus::kOk);
+  ASSERT_TRUE(eventually([&] { return find(*b, "cluster", "node")->data == "v3"; }, 5s));
+  EXPECT_NE(a->render_metrics().find("operation=\"compact\""), std::string::npos);
 }
 
 TEST_F(EtcdRegistryTest, ExpiryByOneReplicaReachesTheOthersWatchers) {
