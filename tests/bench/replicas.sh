@@ -4,10 +4,12 @@
 # --etcd-endpoints, or with --replicas 0 one discovery-service keeping its registry in memory (the
 # baseline). Then, with the same clusters x affiliates:
 #   1. the load tool's --idle run: RSS per stored affiliate (and per Watch stream) of each replica
-#      and of etcd; etcd's db size and key count before and after, per affiliate;
+#      and of etcd; etcd's db size, key count and WAL fsyncs before and after, per affiliate;
 #   2. a load run (another C x N affiliates, since every run of the tool uses new cluster IDs):
 #      updates/s, fan-out p50/p99, CPU per update of each replica and of etcd; etcd's db growth
-#      per revision; each replica's etcd request latencies and compare-and-swap conflicts.
+#      and WAL fsyncs per revision.
+# After each, every replica's etcd requests (count, mean time), compare-and-swap conflicts and
+# watch lag over the run, from its /metrics.
 # Builds nothing: point it at a build dir with discovery-service and tds_discovery_load.
 #
 #   tests/bench/replicas.sh [options] [-- load tool args...]
@@ -16,6 +18,7 @@
 #     --clusters C        (default 100)
 #     --affiliates N      per cluster (default 10)
 #     --no-idle           skip the --idle run
+#     --no-load           skip the load run
 #     --logs DIR          copy every log into DIR before the temp dir is removed
 #   Arguments after -- go to the load run, e.g. -- --rate 500 --duration 15 --warmup 3.
 #
@@ -24,9 +27,9 @@ set -euo pipefail
 # shellcheck source=tests/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 
-build=build replicas=3 clusters=100 affiliates=10 idle=1 logs_out=""
+build=build replicas=3 clusters=100 affiliates=10 idle=1 run_load=1 logs_out=""
 load_args=()
 while (($#)); do
   case "$1" in
@@ -35,6 +38,7 @@ while (($#)); do
     --clusters) clusters=$2; shift ;;
     --affiliates) affiliates=$2; shift ;;
     --no-idle) idle=0 ;;
+    --no-load) run_load=0 ;;
     --logs) logs_out=$2; shift ;;
     --) shift; load_args=("$@"); break ;;
     -h|--help) usage; exit 0 ;;
@@ -86,11 +90,12 @@ scrape() {
   shift
   curl -fsS "$url" | awk -v names="$*" '
     BEGIN { n = split(names, w, " "); for (i = 1; i <= n; i++) want[w[i]] = 1 }
-    !/^#/ && ($1 in want) { printf "%s=%.0f ", $1, $2 }
+    !/^#/ && ($1 in want) { v = $2 + 0; printf((v == int(v) ? "%s=%d " : "%s=%.6f "), $1, v) }
     END { print "" }'
 }
 etcd_series="etcd_mvcc_db_total_size_in_bytes etcd_mvcc_db_total_size_in_use_in_bytes
-  etcd_debugging_mvcc_keys_total etcd_debugging_mvcc_current_revision"
+  etcd_debugging_mvcc_keys_total etcd_debugging_mvcc_current_revision
+  etcd_disk_wal_fsync_duration_seconds_count etcd_disk_wal_fsync_duration_seconds_sum"
 # "name=value ..." -> the value of one name.
 field() { sed -nE "s/.*(^| )$2=([0-9.]+).*/\\2/p" <<<"$1"; }
 
@@ -156,7 +161,12 @@ etcd_growth() {
       keys = vb["etcd_debugging_mvcc_keys_total"] - va["etcd_debugging_mvcc_keys_total"]
       db = vb["etcd_mvcc_db_total_size_in_bytes"] - va["etcd_mvcc_db_total_size_in_bytes"]
       used = vb["etcd_mvcc_db_total_size_in_use_in_bytes"] - va["etcd_mvcc_db_total_size_in_use_in_bytes"]
+      fsyncs = vb["etcd_disk_wal_fsync_duration_seconds_count"] - va["etcd_disk_wal_fsync_duration_seconds_count"]
+      fsync_s = vb["etcd_disk_wal_fsync_duration_seconds_sum"] - va["etcd_disk_wal_fsync_duration_seconds_sum"]
       printf "etcd_growth keys=%d revisions=%d db_bytes=%d db_in_use_bytes=%d", keys, revs, db, used
+      printf " wal_fsyncs=%d", fsyncs
+      if (fsyncs > 0) printf " wal_fsync_mean_ms=%.2f", 1000 * fsync_s / fsyncs
+      if (revs > 0) printf " wal_fsyncs_per_revision=%.2f", fsyncs / revs
       if (n > 0) printf " affiliates=%d db_bytes_per_affiliate=%.0f db_in_use_bytes_per_affiliate=%.0f", n, db / n, used / n
       if (revs > 0) printf " db_bytes_per_revision=%.0f db_in_use_bytes_per_revision=%.0f", db / revs, used / revs
       print ""
@@ -201,7 +211,10 @@ replica_metrics() {
 }
 
 if ((idle)); then
-  ((etcd_pid == 0)) || before=$(etcd_figures)
+  if ((etcd_pid != 0)); then
+    before=$(etcd_figures)
+    save_replica_metrics idle-before
+  fi
   echo "replicas: idle run, load average $(load)"
   run_tool "${target[@]}" "${shape[@]}" --idle
   if ((etcd_pid != 0)); then
@@ -209,9 +222,12 @@ if ((idle)); then
     echo "etcd before: $before"
     echo "etcd after:  $after"
     etcd_growth "$before" "$after" $((clusters * affiliates))
+    save_replica_metrics idle-after
+    replica_metrics idle-before idle-after
   fi
 fi
 
+((run_load)) || exit 0
 if ((etcd_pid != 0)); then
   before=$(etcd_figures)
   save_replica_metrics before
