@@ -27,7 +27,7 @@ set -euo pipefail
 # shellcheck source=tests/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 
 build=build replicas=3 clusters=100 affiliates=10 idle=1 run_load=1 logs_out=""
 load_args=()
