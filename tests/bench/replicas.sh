@@ -3,8 +3,9 @@
 # ports, a temporary data dir) and N discovery-service replicas on 127.0.0.1:0 with
 # --etcd-endpoints, or with --replicas 0 one discovery-service keeping its registry in memory (the
 # baseline). Then, with the same clusters x affiliates:
-#   1. the load tool's --idle run: RSS per stored affiliate (and per Watch stream) of each replica
-#      and of etcd; etcd's db size, key count and WAL fsyncs before and after, per affiliate;
+#   1. the load tool's --idle run: RSS per stored affiliate (and per Watch stream) of each replica,
+#      of etcd, and of one more replica without clients (what mirroring alone costs); etcd's db
+#      size, key count and WAL fsyncs before and after, per affiliate;
 #   2. a load run (another C x N affiliates, since every run of the tool uses new cluster IDs):
 #      updates/s, fan-out p50/p99, CPU per update of each replica and of etcd; etcd's db growth
 #      and WAL fsyncs per revision.
@@ -27,7 +28,7 @@ set -euo pipefail
 # shellcheck source=tests/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 
 build=build replicas=3 clusters=100 affiliates=10 idle=1 run_load=1 logs_out=""
 load_args=()
@@ -119,18 +120,28 @@ if ((replicas > 0)); then
   etcd_args=(--etcd-endpoints "127.0.0.1:$client_port")
 fi
 
-servers=() server_pids=() metrics_ports=()
-for i in $(seq 1 $((replicas > 0 ? replicas : 1))); do
+# start_replica NAME: starts a discovery-service logging to $work/NAME.log and waits until it
+# listens; sets replica_pid, replica_port and replica_metrics_port.
+start_replica() {
   # No landing page, no rate limit (all load comes from 127.0.0.1), no caps, no snapshot.
   "$discovery" --addr 127.0.0.1:0 --landing-addr "" --metrics-addr 127.0.0.1:0 \
     --snapshots-enabled=false --rate-limit 0 --max-watches-per-address 0 --max-watches 0 \
-    --max-connections-per-address 0 --max-clusters 0 "${etcd_args[@]}" \
-    >"$work/replica-$i.log" 2>&1 &
+    --max-connections-per-address 0 --max-clusters 0 "${etcd_args[@]}" >"$work/$1.log" 2>&1 &
   pids+=($!)
-  server_pids+=($!)
-  line=$(wait_for "$work/replica-$i.log" '(event=listening .*)' "$!")
-  servers+=("127.0.0.1:$(field "$line" port)")
-  metrics_ports+=("$(field "$line" metrics_port)")
+  replica_pid=$!
+  local line
+  line=$(wait_for "$work/$1.log" '(event=listening .*)' "$replica_pid")
+  replica_port=$(field "$line" port)
+  replica_metrics_port=$(field "$line" metrics_port)
+}
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+servers=() server_pids=() metrics_ports=()
+for i in $(seq 1 $((replicas > 0 ? replicas : 1))); do
+  start_replica "replica-$i"
+  server_pids+=("$replica_pid")
+  servers+=("127.0.0.1:$replica_port")
+  metrics_ports+=("$replica_metrics_port")
 done
 echo "replicas: servers=${servers[*]} pids=${server_pids[*]} etcd_pid=$etcd_pid"
 
@@ -212,12 +223,21 @@ replica_metrics() {
 
 if ((idle)); then
   if ((etcd_pid != 0)); then
+    # A replica without clients: what it gains is what mirroring the store costs, apart from
+    # serving writes and watches.
+    start_replica observer
+    observer_pid=$replica_pid observer_before=$(rss_kib "$replica_pid")
     before=$(etcd_figures)
     save_replica_metrics idle-before
   fi
   echo "replicas: idle run, load average $(load)"
   run_tool "${target[@]}" "${shape[@]}" --idle
   if ((etcd_pid != 0)); then
+    observer_after=$(rss_kib "$observer_pid")
+    awk -v a="$observer_before" -v b="$observer_after" -v n=$((clusters * affiliates)) 'BEGIN {
+      printf "idle observer (no clients) rss_before_mib=%.1f rss_after_mib=%.1f bytes_per_affiliate=%.0f\n",
+        a / 1024, b / 1024, (b - a) * 1024 / n }'
+    stop_pids "$observer_pid"
     after=$(etcd_figures)
     echo "etcd before: $before"
     echo "etcd after:  $after"
