@@ -333,22 +333,21 @@ class Load {
     std::memcpy(data.data() + 16, &index, 4);
     req.set_affiliate_data(std::move(data));
 
-    stub_for(update_server(affiliate), affiliate)
-        .async()
-        ->AffiliateUpdate(
-            &call->context, &call->request, &call->response,
-            [this, call, affiliate, seq, sent, fanout](grpc::Status status) {
-              if (status.ok()) {
-                counters.acked.fetch_add(1, std::memory_order_relaxed);
-                if (!fanout) finish(affiliate, seq, sent, false);
-              } else {
-                counters.errors.fetch_add(1, std::memory_order_relaxed);
-                std::uint64_t expected = seq;
-                if (!fanout || slots_[affiliate].seq.compare_exchange_strong(expected, 0)) {
-                  release(affiliate);  // watchers will never see it
-                }
-              }
-            });
+    pb::Cluster::Stub& stub = stub_for(update_server(affiliate), affiliate);
+    stub.async()->AffiliateUpdate(
+        &call->context, &call->request, &call->response,
+        [this, call, affiliate, seq, sent, fanout](grpc::Status status) {
+          if (status.ok()) {
+            counters.acked.fetch_add(1, std::memory_order_relaxed);
+            if (!fanout) finish(affiliate, seq, sent, false);
+          } else {
+            counters.errors.fetch_add(1, std::memory_order_relaxed);
+            std::uint64_t expected = seq;
+            if (!fanout || slots_[affiliate].seq.compare_exchange_strong(expected, 0)) {
+              release(affiliate);  // watchers will never see it
+            }
+          }
+        });
   }
 
   void finish(int affiliate, std::uint64_t seq, std::int64_t sent_ns, bool fanout) {
@@ -649,26 +648,11 @@ int main(int argc, char** argv) {
   if (!options.server_bin.empty()) {
     // All load comes from 127.0.0.1, so the per-IP rate limit and the per-address caps are off,
     // and so are the other caps; no HTTP ports, no snapshot.
-    child.emplace(std::vector<std::string>{options.server_bin,
-                                           "--addr",
-                                           "127.0.0.1:0",
-                                           "--landing-addr",
-                                           "",
-                                           "--metrics-addr",
-                                           "",
-                                           "--snapshots-enabled=false",
-                                           "--rate-limit",
-                                           "0",
-                                           "--max-watches-per-address",
-                                           "0",
-                                           "--max-watches",
-                                           "0",
-                                           "--max-connections-per-address",
-                                           "0",
-                                           "--max-clusters",
-                                           "0",
-                                           "--log-level",
-                                           "info"});
+    child.emplace(std::vector<std::string>{
+        options.server_bin, "--addr", "127.0.0.1:0", "--landing-addr", "", "--metrics-addr", "",
+        "--snapshots-enabled=false", "--rate-limit", "0", "--max-watches-per-address", "0",
+        "--max-watches", "0", "--max-connections-per-address", "0", "--max-clusters", "0",
+        "--log-level", "info"});
     auto port =
         child->running() ? child->wait_for_listening_port(std::chrono::seconds(30)) : std::nullopt;
     if (!port) {
@@ -685,8 +669,10 @@ int main(int argc, char** argv) {
 
   Load load(options, targets);
   if (!load.connect()) {
+    std::string list;
+    for (const auto& t : targets) list += (list.empty() ? "" : ",") + t;
     std::fprintf(stderr, "could not connect %d channels to %s\n", options.connections,
-                 options.servers.empty() ? targets.front().c_str() : "the servers");
+                 list.c_str());
     return 1;
   }
   const int rc =
