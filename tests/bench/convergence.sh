@@ -24,6 +24,8 @@
 #
 # Everything it starts is stopped (SIGTERM, then SIGKILL after 15 s) on exit, failure or Ctrl-C.
 set -euo pipefail
+# shellcheck source=tests/bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 
@@ -69,16 +71,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 work=$(mktemp -d /tmp/tds-convergence.XXXXXX)
 pids=()  # every process started here; pids[0] is the discovery-service
 stop_all() {
-  local pid
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 1 150); do
-    local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1 && break; done
-    ((alive)) || break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_pids "${pids[@]}"
   if [ -n "$logs_out" ]; then
     mkdir -p "$logs_out"
     (cd "$work" && find . \( -name '*.log' -o -name 'core*' \) -print0 |
@@ -97,24 +90,6 @@ stamp() {
   printf -v "$1" '%s' "${t:0:-3}"
 }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
-
-# Waits until a log has a line matching $2 and prints the first captured group.
-wait_for() {
-  local log=$1 pattern=$2 pid=$3 value
-  for _ in $(seq 1 1500); do
-    # The log may not exist yet: the child creates it after the fork.
-    value=$(sed -nE "s/.*${pattern}.*/\\1/p" "$log" 2>/dev/null | head -n1 || true)
-    if [ -n "$value" ]; then echo "$value"; return 0; fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "convergence.sh: process $pid exited; its log:" >&2
-      cat "$log" >&2
-      return 1
-    fi
-    sleep 0.02
-  done
-  echo "convergence.sh: timed out waiting for /$pattern/ in $log" >&2
-  return 1
-}
 
 # CPU ticks (utime + stime) of each pid, one "pid ticks" line each, in one awk.
 ticks() {

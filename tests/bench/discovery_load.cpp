@@ -1,6 +1,7 @@
 // Load generator for discovery-service: C clusters x N affiliates, one Watch stream per affiliate,
 // AffiliateUpdates at a target rate. Reports sustained updates/s, fan-out latency (update sent
-// until every watcher of its cluster has it) and the server's RSS and CPU from /proc.
+// until every watcher of its cluster has it) and the server's RSS and CPU from /proc. Against
+// several replicas of one store, a cluster's watchers and its updates use different replicas.
 #include <grpcpp/grpcpp.h>
 #include <sys/resource.h>
 
@@ -33,9 +34,10 @@ using tds::bench::ProcSample;
 using tds::bench::sample_process;
 
 struct Options {
-  std::string server;      // host:port of a running server
-  std::string server_bin;  // or a discovery-service binary to start on 127.0.0.1:0
-  int server_pid = 0;      // for /proc figures of an external server
+  std::vector<std::string> servers;  // host:port of running servers (replicas of one store)
+  std::string server_bin;            // or a discovery-service binary to start on 127.0.0.1:0
+  std::vector<int> server_pids;      // for /proc figures of external servers
+  int etcd_pid = 0;                  // for /proc figures of the store behind them
   int clusters = 100;
   int affiliates = 10;  // per cluster
   double rate = 1000;   // AffiliateUpdate/s in total; 0 runs as fast as --max-inflight allows
@@ -105,7 +107,8 @@ class WatchStream final : public grpc::ClientReadReactor<pb::WatchResponse> {
 
 class Load {
  public:
-  Load(const Options& options, const std::string& target) : options_(options) {
+  Load(const Options& options, const std::vector<std::string>& targets)
+      : options_(options), servers_(targets.size()) {
     total_ = options.clusters * options.affiliates;
     slots_ = std::make_unique<Slot[]>(static_cast<std::size_t>(total_));
     std::mt19937_64 rng(std::random_device{}());
@@ -119,7 +122,9 @@ class Load {
       grpc::ChannelArguments args;
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one TCP connection per channel
       args.SetMaxReceiveMessageSize(-1);
-      auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+      // Channel i goes to server i % servers_ (see stub_for).
+      auto channel = grpc::CreateCustomChannel(targets[static_cast<std::size_t>(i) % servers_],
+                                               grpc::InsecureChannelCredentials(), args);
       channels_.push_back(channel);
       stubs_.push_back(pb::Cluster::NewStub(channel));
     }
@@ -139,8 +144,8 @@ class Load {
   // Opens one watch per affiliate and waits for every snapshot.
   bool open_watches() {
     for (int a = 0; a < total_; ++a) {
-      watches_.push_back(
-          std::make_unique<WatchStream>(*this, stub_for(a), cluster_ids_[a / options_.affiliates]));
+      watches_.push_back(std::make_unique<WatchStream>(*this, stub_for(watch_server(a), a),
+                                                       cluster_ids_[a / options_.affiliates]));
     }
     fanout_ = true;
     for (auto& w : watches_) w->start();
@@ -245,8 +250,20 @@ class Load {
     return s;
   }
 
-  pb::Cluster::Stub& stub_for(int affiliate) {
-    return *stubs_[static_cast<std::size_t>(affiliate) % stubs_.size()];
+  // A cluster's watchers use server c % servers_ and its affiliates' updates the next server, so
+  // with several replicas every fan-out goes through the store they share.
+  std::size_t watch_server(int affiliate) const {
+    return static_cast<std::size_t>(affiliate / options_.affiliates) % servers_;
+  }
+  std::size_t update_server(int affiliate) const {
+    return (watch_server(affiliate) + 1) % servers_;
+  }
+
+  // One of `server`'s channels (server, server + servers_, ...), picked by affiliate; with one
+  // server, channel affiliate % connections.
+  pb::Cluster::Stub& stub_for(std::size_t server, int affiliate) {
+    const std::size_t channels = (stubs_.size() - server + servers_ - 1) / servers_;
+    return *stubs_[server + servers_ * (static_cast<std::size_t>(affiliate) % channels)];
   }
 
   template <typename Pred>
@@ -316,7 +333,8 @@ class Load {
     std::memcpy(data.data() + 16, &index, 4);
     req.set_affiliate_data(std::move(data));
 
-    stub_for(affiliate).async()->AffiliateUpdate(
+    pb::Cluster::Stub& stub = stub_for(update_server(affiliate), affiliate);
+    stub.async()->AffiliateUpdate(
         &call->context, &call->request, &call->response,
         [this, call, affiliate, seq, sent, fanout](grpc::Status status) {
           if (status.ok()) {
@@ -354,6 +372,7 @@ class Load {
   }
 
   const Options& options_;
+  const std::size_t servers_;
   int total_ = 0;
   std::vector<std::string> cluster_ids_;
   std::vector<std::string> affiliate_ids_;
@@ -409,35 +428,89 @@ void raise_fd_limit() {
 
 double mib(std::uint64_t kib) { return static_cast<double>(kib) / 1024.0; }
 
+// The processes measured through /proc: the discovery-service replicas and, when given, the etcd
+// behind them. The "server" figures are the replicas' sum; each process is also reported alone
+// when there is more than one.
+struct Measured {
+  std::vector<pid_t> servers;
+  pid_t etcd = 0;
+
+  struct Sample {
+    std::vector<ProcSample> servers;
+    ProcSample etcd;
+    ProcSample total;  // of the servers
+  };
+
+  Sample sample() const {
+    Sample s;
+    for (const pid_t pid : servers) {
+      s.servers.push_back(sample_process(pid));
+      const ProcSample& p = s.servers.back();
+      s.total.rss_kib += p.rss_kib;
+      s.total.hwm_kib += p.hwm_kib;
+      s.total.cpu_seconds += p.cpu_seconds;
+      s.total.threads += p.threads;
+    }
+    if (etcd != 0) s.etcd = sample_process(etcd);
+    return s;
+  }
+
+  bool separately() const { return servers.size() > 1 || etcd != 0; }
+
+  // Calls f(label, pid, sample in a, sample in b) for every process.
+  template <typename F>
+  void each(const Sample& a, const Sample& b, F f) const {
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+      f("replica" + std::to_string(i), servers[i], a.servers[i], b.servers[i]);
+    }
+    if (etcd != 0) f(std::string("etcd"), etcd, a.etcd, b.etcd);
+  }
+};
+
+// RSS growth from `a` to `b` in bytes per item.
+double growth_per(const ProcSample& a, const ProcSample& b, int items) {
+  return (static_cast<double>(b.rss_kib) - static_cast<double>(a.rss_kib)) * 1024.0 / items;
+}
+
 // Memory per idle affiliate: RSS growth from storing records, then from opening their watches.
-int run_idle(Load& load, const Options& options, pid_t server) {
-  const ProcSample before = sample_process(server);
+int run_idle(Load& load, const Options& options, const Measured& measured) {
+  const Measured::Sample before_all = measured.sample();
+  const ProcSample& before = before_all.total;
   load.drive(0, SteadyClock::time_point::max(), static_cast<std::uint64_t>(load.total()));
   if (!load.drain(std::chrono::seconds(120))) {
     std::fprintf(stderr, "populating did not finish\n");
     return 1;
   }
-  std::this_thread::sleep_for(std::chrono::seconds(1));  // let the server return call buffers
-  const ProcSample stored = sample_process(server);
+  // Lets the server return call buffers, and replicas apply what the others wrote.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const Measured::Sample stored_all = measured.sample();
+  const ProcSample& stored = stored_all.total;
   const double payload = 43.0 + options.data_size + 16.0;
-  const double per_record =
-      (static_cast<double>(stored.rss_kib) - static_cast<double>(before.rss_kib)) * 1024.0 /
-      load.total();
+  const double per_record = growth_per(before, stored, load.total());
   std::printf(
       "idle affiliates=%d payload_bytes=%.0f rss_before_mib=%.1f rss_stored_mib=%.1f "
       "bytes_per_affiliate=%.0f overhead_beyond_payload=%.0f\n",
       load.total(), payload, mib(before.rss_kib), mib(stored.rss_kib), per_record,
       per_record - payload);
+  if (measured.separately()) {
+    measured.each(
+        before_all, stored_all,
+        [&](const std::string& label, pid_t pid, const ProcSample& a, const ProcSample& b) {
+          const double per = growth_per(a, b, load.total());
+          std::printf(
+              "idle %s pid=%d rss_before_mib=%.1f rss_stored_mib=%.1f bytes_per_affiliate=%.0f "
+              "overhead_beyond_payload=%.0f\n",
+              label.c_str(), pid, mib(a.rss_kib), mib(b.rss_kib), per, per - payload);
+        });
+  }
   if (!options.watch) return 0;
   if (!load.open_watches()) {
     std::fprintf(stderr, "watch snapshots did not all arrive\n");
     return 1;
   }
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  const ProcSample watched = sample_process(server);
-  const double per_watch =
-      (static_cast<double>(watched.rss_kib) - static_cast<double>(stored.rss_kib)) * 1024.0 /
-      load.total();
+  const ProcSample watched = measured.sample().total;
+  const double per_watch = growth_per(stored, watched, load.total());
   std::printf(
       "idle watches=%d connections=%d rss_watched_mib=%.1f bytes_per_watch=%.0f "
       "bytes_per_affiliate_with_watch_beyond_payload=%.0f server_threads=%llu\n",
@@ -446,7 +519,7 @@ int run_idle(Load& load, const Options& options, pid_t server) {
   return 0;
 }
 
-int run_load(Load& load, const Options& options, pid_t server) {
+int run_load(Load& load, const Options& options, const Measured& measured) {
   // Every affiliate registered once, at full speed and before any watch, so a big cluster costs
   // one snapshot per watcher instead of a fan-out per registration.
   load.drive(0, SteadyClock::time_point::max(), static_cast<std::uint64_t>(load.total()));
@@ -464,7 +537,7 @@ int run_load(Load& load, const Options& options, pid_t server) {
 
   const auto c0 = std::make_tuple(load.counters.acked.load(), load.counters.completed.load(),
                                   load.counters.deliveries.load(), load.counters.errors.load());
-  const ProcSample s0 = sample_process(server);
+  const Measured::Sample m0 = measured.sample();
   const double tool0 = self_cpu_seconds();
   const auto t0 = SteadyClock::now();
   load.latency.reset();
@@ -474,7 +547,7 @@ int run_load(Load& load, const Options& options, pid_t server) {
                       std::chrono::duration<double>(options.duration)),
              UINT64_MAX);
   const double elapsed = std::chrono::duration<double>(SteadyClock::now() - t0).count();
-  const ProcSample s1 = sample_process(server);
+  const Measured::Sample m1 = measured.sample();
   const double tool1 = self_cpu_seconds();
   const auto acked = load.counters.acked - std::get<0>(c0);
   const auto completed = load.counters.completed - std::get<1>(c0);
@@ -482,12 +555,18 @@ int run_load(Load& load, const Options& options, pid_t server) {
   const auto errors = load.counters.errors - std::get<3>(c0);
   const bool drained = load.drain(std::chrono::seconds(30));
   load.measuring = false;
+  const ProcSample& s0 = m0.total;
+  const ProcSample& s1 = m1.total;
+  auto cpu_us_per_update = [&](const ProcSample& a, const ProcSample& b) {
+    return acked > 0 ? 1e6 * (b.cpu_seconds - a.cpu_seconds) / static_cast<double>(acked) : 0.0;
+  };
 
   std::printf(
-      "load clusters=%d affiliates_per_cluster=%d watches=%d connections=%d data_size=%d "
-      "target_rate=%.0f seconds=%.1f\n",
-      options.clusters, options.affiliates, options.watch ? load.total() : 0, options.connections,
-      options.data_size, options.rate, elapsed);
+      "load servers=%zu clusters=%d affiliates_per_cluster=%d watches=%d connections=%d "
+      "data_size=%d target_rate=%.0f seconds=%.1f\n",
+      measured.servers.size(), options.clusters, options.affiliates,
+      options.watch ? load.total() : 0, options.connections, options.data_size, options.rate,
+      elapsed);
   std::printf(
       "result updates_per_s=%.0f fanned_out_per_s=%.0f deliveries_per_s=%.0f errors=%llu "
       "fanout_p50_ms=%.3f fanout_p99_ms=%.3f fanout_max_ms=%.3f samples=%llu\n",
@@ -499,10 +578,21 @@ int run_load(Load& load, const Options& options, pid_t server) {
       "server rss_mib=%.1f peak_rss_mib=%.1f cpu_percent=%.0f cpu_us_per_update=%.0f "
       "threads=%llu | tool cpu_percent=%.0f | open_streams=%d watch_failures=%d%s%s drained=%s\n",
       mib(s1.rss_kib), mib(s1.hwm_kib), 100.0 * (s1.cpu_seconds - s0.cpu_seconds) / elapsed,
-      acked > 0 ? 1e6 * (s1.cpu_seconds - s0.cpu_seconds) / static_cast<double>(acked) : 0.0,
-      static_cast<unsigned long long>(s1.threads), 100.0 * (tool1 - tool0) / elapsed,
-      load.open_streams(), load.watch_failures(), load.watch_failures() ? " first_error=" : "",
-      load.first_watch_error().c_str(), drained ? "yes" : "no");
+      cpu_us_per_update(s0, s1), static_cast<unsigned long long>(s1.threads),
+      100.0 * (tool1 - tool0) / elapsed, load.open_streams(), load.watch_failures(),
+      load.watch_failures() ? " first_error=" : "", load.first_watch_error().c_str(),
+      drained ? "yes" : "no");
+  if (measured.separately()) {
+    measured.each(
+        m0, m1, [&](const std::string& label, pid_t pid, const ProcSample& a, const ProcSample& b) {
+          std::printf(
+              "process %s pid=%d rss_mib=%.1f peak_rss_mib=%.1f cpu_percent=%.0f "
+              "cpu_us_per_update=%.0f threads=%llu\n",
+              label.c_str(), pid, mib(b.rss_kib), mib(b.hwm_kib),
+              100.0 * (b.cpu_seconds - a.cpu_seconds) / elapsed, cpu_us_per_update(a, b),
+              static_cast<unsigned long long>(b.threads));
+        });
+  }
   return load.watch_failures() == 0 && errors == 0 ? 0 : 1;
 }
 
@@ -512,11 +602,18 @@ int main(int argc, char** argv) {
   CLI::App app{"discovery-service load generator"};
   Options options;
   auto* server_opt =
-      app.add_option("--server", options.server, "host:port of a running discovery-service");
+      app.add_option("--server", options.servers,
+                     "host:port of a running discovery-service; a comma-separated list of "
+                     "replicas sharing one store spreads the connections over them")
+          ->delimiter(',');
   app.add_option("--server-bin", options.server_bin, "start this discovery-service on 127.0.0.1:0")
       ->excludes(server_opt);
-  app.add_option("--server-pid", options.server_pid, "pid of --server, for RSS/CPU figures")
+  app.add_option("--server-pid", options.server_pids,
+                 "pid(s) of --server, comma-separated, for RSS/CPU figures (each and their sum)")
+      ->delimiter(',')
       ->needs(server_opt);
+  app.add_option("--etcd-pid", options.etcd_pid,
+                 "pid of the etcd behind the servers, for its RSS/CPU figures");
   app.add_option("--clusters", options.clusters)->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--affiliates", options.affiliates, "per cluster")
       ->capture_default_str()
@@ -539,15 +636,15 @@ int main(int argc, char** argv) {
   app.add_flag("!--no-watch", options.watch, "no Watch streams: measure the update path alone");
   app.add_flag("--idle", options.idle, "measure server memory per stored affiliate and per watch");
   CLI11_PARSE(app, argc, argv);
-  if (options.server.empty() && options.server_bin.empty()) {
+  if (options.servers.empty() && options.server_bin.empty()) {
     std::fprintf(stderr, "one of --server or --server-bin is required\n");
     return 2;
   }
 
   raise_fd_limit();
   std::optional<tds::test::ChildProcess> child;
-  std::string target = options.server;
-  pid_t server_pid = options.server_pid;
+  std::vector<std::string> targets = options.servers;
+  Measured measured{{options.server_pids.begin(), options.server_pids.end()}, options.etcd_pid};
   if (!options.server_bin.empty()) {
     // All load comes from 127.0.0.1, so the per-IP rate limit and the per-address caps are off,
     // and so are the other caps; no HTTP ports, no snapshot.
@@ -562,18 +659,24 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "discovery-service did not start:\n%s\n", child->output().c_str());
       return 1;
     }
-    target = "127.0.0.1:" + std::to_string(*port);
-    server_pid = child->pid();
+    targets = {"127.0.0.1:" + std::to_string(*port)};
+    measured.servers = {child->pid()};
+  }
+  if (options.connections < static_cast<int>(targets.size())) {
+    std::fprintf(stderr, "--connections must be at least the number of servers\n");
+    return 2;
   }
 
-  Load load(options, target);
+  Load load(options, targets);
   if (!load.connect()) {
+    std::string list;
+    for (const auto& t : targets) list += (list.empty() ? "" : ",") + t;
     std::fprintf(stderr, "could not connect %d channels to %s\n", options.connections,
-                 target.c_str());
+                 list.c_str());
     return 1;
   }
   const int rc =
-      options.idle ? run_idle(load, options, server_pid) : run_load(load, options, server_pid);
+      options.idle ? run_idle(load, options, measured) : run_load(load, options, measured);
   load.shutdown();
   return rc;
 }
