@@ -1,7 +1,8 @@
 // discovery-service replicas sharing one etcd (--etcd-endpoints), as real processes on 127.0.0.1:
 // nodes on different replicas converge, a replica killed under load loses nothing and comes back
-// with the same state, etcd losing a member or its quorum, and TTL expiry, deletes and slow
-// watchers across replicas. Skipped where /usr/bin/etcd (or $TDS_ETCD_BIN) is missing.
+// with the same state, concurrent creations in one cluster, etcd losing a member or its quorum,
+// and TTL expiry, deletes and slow watchers across replicas. Skipped where /usr/bin/etcd (or
+// $TDS_ETCD_BIN) is missing.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
