@@ -78,6 +78,9 @@ class AsioGrpcListener final : public GrpcListener {
     if (stopped_) return;
     stopped_ = true;
     asio::post(io_, [this] {
+      // The timer may have fired already, its wake-up queued with success: cancel() then finds
+      // nothing to cancel, so the loop must also see `closing_` or it would re-arm for ever.
+      closing_ = true;
       acceptor_.close();
       sweep_timer_.cancel();
     });
@@ -105,7 +108,7 @@ class AsioGrpcListener final : public GrpcListener {
       sweep_timer_.expires_after(kSweepInterval);
       boost::system::error_code ec;
       co_await sweep_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return;
+      if (ec || closing_) co_return;
       sweep_all();
     }
   }
@@ -192,6 +195,7 @@ class AsioGrpcListener final : public GrpcListener {
 
   std::thread thread_;
   bool stopped_ = false;  // the owner's thread only
+  bool closing_ = false;  // io_'s thread only: stop() has begun
 };
 
 }  // namespace

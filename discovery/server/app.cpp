@@ -218,6 +218,7 @@ int run_app(const AppOptions& options, const StopWait& wait_for_stop) {
       etcd_options.max_clusters = options.max_clusters;
       etcd_options.expiry_interval = options.gc_interval;
       etcd_options.compaction_interval = options.etcd_compaction_interval;
+      etcd_options.write_timeout = options.etcd.request_timeout;
       etcd_options.on_expired = after_gc;
       shared = std::make_unique<EtcdRegistry>(etcd::make_client(options.etcd), clock,
                                               std::move(etcd_options));

@@ -26,10 +26,7 @@ namespace {
 using Steady = std::chrono::steady_clock;
 using etcd::Compare;
 
-// Compare-and-swap rounds before a write gives up with kUnavailable. A round loses only to
-// another writer's success (on the same affiliate, or a new affiliate of the same cluster), and
-// the losers wait a random moment before the next, so running out takes sustained contention.
-constexpr int kCasAttempts = 16;
+// The longest pause between two rounds of a write.
 constexpr std::chrono::milliseconds kMaxBackoff{20};
 
 // An AffiliateUpdate that owns its bytes, for a write that finishes after the call returned.
@@ -130,22 +127,22 @@ class EtcdRegistry::Impl {
     const AffiliateUpdate request = owned.view();
     const std::string tag = EtcdKeys::cluster_tag(owned.cluster_id);
     const std::string key = keys_.affiliate(tag, owned.affiliate_id);
-    for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
-      if (attempt > 0) back_off(attempt);
-      const Seen seen = read(tag, key);
+    std::optional<Seen> seen;
+    return retrying(tag, [&]() -> std::optional<UpdateStatus> {
+      const Seen current = take(seen, tag, key);
       const WallTime now = std::chrono::system_clock::now();
       const WallTime expiration = now + std::max(owned.ttl, std::chrono::nanoseconds::zero());
-      const bool creating = !seen.affiliate;
-      if (creating && seen.cluster_size >= static_cast<std::int64_t>(kClusterAffiliatesMax)) {
+      const bool creating = !current.affiliate;
+      if (creating && current.cluster_size >= static_cast<std::int64_t>(kClusterAffiliatesMax)) {
         return UpdateStatus::kTooManyAffiliates;
       }
-      if (creating && seen.cluster_size == 0 && over_cluster_cap()) {
+      if (creating && current.cluster_size == 0 && over_cluster_cap()) {
         return UpdateStatus::kTooManyClusters;
       }
       // A value we cannot decode is replaced, as if the affiliate were new.
       StoredAffiliate stored =
-          seen.value ? *seen.value
-                     : StoredAffiliate{{owned.affiliate_id, {}, {}}, {expiration, {}}, {}};
+          current.value ? *current.value
+                        : StoredAffiliate{{owned.affiliate_id, {}, {}}, {expiration, {}}, {}};
       UpdateStatus status = UpdateStatus::kOk;
       if (auto next = merge_update(stored.record, stored.times, request, expiration, status)) {
         stored.record = std::move(*next);
@@ -158,30 +155,28 @@ class EtcdRegistry::Impl {
         // cluster is still below the limit. Refreshes of other affiliates do not interfere.
         txn.compare.push_back(Compare::version(key, Compare::Result::kEqual, 0));
         txn.compare.push_back(Compare::create_revisions_in(
-            keys_.cluster(tag), Compare::Result::kLess, seen.revision + 1));
+            keys_.cluster(tag), Compare::Result::kLess, current.revision + 1));
       } else {
         txn.compare.push_back(
-            Compare::mod_revision(key, Compare::Result::kEqual, seen.affiliate->mod_revision));
+            Compare::mod_revision(key, Compare::Result::kEqual, current.affiliate->mod_revision));
       }
-      if (commit(txn)) return status;
-    }
-    spdlog::warn("etcd_write_contended cluster={} attempts={}", tag.substr(0, 8), kCasAttempts);
-    return UpdateStatus::kUnavailable;
+      if (commit(std::move(txn), tag, key, seen)) return status;
+      return std::nullopt;
+    });
   }
 
   UpdateStatus remove(const std::string& cluster_id, const std::string& affiliate_id) {
     const std::string tag = EtcdKeys::cluster_tag(cluster_id);
-    for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
-      if (attempt > 0) back_off(attempt);
-      switch (delete_if(tag, affiliate_id, [](const Seen&) { return true; })) {
-        case Outcome::kDone:
-        case Outcome::kNothing:
-          return UpdateStatus::kOk;
-        case Outcome::kConflict:
-          break;
+    const std::string key = keys_.affiliate(tag, affiliate_id);
+    std::optional<Seen> seen;
+    return retrying(tag, [&]() -> std::optional<UpdateStatus> {
+      const Seen current = take(seen, tag, key);
+      if (!current.affiliate) return UpdateStatus::kOk;
+      if (commit(unless_changed(key, current, etcd::DeleteRequest{key}), tag, key, seen)) {
+        return UpdateStatus::kOk;
       }
-    }
-    return UpdateStatus::kUnavailable;
+      return std::nullopt;
+    });
   }
 
   GcResult expire() {
@@ -215,8 +210,6 @@ class EtcdRegistry::Impl {
   EtcdMirror mirror_;
 
  private:
-  enum class Outcome { kDone, kNothing, kConflict };
-
   template <typename Call>
   auto timed(EtcdOp op, Call&& call) {
     const auto started = Steady::now();
@@ -230,13 +223,14 @@ class EtcdRegistry::Impl {
     }
   }
 
-  Seen read(const std::string& tag, const std::string& key) {
-    etcd::TxnRequest txn;
-    txn.success.push_back(etcd::RangeRequest{key});
+  // Reads an affiliate's key and how many keys its cluster has, in one transaction.
+  std::vector<etcd::Op> reads(const std::string& tag, const std::string& key) const {
     etcd::RangeRequest cluster = etcd::RangeRequest::prefix(keys_.cluster(tag));
     cluster.limit = 1;  // only the count is wanted
-    txn.success.push_back(std::move(cluster));
-    const etcd::TxnResult result = timed(EtcdOp::kRead, [&] { return client_->txn(txn); });
+    return {etcd::RangeRequest{key}, std::move(cluster)};
+  }
+
+  Seen seen_in(const etcd::TxnResult& result, const std::string& key) {
     Seen seen;
     seen.revision = result.revision;
     const auto& affiliate = std::get<etcd::RangeResult>(result.responses.at(0)).kvs;
@@ -254,61 +248,92 @@ class EtcdRegistry::Impl {
     return seen;
   }
 
-  // Runs `txn`; true when its compares held. Then waits for the mirror to show it.
-  bool commit(const etcd::TxnRequest& txn) {
+  // What the last lost round read (and empties it), or a fresh read.
+  Seen take(std::optional<Seen>& seen, const std::string& tag, const std::string& key) {
+    if (seen) {
+      Seen taken = std::move(*seen);
+      seen.reset();
+      return taken;
+    }
+    etcd::TxnRequest txn;
+    txn.success = reads(tag, key);
+    return seen_in(timed(EtcdOp::kRead, [&] { return client_->txn(txn); }), key);
+  }
+
+  // Runs `txn`; true when its compares held, and then once the mirror shows it. When they did
+  // not, `seen` becomes what etcd holds instead, read by the same transaction, so the next round
+  // needs no read of its own.
+  bool commit(etcd::TxnRequest txn, const std::string& tag, const std::string& key,
+              std::optional<Seen>& seen) {
+    txn.failure = reads(tag, key);
     const etcd::TxnResult result = timed(EtcdOp::kWrite, [&] { return client_->txn(txn); });
     if (!result.succeeded) {
       stats_.cas_conflict();
+      seen = seen_in(result, key);
       return false;
     }
     mirror_.wait_applied(result.revision, options_.apply_wait);
     return true;
   }
 
-  // Deletes an affiliate when `should` holds for what etcd has, unless it changes meanwhile.
-  template <typename Predicate>
-  Outcome delete_if(const std::string& tag, const std::string& affiliate_id, Predicate should) {
-    const std::string key = keys_.affiliate(tag, affiliate_id);
-    const Seen seen = read(tag, key);
-    if (!seen.affiliate || !should(seen)) return Outcome::kNothing;
-    etcd::TxnRequest txn;
-    txn.compare.push_back(
-        Compare::mod_revision(key, Compare::Result::kEqual, seen.affiliate->mod_revision));
-    txn.success.push_back(etcd::DeleteRequest{key});
-    return commit(txn) ? Outcome::kDone : Outcome::kConflict;
+  // Repeats `round` (which returns nullopt when its compare-and-swap lost) until it returns a
+  // status, pausing a random moment, longer each time, between rounds so that colliding writers
+  // spread out. A request etcd did not answer is repeated too, which is safe: each round merges
+  // onto what it reads, and a write applied without an answer shows in the next round's read.
+  // Past the write timeout the write fails with kUnavailable.
+  template <typename Round>
+  UpdateStatus retrying(const std::string& tag, Round&& round) {
+    const auto deadline = Steady::now() + options_.write_timeout;
+    for (int n = 0;; ++n) {
+      if (n > 0) back_off(n);
+      try {
+        if (auto status = round()) return *status;
+      } catch (const etcd::Error& e) {
+        if (!e.transient() || Steady::now() >= deadline) throw;
+      }
+      if (Steady::now() >= deadline) {
+        spdlog::warn("etcd_write_contended cluster={} rounds={}", tag.substr(0, 8), n + 1);
+        return UpdateStatus::kUnavailable;
+      }
+    }
   }
 
-  void expire_one(const std::string& tag, const std::string& affiliate_id, GcResult& result) {
-    const WallTime now = std::chrono::system_clock::now();
-    bool last = false;
-    std::size_t endpoints = 0;
-    const Outcome deleted = delete_if(tag, affiliate_id, [&](const Seen& seen) {
-      if (!seen.value || seen.value->times.expiration >= now) return false;
-      last = seen.cluster_size == 1;
-      endpoints = seen.value->record.endpoints.size();
-      return true;
-    });
-    if (deleted == Outcome::kDone) {
-      result.affiliates_removed++;
-      result.endpoints_removed += endpoints;
-      if (last) result.clusters_removed++;
-      return;
-    }
-    if (deleted == Outcome::kConflict) return;  // changed meanwhile; the next pass looks again
-    const std::string key = keys_.affiliate(tag, affiliate_id);
-    const Seen seen = read(tag, key);
-    if (!seen.value) return;
-    StoredAffiliate stored = *seen.value;
-    auto next = drop_expired_endpoints(stored.record, stored.times, now);
-    if (!next) return;
-    const std::size_t dropped = stored.record.endpoints.size() - next->endpoints.size();
-    stored.record = std::move(*next);
-    stored.written = now;
+  // `op` on `key`, guarded by the key being as `seen` read it.
+  static etcd::TxnRequest unless_changed(const std::string& key, const Seen& seen, etcd::Op op) {
     etcd::TxnRequest txn;
     txn.compare.push_back(
         Compare::mod_revision(key, Compare::Result::kEqual, seen.affiliate->mod_revision));
-    txn.success.push_back(etcd::PutRequest{key, encode_stored(stored)});
-    if (commit(txn)) result.endpoints_removed += dropped;
+    txn.success.push_back(std::move(op));
+    return txn;
+  }
+
+  // Deletes the affiliate if it has expired, or rewrites it without its expired endpoints, unless
+  // it changes meanwhile (then the next pass looks again).
+  void expire_one(const std::string& tag, const std::string& affiliate_id, GcResult& result) {
+    const WallTime now = std::chrono::system_clock::now();
+    const std::string key = keys_.affiliate(tag, affiliate_id);
+    std::optional<Seen> lost;
+    const Seen current = take(lost, tag, key);
+    if (!current.value) return;  // gone, or not a value to judge
+    const StoredAffiliate& value = *current.value;
+    if (value.times.expiration < now) {
+      if (commit(unless_changed(key, current, etcd::DeleteRequest{key}), tag, key, lost)) {
+        result.affiliates_removed++;
+        result.endpoints_removed += value.record.endpoints.size();
+        if (current.cluster_size == 1) result.clusters_removed++;
+      }
+      return;
+    }
+    StoredAffiliate trimmed = value;
+    auto next = drop_expired_endpoints(trimmed.record, trimmed.times, now);
+    if (!next) return;
+    const std::size_t dropped = value.record.endpoints.size() - next->endpoints.size();
+    trimmed.record = std::move(*next);
+    trimmed.written = now;
+    if (commit(unless_changed(key, current, etcd::PutRequest{key, encode_stored(trimmed)}), tag,
+               key, lost)) {
+      result.endpoints_removed += dropped;
+    }
   }
 
   bool over_cluster_cap() const {

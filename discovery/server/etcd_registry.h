@@ -31,6 +31,9 @@ struct EtcdRegistryOptions {
   std::size_t max_clusters = 0;
   std::chrono::nanoseconds expiry_interval = std::chrono::minutes(1);
   std::chrono::nanoseconds probe_interval = std::chrono::seconds(1);
+  // How long a write keeps trying (compare-and-swap rounds lost to other writers, requests etcd
+  // did not answer) before it fails with kUnavailable.
+  std::chrono::nanoseconds write_timeout = std::chrono::seconds(5);
   // How long a write waits, after etcd took it, for this replica's mirror to show it, so that a
   // client reads its own writes from the replica it wrote through.
   std::chrono::nanoseconds apply_wait = std::chrono::seconds(5);
@@ -56,9 +59,8 @@ class EtcdRegistry final : public Registry {
   EtcdRegistry(const EtcdRegistry&) = delete;
   EtcdRegistry& operator=(const EtcdRegistry&) = delete;
 
-  // A write that etcd did not answer, that lost its compare-and-swap too many times in a row, or
-  // that came while etcd was known to be unreachable or too many writes were waiting, completes
-  // with kUnavailable.
+  // A write that did not get through within the write timeout, or that came while etcd was known
+  // to be unreachable or too many writes were waiting, completes with kUnavailable.
   void update(const AffiliateUpdate& request, Done done) override;
   void remove(std::string_view cluster_id, std::string_view affiliate_id, Done done) override;
   std::vector<AffiliatePtr> list(std::string_view cluster_id) const override;

@@ -128,18 +128,9 @@ func TestReplicasStoppedClientExpiresAfterTTL(t *testing.T) {
 	testStoppedClientExpiresAfterTTL(t, replicas(t))
 }
 
-// Fails now in about one run of fifteen (more on a busy machine): fifty clients joining one
-// cluster at once through three replicas make the registry's compare-and-swap for a new affiliate
-// (no key of the cluster created since the read) lose 16 rounds in a row; the replica logs
-// etcd_write_contended attempts=16 and the AffiliateUpdate fails with UNAVAILABLE "discovery store
-// unavailable, try again", which the client logs as an error (it retries, and the cluster still
-// converges). Replicas.DISABLED_ManyConcurrentJoinsOfOneClusterAllSucceed (replica_test.cpp)
-// shows the same every time. Runs with TDS_RUN_KNOWN_FAILURES=1.
+// Fifty clients join one cluster at once through three replicas: their creations take turns in
+// etcd, and none may fail.
 func TestReplicasFiftyClientsConverge(t *testing.T) {
-	if os.Getenv("TDS_RUN_KNOWN_FAILURES") == "" {
-		t.Skip("concurrent creations in one cluster exhaust the etcd registry's 16 compare-and-swap rounds")
-	}
-
 	t.Parallel()
 	testFiftyClientsConverge(t, replicas(t))
 }
