@@ -38,6 +38,7 @@
 #include "tests/machined/temp_dir.h"
 #include "tests/support/child_process.h"
 #include "tests/support/eventually.h"
+#include "tests/support/loopback_http.h"
 #include "values/base64.h"
 
 namespace tds::test::cluster {
@@ -87,49 +88,14 @@ struct ClusterIdentity {
 
 // The body of GET http://127.0.0.1:port/path, or empty on any failure.
 inline std::string http_get(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return {};
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const timeval timeout{10, 0};  // a server that never answers fails the read, not the test run
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = read(fd, buf, sizeof buf)) > 0) response.append(buf, static_cast<size_t>(n));
-    }
-  }
-  close(fd);
-  const auto body = response.find("\r\n\r\n");
-  return body == std::string::npos ? std::string() : response.substr(body + 4);
+  return tds::test::http_body(tds::test::http_exchange(
+      port, "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", std::chrono::seconds(10)));
 }
 
 // The status code of GET http://127.0.0.1:port/path, or -1 when there is no answer.
 inline int http_status(int port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const timeval timeout{2, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = ::read(fd, buf, sizeof buf)) > 0) response.append(buf, static_cast<size_t>(n));
-    }
-  }
-  ::close(fd);
+  const std::string response = tds::test::http_exchange(
+      port, "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", std::chrono::seconds(2));
   std::smatch match;
   if (!std::regex_search(response, match, std::regex("^HTTP/1\\.[01] ([0-9]{3}) "))) return -1;
   return std::stoi(match[1]);
@@ -277,14 +243,10 @@ class DiscoveryService {
 
   // The affiliate IDs the service holds for `cluster`, or nullopt when List fails.
   std::optional<std::set<std::string>> list(const std::string& cluster) const {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    pb::ListRequest request;
-    request.set_cluster_id(cluster);
-    pb::ListResponse response;
-    if (!stub()->List(&ctx, request, &response).ok()) return std::nullopt;
+    auto listed = affiliates(cluster);
+    if (!listed) return std::nullopt;
     std::set<std::string> ids;
-    for (const auto& affiliate : response.affiliates()) ids.insert(affiliate.id());
+    for (const auto& [id, value] : *listed) ids.insert(id);
     return ids;
   }
 

@@ -38,6 +38,7 @@
 #include "machine/machine.grpc.pb.h"
 #include "tests/integration/cluster_harness.h"
 #include "tests/machined/channels.h"
+#include "tests/support/stop_and_join.h"
 
 namespace {
 
@@ -522,14 +523,7 @@ TEST_F(DiscoveryServiceKill, KillNineUnderLoadLosesOnlyTheLastSaveWindow) {
       }
     });
   }
-  struct Joiner {
-    std::atomic<bool>& stop;
-    std::vector<std::thread>& threads;
-    ~Joiner() {
-      stop = true;
-      for (auto& t : threads) t.join();
-    }
-  } joiner{stop, writers};
+  const tds::test::StopAndJoin joiner{stop, writers};
 
   // Killed a random while after the first save, so saves and updates overlap at the kill.
   ASSERT_TRUE(service_->process()->wait_for_output(std::regex("event=state saved"), kTimeout))

@@ -27,6 +27,7 @@
 #include "discovery/server.grpc.pb.h"
 #include "tests/integration/cluster_harness.h"
 #include "tests/support/etcd_server.h"
+#include "tests/support/stop_and_join.h"
 #include "tests/support/tcp_balancer.h"
 
 namespace {
@@ -648,14 +649,7 @@ TEST_F(EtcdMemberLoss, WritesSentAfterTheMemberInUseDiesSucceed) {
       }
     });
   }
-  struct Joiner {
-    std::atomic<bool>& stop;
-    std::vector<std::thread>& threads;
-    ~Joiner() {
-      stop = true;
-      for (auto& t : threads) t.join();
-    }
-  } joiner{stop, writers};
+  const tds::test::StopAndJoin joiner{stop, writers};
   auto acked_count = [&] {
     std::lock_guard lock(mu);
     int n = 0;

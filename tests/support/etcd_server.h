@@ -23,6 +23,7 @@
 
 #include "tests/support/child_process.h"
 #include "tests/support/free_ports.h"
+#include "tests/support/loopback_http.h"
 
 namespace tds::test {
 
@@ -181,29 +182,12 @@ class EtcdCluster {
 
   // The body of an HTTP/1.0 POST to 127.0.0.1:port, or empty on any failure.
   static std::string post(int port, const std::string& path, const std::string& body) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return {};
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const timeval timeout{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    std::string response;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-      const std::string request = "POST " + path +
-                                  " HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: "
-                                  "application/json\r\nContent-Length: " +
-                                  std::to_string(body.size()) + "\r\n\r\n" + body;
-      if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-        char buf[4096];
-        ssize_t n;
-        while ((n = ::read(fd, buf, sizeof buf)) > 0) response.append(buf, static_cast<size_t>(n));
-      }
-    }
-    ::close(fd);
-    const auto start = response.find("\r\n\r\n");
-    return start == std::string::npos ? std::string() : response.substr(start + 4);
+    return http_body(http_exchange(port,
+                                   "POST " + path +
+                                       " HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: "
+                                       "application/json\r\nContent-Length: " +
+                                       std::to_string(body.size()) + "\r\n\r\n" + body,
+                                   std::chrono::seconds(5)));
   }
 
   bool wait_ready(std::size_t i) {

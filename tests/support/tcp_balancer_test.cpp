@@ -20,6 +20,7 @@
 
 #include "tests/support/eventually.h"
 #include "tests/support/free_ports.h"
+#include "tests/support/loopback_http.h"
 
 namespace tds::test {
 namespace {
@@ -98,14 +99,8 @@ class EchoBackend {
 class Client {
  public:
   explicit Client(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const timeval timeout{10, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    fd_ = tds::test::connect_loopback(port, std::chrono::seconds(10));
+    connected_ = fd_ >= 0;
   }
   ~Client() { close(); }
 
