@@ -95,7 +95,8 @@ void register_config_resources(runtime::registry::Registry& registry) {
   register_config_namespace(registry);
   // The machine config holds the cluster secret.
   registry.add_type(internal::typed<MachineConfig>({}, runtime::resource::Sensitivity::kSensitive));
-  registry.add_type(internal::typed<MachineType>());
+  // The spec is a bare scalar (`controlplane`), so Talos's one column is the whole spec.
+  registry.add_type(internal::typed<MachineType>({{"Type", "{@}"}}));
 }
 
 }  // namespace resources::config

@@ -29,11 +29,14 @@ void register_network_resources(runtime::registry::Registry& registry) {
   internal::render_like_go(NodeAddressSpec::descriptor());
   internal::render_like_go(AddressStatusSpec::descriptor());
   registry.add_namespace(kNamespace, "Networking resources.");
+  using runtime::resource::Sensitivity;
   registry.add_type(internal::typed<HostnameStatus>(
-      {{"Hostname", "{.hostname}"}, {"Domainname", "{.domainname}"}}));
+      {{"Hostname", "{.hostname}"}, {"Domainname", "{.domainname}"}}, Sensitivity::kNonSensitive,
+      {"hostname"}));
   registry.add_type(internal::typed<NodeAddress>({{"Addresses", "{.addresses}"}}));
-  registry.add_type(
-      internal::typed<AddressStatus>({{"Address", "{.address}"}, {"Link", "{.linkName}"}}));
+  registry.add_type(internal::typed<AddressStatus>(
+      {{"Address", "{.address}"}, {"Link", "{.linkName}"}}, Sensitivity::kNonSensitive,
+      {"address", "addresses"}));
 }
 
 }  // namespace resources::network

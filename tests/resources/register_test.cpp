@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "cosi/v1alpha1/meta.pb.h"
 #include "resources/config/config.h"
 #include "resources/k8s/k8s.h"
 #include "resources/kubespan/kubespan.h"
@@ -59,6 +62,35 @@ TEST(RegisterAll, InputTypesUseTalosYamlKeys) {
   *na.add_addresses() = net::prefix("10.0.0.1/24");
   *na.add_addresses() = net::prefix("10.0.0.1/32");
   EXPECT_EQ(network::ips(na).size(), 1u);
+}
+
+// The definitions' explicit aliases and columns, as Talos declares them, so `get address`,
+// `get hostname` and MachineTypes' Type column work as with talosctl.
+TEST(RegisterAll, DefinitionsCarryTalosAliasesAndColumns) {
+  runtime::state::InMemoryState st;
+  auto reg = runtime::registry::make_state_registry(st);
+  register_all(*reg);
+  auto definition = [&](const std::string& id) {
+    cosi::resource::meta::ResourceDefinitionSpec spec;
+    auto rd = st.get({"meta", "ResourceDefinitions.meta.cosi.dev", id});
+    EXPECT_NE(rd, nullptr) << id;
+    if (rd != nullptr) {
+      EXPECT_TRUE(spec.ParseFromString(rd->spec->proto_bytes()));
+    }
+    return spec;
+  };
+  const auto has = [](const auto& list, const std::string& item) {
+    return std::find(list.begin(), list.end(), item) != list.end();
+  };
+  const auto address = definition("addressstatuses.net.talos.dev");
+  EXPECT_TRUE(has(address.aliases(), "address"));
+  EXPECT_TRUE(has(address.aliases(), "addresses"));
+  EXPECT_TRUE(has(address.all_aliases(), "addresses"));
+  EXPECT_TRUE(has(definition("hostnamestatuses.net.talos.dev").aliases(), "hostname"));
+  const auto machine_type = definition("machinetypes.config.talos.dev");
+  ASSERT_EQ(machine_type.print_columns_size(), 1);
+  EXPECT_EQ(machine_type.print_columns(0).name(), "Type");
+  EXPECT_EQ(machine_type.print_columns(0).json_path(), "{@}");
 }
 
 }  // namespace
