@@ -25,7 +25,7 @@ std::vector<std::string> ips(const NodeAddressSpec& spec) {
 void register_network_resources(runtime::registry::Registry& registry) {
   internal::register_net_yaml_codecs();
   internal::register_enum_texts();
-  internal::render_like_go(HostnameStatusSpec::descriptor(), {"domainname"});
+  internal::render_like_go(HostnameStatusSpec::descriptor());
   internal::render_like_go(NodeAddressSpec::descriptor());
   internal::render_like_go(AddressStatusSpec::descriptor());
   registry.add_namespace(kNamespace, "Networking resources.");

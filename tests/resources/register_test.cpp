@@ -58,6 +58,10 @@ TEST(RegisterAll, InputTypesUseTalosYamlKeys) {
   config::MachineTypeSpec mt;
   mt.set_machine_type(talos::resource::definitions::enums::TYPE_CONTROL_PLANE);
   EXPECT_EQ(runtime::resource::spec_to_yaml(mt), "controlplane\n");
+  // No omitempty on the domain name: Talos prints it empty.
+  network::HostnameStatusSpec hs;
+  hs.set_hostname("h1");
+  EXPECT_EQ(runtime::resource::spec_to_yaml(hs), "hostname: h1\ndomainname: \"\"\n");
   network::NodeAddressSpec na;
   *na.add_addresses() = net::prefix("10.0.0.1/24");
   *na.add_addresses() = net::prefix("10.0.0.1/32");
