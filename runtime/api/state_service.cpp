@@ -81,7 +81,7 @@ class Policy {
     }
     if (state_.get(Pointer{kMetaNamespace, kNamespaceType, ns}) == nullptr) {
       throw StatusError{
-          Status(StatusCode::PERMISSION_DENIED, "namespace \"" + ns + "\" is not registered")};
+          Status(StatusCode::PERMISSION_DENIED, "namespace \"" + ns + "\" is not supported")};
     }
   }
 

@@ -72,14 +72,19 @@ grpc::StatusCode update(Server& s, const Resource& r, const std::string& owner,
   return s.stub().Update(context().get(), req, out ? out : &resp).error_code();
 }
 
-grpc::StatusCode get(Server& s, const std::string& type, const std::string& id,
-                     wire::GetResponse* out = nullptr, const std::string& ns = kNs) {
+grpc::Status get_status(Server& s, const std::string& type, const std::string& id,
+                        wire::GetResponse* out = nullptr, const std::string& ns = kNs) {
   wire::GetRequest req;
   req.set_namespace_(ns);
   req.set_type(type);
   req.set_id(id);
   wire::GetResponse resp;
-  return s.stub().Get(context().get(), req, out ? out : &resp).error_code();
+  return s.stub().Get(context().get(), req, out ? out : &resp);
+}
+
+grpc::StatusCode get(Server& s, const std::string& type, const std::string& id,
+                     wire::GetResponse* out = nullptr, const std::string& ns = kNs) {
+  return get_status(s, type, id, out, ns).error_code();
 }
 
 std::vector<std::string> list_ids(Server& s, const wire::ListOptions& opts,
@@ -516,6 +521,11 @@ TEST_F(ReadOnly, RefusesWritesUnknownTypesSensitiveTypesAndUnknownNamespaces) {
   EXPECT_EQ(get(s_, "Unknowns.test.dev", "a"), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(get(s_, "Secrets.test.dev", "s"), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(get(s_, kType, "a", nullptr, "elsewhere"), grpc::StatusCode::PERMISSION_DENIED);
+  // Talos's texts for an unknown type and namespace.
+  EXPECT_EQ(get_status(s_, "Unknowns.test.dev", "a").error_message(),
+            "resource type \"Unknowns.test.dev\" is not supported");
+  EXPECT_EQ(get_status(s_, kType, "a", nullptr, "elsewhere").error_message(),
+            "namespace \"elsewhere\" is not supported");
   EXPECT_EQ(s_.state().get(Pointer{kNs, kType, "b"}), nullptr);
 }
 
