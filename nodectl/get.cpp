@@ -33,7 +33,8 @@ int get(const Target& target, const GetOptions& opts, std::ostream& out, std::os
       auto r = client->get(Pointer{ns, type.type, opts.id});
       if (!r) {
         printer->flush();
-        err << "nodectl: resource " << ns << "/" << type.type << "/" << opts.id << " not found\n";
+        err << "nodectl: " << runtime::resource::not_found_message(Pointer{ns, type.type, opts.id})
+            << "\n";
         return 1;
       }
       printer->resource(target.node(), *r, state::EventType::kCreated);

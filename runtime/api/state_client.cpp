@@ -299,7 +299,7 @@ class StateClient final : public state::State {
       auto current = get(ptr);
       if (current == nullptr) {
         throw state::Error(ErrorCode::kNotFound,
-                           "resource " + resource::to_string(ptr) + " doesn't exist");
+                           resource::not_found_message(ptr));
       }
       Resource next = *current;
       bool changed = false;

@@ -7,6 +7,10 @@ namespace runtime::resource {
 
 std::string to_string(const Pointer& p) { return p.ns + "/" + p.type + "/" + p.id; }
 
+std::string not_found_message(const Pointer& p) {
+  return "resource " + p.type + "(" + p.ns + "/" + p.id + "@undefined) doesn't exist";
+}
+
 std::string_view to_string(Phase phase) {
   return phase == Phase::kRunning ? "running" : "tearingDown";
 }

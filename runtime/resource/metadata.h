@@ -38,6 +38,9 @@ struct Pointer {
 };
 
 std::string to_string(const Pointer& p);  // "ns/type/id", for messages and logs
+// COSI's words for a resource that does not exist, which talosctl shows:
+// "resource Type(ns/id@undefined) doesn't exist".
+std::string not_found_message(const Pointer& p);
 
 enum class Phase : std::uint8_t { kRunning, kTearingDown };
 

@@ -37,7 +37,7 @@ struct KindLess {
 };
 
 Error not_found(const Pointer& ptr) {
-  return Error(ErrorCode::kNotFound, "resource " + resource::to_string(ptr) + " doesn't exist");
+  return Error(ErrorCode::kNotFound, resource::not_found_message(ptr));
 }
 
 void check_owner(const Resource& stored, const std::string& owner, std::string_view verb) {
