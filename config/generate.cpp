@@ -1,5 +1,6 @@
-// Config generation: a v1alpha1 document (machine type, cluster name), DiscoveryServiceConfig
-// "default", DiscoveryIdentityConfig, and a HostConfig when host facts are given.
+// Config generation: a v1alpha1 document (machine type, OS CA, cluster name),
+// DiscoveryServiceConfig "default", DiscoveryIdentityConfig, and a HostConfig when host facts are
+// given.
 #include "config/generate.h"
 
 #include <openssl/rand.h>
@@ -7,6 +8,7 @@
 
 #include <stdexcept>
 
+#include "pki/x509.h"
 #include "values/base64.h"
 
 namespace config {
@@ -30,10 +32,18 @@ std::string emit(const YAML::Node& doc) {
 
 DiscoveryIdentity generate_identity() { return {random_base64(32), random_base64(32)}; }
 
+OsCa generate_os_ca() {
+  auto ca = pki::generate_ca("talos");
+  return {std::move(ca.cert_pem), std::move(ca.key_pem)};
+}
+
 std::string generate(const GenerateOptions& opts) {
   YAML::Node v1;
   v1["version"] = "v1alpha1";
   v1["machine"]["type"] = std::string(values::machine_type_text(opts.machine_type));
+  const OsCa ca = opts.os_ca ? *opts.os_ca : generate_os_ca();
+  v1["machine"]["ca"]["crt"] = values::base64_encode(ca.cert_pem);
+  v1["machine"]["ca"]["key"] = values::base64_encode(ca.key_pem);
   if (!opts.hostname.empty()) v1["machine"]["network"]["hostname"] = opts.hostname;
   if (opts.kubespan) v1["machine"]["network"]["kubespan"]["enabled"] = true;
   v1["cluster"]["clusterName"] = opts.cluster_name;

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "config/internal/url.h"
+#include "pki/x509.h"
 #include "values/base64.h"
 #include "values/net.h"
 
@@ -115,9 +116,7 @@ class Reader {
       : where_(std::move(where)), errors_(errors) {}
 
   // The node at a dotted path below `root`; undefined when any step is absent or null.
-  YAML::Node at(const YAML::Node& root, std::string_view path) {
-    return walk(root, path, 0);
-  }
+  YAML::Node at(const YAML::Node& root, std::string_view path) { return walk(root, path, 0); }
 
   bool has(const YAML::Node& root, std::string_view path) { return at(root, path).IsDefined(); }
 
@@ -186,6 +185,30 @@ class Reader {
   std::vector<std::string>& errors_;
 };
 
+// `.machine.ca.crt` and `.key`: base64 of PEM; the pair must parse and belong together.
+void read_os_ca(const YAML::Node& doc, Reader& r, MachineConfig& cfg) {
+  if (!r.has(doc, "machine.ca")) return;
+  std::string crt;
+  std::string key;
+  r.read(doc, "machine.ca.crt", crt);
+  r.read(doc, "machine.ca.key", key);
+  auto crt_pem = values::base64_decode(crt);
+  auto key_pem = values::base64_decode(key);
+  if (crt.empty()) return r.fail("machine.ca.crt", "is required");
+  if (key.empty()) {
+    return r.fail("machine.ca.key",
+                  "is required (machined issues its API certificate from the OS CA)");
+  }
+  if (!crt_pem) return r.fail("machine.ca.crt", "failed to decode from base64");
+  if (!key_pem) return r.fail("machine.ca.key", "failed to decode from base64");
+  try {
+    auto pair = pki::check_key_pair({*crt_pem, *key_pem}, "machine.ca");
+    cfg.os_ca = OsCa{std::move(pair.cert_pem), std::move(pair.key_pem)};
+  } catch (const std::runtime_error& e) {
+    r.error(e.what());
+  }
+}
+
 void read_v1alpha1(const YAML::Node& doc, Reader& r, MachineConfig& cfg) {
   cfg.has_v1alpha1 = true;
   cfg.has_cluster = r.has(doc, "cluster");
@@ -201,6 +224,7 @@ void read_v1alpha1(const YAML::Node& doc, Reader& r, MachineConfig& cfg) {
     }
   }
   r.read(doc, "machine.network.hostname", cfg.hostname);
+  read_os_ca(doc, r, cfg);
   r.read(doc, "cluster.clusterName", cfg.cluster_name);
   r.read(doc, "cluster.id", cfg.legacy_cluster_id);
   r.read(doc, "cluster.secret", cfg.legacy_cluster_secret);
@@ -260,8 +284,8 @@ void read_identity(const YAML::Node& doc, Reader& r, MachineConfig& cfg) {
     r.error("invalid clusterSecret: failed to decode from base64: " + id.cluster_secret +
             "; illegal base64 data");
   } else if (key->size() != 32) {
-    r.error("invalid clusterSecret: expected 32 bytes, got " + std::to_string(key->size()) +
-            ": " + id.cluster_secret);
+    r.error("invalid clusterSecret: expected 32 bytes, got " + std::to_string(key->size()) + ": " +
+            id.cluster_secret);
   }
   if (!cfg.identity_document) cfg.identity_document = std::move(id);
 }
@@ -340,11 +364,10 @@ void validate_kubernetes_registry(const LegacyDiscovery& d, std::vector<std::str
   }
   if (d.enabled && d.kubernetes_written && !d.kubernetes_disabled &&
       d.kubernetes_kubeconfig.empty() && !d.kubernetes_in_cluster) {
-    errors.push_back(
-        "the Kubernetes registry is enabled but has no credentials: set " + where +
-        ".kubeconfig (a kubeconfig file) or " + where +
-        ".inCluster: true (the pod's service account), or disable it with " + where +
-        ".disabled: true");
+    errors.push_back("the Kubernetes registry is enabled but has no credentials: set " + where +
+                     ".kubeconfig (a kubeconfig file) or " + where +
+                     ".inCluster: true (the pod's service account), or disable it with " + where +
+                     ".disabled: true");
   }
 }
 

@@ -63,24 +63,36 @@ struct KubeSpan {
   std::vector<std::string> extra_announced_endpoints;
 };
 
+// `.machine.ca`: the cluster's OS certificate authority, PEM (base64 in the file, as Talos writes
+// it). machined's TCP API requires client certificates it signed and serves with a certificate
+// it issues from it, so the key is required (a Talos worker gets its certificate from trustd
+// instead; machined has no trustd).
+struct OsCa {
+  std::string cert_pem;
+  std::string key_pem;
+
+  bool operator==(const OsCa&) const = default;
+};
+
 struct MachineConfig {
   bool has_v1alpha1 = false;  // a `version: v1alpha1` document exists
   bool has_cluster = false;   // ... and it has a `cluster:` section
 
-  values::MachineType machine_type{};     // .machine.type; unknown when absent
-  std::string hostname;                   // .machine.network.hostname
-  std::string cluster_name;               // .cluster.clusterName
-  std::string legacy_cluster_id;          // .cluster.id
-  std::string legacy_cluster_secret;      // .cluster.secret
+  values::MachineType machine_type{};  // .machine.type; unknown when absent
+  std::string hostname;                // .machine.network.hostname
+  std::optional<OsCa> os_ca;           // .machine.ca; checked: both parse and match
+  std::string cluster_name;            // .cluster.clusterName
+  std::string legacy_cluster_id;       // .cluster.id
+  std::string legacy_cluster_secret;   // .cluster.secret
   std::optional<LegacyDiscovery> legacy_discovery;
   KubeSpan kubespan;
 
-  std::vector<DiscoveryService> service_documents;       // DiscoveryServiceConfig, in order
-  std::optional<DiscoveryIdentity> identity_document;    // the first DiscoveryIdentityConfig
+  std::vector<DiscoveryService> service_documents;     // DiscoveryServiceConfig, in order
+  std::optional<DiscoveryIdentity> identity_document;  // the first DiscoveryIdentityConfig
 
   // HostConfig extension (docs/CONFIGURATION.md): facts a generic Linux host cannot learn the
   // way Talos does.
-  std::string nodename;                              // empty: the hostname
+  std::string nodename;                               // empty: the hostname
   std::optional<std::vector<std::string>> addresses;  // IPs or prefixes; null: the host's
   std::string hardware_address;  // 6 bytes, the KubeSpan address's MAC; empty: the host's first
 

@@ -3,6 +3,7 @@
 #include "machined/daemon.h"
 
 #include <fcntl.h>
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/service_type.h>
 #include <spdlog/spdlog.h>
@@ -12,12 +13,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -30,6 +32,8 @@
 #include "config/machine_config.h"
 #include "controllers/node/host_facts.h"
 #include "controllers/register.h"
+#include "machined/api_authenticator.h"
+#include "machined/api_proxy.h"
 #include "machined/file_watch.h"
 #include "machined/machine_service.h"
 #include "machined/metrics.h"
@@ -46,6 +50,7 @@
 #include "runtime/resource/proto_spec.h"
 #include "runtime/resource/typed.h"
 #include "runtime/state/inmem_state.h"
+#include "values/net.h"
 
 namespace machined {
 namespace {
@@ -59,6 +64,11 @@ constexpr auto kShutdownGrace = seconds(1);
 // How long a graceful reset waits for the discovery services to acknowledge the delete; after
 // that the node goes anyway and its records expire by TTL.
 constexpr auto kLeaveTimeout = seconds(10);
+
+void dedupe(std::vector<std::string>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
 
 std::runtime_error errno_error(const std::string& what) {
   return std::runtime_error(what + ": " + std::strerror(errno));
@@ -132,7 +142,8 @@ std::string read_config(const std::filesystem::path& path) {
   text << in.rdbuf();
   if (in.bad()) throw errno_error("config " + path.string());
   // An empty file is more likely a failed write than a wish to run without a config.
-  if (text.str().empty()) throw std::runtime_error("config " + path.string() + ": the file is empty");
+  if (text.str().empty())
+    throw std::runtime_error("config " + path.string() + ": the file is empty");
   return text.str();
 }
 
@@ -206,8 +217,9 @@ class DaemonImpl final : public Daemon {
       return;
     }
     // Parsed and validated once, here: a bad edit is refused and the running config stays.
-    runtime::resource::Resource next{runtime::resource::Metadata(ptr),
-                                     rc::MachineConfigSpec::parse(text, options_.config_path.string())};
+    runtime::resource::Resource next{
+        runtime::resource::Metadata(ptr),
+        rc::MachineConfigSpec::parse(text, options_.config_path.string())};
     if (!stored) {
       state_.create(std::move(next));
     } else {
@@ -223,7 +235,7 @@ class DaemonImpl final : public Daemon {
     stopped_ = true;
     const auto deadline = std::chrono::system_clock::now() + kShutdownGrace;
     if (api_listener_) api_listener_->stop();
-    for (auto* server : {local_server_.get(), api_server_.get()}) {
+    for (auto* server : {local_server_.get(), api_server_.get(), internal_server_.get()}) {
       if (server != nullptr) server->Shutdown(deadline);
     }
     config_watch_.reset();
@@ -339,8 +351,8 @@ class DaemonImpl final : public Daemon {
       }
       std::filesystem::remove(socket_path_, ec);
     }
-    local_state_ = api::make_state_service(state_, io_.get_executor(), {api::Access::kReadWrite});
-    local_machine_ = make_machine_service(build_version_info(),
+    local_state_ = api::make_state_service(state_, io_.get_executor(), {});
+    local_machine_ = make_machine_service(build_version_info(), nullptr,
                                           [this](const ResetRequest& r) { return start_reset(r); });
     grpc::ServerBuilder builder;
     builder.AddListeningPort("unix:" + socket_path_.string(), grpc::InsecureServerCredentials());
@@ -357,38 +369,139 @@ class DaemonImpl final : public Daemon {
     spdlog::info("listening surface=local socket={} access=read-write", socket_path_.string());
   }
 
-  // The read-only State API and Version over TLS, as talosctl --insecure expects them.
+  // The read-only State API and Version over TLS: mutual TLS with the OS CA, callers' roles
+  // from their certificates, as Talos's API; or, asked for, the insecure mode talosctl --insecure
+  // reads (no client certificate, everyone a reader).
   void start_api_server() {
-    KeyPair pair;
     if (options_.tls_cert.empty() != options_.tls_key.empty()) {
       throw std::runtime_error("--tls-cert and --tls-key go together");
     }
-    pair = options_.tls_cert.empty() ? load_or_create_api_key_pair(options_.state_dir)
-                                     : load_key_pair(options_.tls_cert, options_.tls_key);
-    grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    const std::optional<config::OsCa> ca = configured_os_ca();
+    if (ca && options_.api_insecure) {
+      throw std::runtime_error(
+          "--api-insecure: the config has an OS CA (machine.ca), so the API requires client "
+          "certificates from it; drop the flag, or the CA");
+    }
+    if (!ca && !options_.api_insecure) {
+      throw std::runtime_error(
+          "the API on --api-addr needs the cluster's OS CA (machine.ca in --config; `nodectl gen "
+          "config` writes one), or --api-insecure to let anyone read non-sensitive resources "
+          "without a client certificate");
+    }
+    const NodeNames names = node_names();
+    pki::KeyPair pair;
+    if (!options_.tls_cert.empty()) {
+      pair = load_key_pair(options_.tls_cert, options_.tls_key);
+    } else if (ca) {
+      pair = issue_node_certificate(*ca, names);
+    } else {
+      pair = load_or_create_api_key_pair(options_.state_dir);
+    }
+    grpc::SslServerCredentialsOptions ssl(
+        ca ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+           : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    if (ca) ssl.pem_root_certs = ca->cert_pem;
     ssl.pem_key_cert_pairs.push_back({pair.key_pem, pair.cert_pem});
-    api_state_ = api::make_state_service(state_, io_.get_executor(), {api::Access::kReadOnly});
-    api_machine_ = make_machine_service(build_version_info());
+
+    // The services, reached only through the proxy (in process), which passes the caller's roles.
+    auto forwarded = make_forwarded_roles_authenticator();
+    api_state_ =
+        api::make_state_service(state_, io_.get_executor(), {api::Access::kReadOnly, forwarded});
+    auto version = build_version_info();
+    version.rbac = ca.has_value();
+    api_machine_ = make_machine_service(std::move(version), forwarded);
+    grpc::ServerBuilder internal;
+    internal.RegisterService(api_state_.get());
+    internal.RegisterService(api_machine_.get());
+    internal_server_ = internal.BuildAndStart();
+    if (!internal_server_) throw std::runtime_error("cannot start the API's internal gRPC server");
+    grpc::ChannelArguments local_args;
+    local_args.SetMaxReceiveMessageSize(32 << 20);
+
     grpc::ServerBuilder builder;
-    api_listener_ = platform::add_grpc_listener(builder, options_.api_addr,
-                                                grpc::SslServerCredentials(ssl),
-                                                options_.api_connections, "api");
+    api_listener_ =
+        platform::add_grpc_listener(builder, options_.api_addr, grpc::SslServerCredentials(ssl),
+                                    options_.api_connections, "api");
+    ApiProxyOptions proxy{.authenticator = ca ? make_certificate_authenticator()
+                                              : api::fixed_roles({api::Role::kReader}),
+                          .local = internal_server_->InProcessChannel(local_args),
+                          .self = {.hosts = {}, .port = api_listener_->port()},
+                          .peers = std::nullopt};
+    proxy.self.hosts.insert(names.dns.begin(), names.dns.end());
+    proxy.self.hosts.insert(names.ips.begin(), names.ips.end());
+    if (ca) proxy.peers = PeerCredentials{ca->cert_pem, pair.cert_pem, pair.key_pem};
+    api_proxy_ = make_api_proxy(std::move(proxy));
     // A connection that has not finished its TLS handshake in 10 s is closed (gRPC's default is
     // 120 s): raw TCP clients cannot hold descriptors for minutes.
     builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10000);
     // A connection with no call for 5 min is closed, so idle clients cannot hold the connection
     // caps' places for ever (a watch, such as `get -w`, is a call and keeps its connection).
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60 * 1000);
-    builder.RegisterService(api_state_.get());
-    builder.RegisterService(api_machine_.get());
+    builder.RegisterCallbackGenericService(api_proxy_.get());
     api_server_ = builder.BuildAndStart();
     if (!api_server_) throw std::runtime_error("cannot start the gRPC server of --api-addr");
     api_listener_->start();
     spdlog::info(
-        "listening surface=api addr={} port={} tls=self-signed:{} access=read-only "
+        "listening surface=api addr={} port={} tls={} roles={} access=read-only "
         "max_connections={} max_connections_per_address={}",
-        options_.api_addr, api_listener_->port(), options_.tls_cert.empty(),
-        options_.api_connections.total, options_.api_connections.per_address);
+        options_.api_addr, api_listener_->port(),
+        ca ? "mutual" : (options_.tls_cert.empty() ? "self-signed" : "server-only"),
+        ca ? "client-certificate" : "os:reader-for-anyone", options_.api_connections.total,
+        options_.api_connections.per_address);
+    if (!ca) {
+      spdlog::warn(
+          "api_insecure addr={} port={} reason=\"--api-insecure: no client certificate is asked "
+          "for; anyone who reaches the port reads non-sensitive resources, the cluster ID "
+          "included\"",
+          options_.api_addr, api_listener_->port());
+    }
+  }
+
+  runtime::resource::Typed<resources::config::MachineConfig> configured() const {
+    namespace rc = resources::config;
+    return runtime::resource::Typed<rc::MachineConfig>(
+        state_.get(runtime::resource::pointer_to<rc::MachineConfig>(rc::kActiveId)));
+  }
+
+  std::optional<config::OsCa> configured_os_ca() const {
+    const auto stored = configured();
+    if (!stored) return std::nullopt;
+    return stored->config().os_ca;
+  }
+
+  // What this node is called: the names and addresses in its certificate, and what a request's
+  // `node` key must name to be served here.
+  struct NodeNames {
+    std::string hostname;
+    std::vector<std::string> dns;
+    std::vector<std::string> ips;
+  };
+  NodeNames node_names() const {
+    auto facts = controllers::node::make_linux_host_facts();
+    NodeNames names{facts->hostname(), {"localhost", facts->hostname()}, {"127.0.0.1", "::1"}};
+    for (const auto& a : facts->addresses()) names.ips.push_back(values::net::ip_text(a.ip));
+    if (auto stored = configured()) {
+      const auto& cfg = stored->config();
+      if (!cfg.hostname.empty()) names.dns.push_back(cfg.hostname);
+      if (!cfg.nodename.empty()) names.dns.push_back(cfg.nodename);
+      for (const auto& a : cfg.addresses.value_or(std::vector<std::string>{})) {
+        names.ips.push_back(a.substr(0, a.find('/')));
+      }
+    }
+    dedupe(names.dns);
+    dedupe(names.ips);
+    return names;
+  }
+
+  // The node's own certificate from the OS CA: it serves the API, and (os:impersonator, as a
+  // Talos node's apid has) lets the node forward requests to its peers.
+  static pki::KeyPair issue_node_certificate(const config::OsCa& ca, const NodeNames& names) {
+    return pki::issue({ca.cert_pem, ca.key_pem}, {.common_name = names.hostname,
+                                                  .organizations = {"os:impersonator"},
+                                                  .dns_names = names.dns,
+                                                  .ip_addresses = names.ips,
+                                                  .usage = pki::Usage::kServerAndClient,
+                                                  .days = 365});
   }
 
   const DaemonOptions options_;
@@ -413,6 +526,9 @@ class DaemonImpl final : public Daemon {
   std::unique_ptr<grpc::Server> local_server_;
   std::unique_ptr<grpc::Service> api_state_;
   std::unique_ptr<grpc::Service> api_machine_;
+  // Serves api_state_ and api_machine_ to api_proxy_ in process; stopped after api_server_.
+  std::unique_ptr<grpc::Server> internal_server_;
+  std::unique_ptr<grpc::CallbackGenericService> api_proxy_;
   // Hands connections to api_server_; stopped before it.
   std::unique_ptr<platform::GrpcListener> api_listener_;
   std::unique_ptr<grpc::Server> api_server_;

@@ -1,5 +1,6 @@
 // The node daemon's wiring: resource store, type registry, controller engine, and the gRPC
-// surfaces (read-write State API on a unix socket, read-only State API + Version over TLS),
+// surfaces (read-write State API on a unix socket, read-only State API + Version over mutual TLS
+// with Talos's roles),
 // plus metrics. cmd/machined parses flags into DaemonOptions and drives this.
 #pragma once
 
@@ -23,9 +24,14 @@ struct DaemonOptions {
   std::filesystem::path socket_path;
   // Empty: no metrics listener.
   std::string metrics_addr;
-  // Both empty: <state_dir>/api.{crt,key}, generated when absent.
+  // The API's serving certificate. Both empty: issued at start from the config's OS CA
+  // (machine.ca), or in the insecure mode <state_dir>/api.{crt,key}, generated when absent.
   std::filesystem::path tls_cert;
   std::filesystem::path tls_key;
+  // Without an OS CA in the config the TCP API is refused unless this is set: then anyone who
+  // connects may read non-sensitive types, with no client certificate (Talos's maintenance
+  // mode). With an OS CA it is an error.
+  bool api_insecure = false;
   // Plugins (runtime/plugin/plugin.h) to load at start, every *.so in it; empty: none.
   std::filesystem::path plugin_dir;
   int threads = 2;

@@ -19,7 +19,8 @@ class FileWatch {
 
 // Watches `path`'s directory with inotify and calls `on_change` on `executor` (serialized) once
 // the file was closed after writing or moved into place (not at creation: it may still be empty).
-// The events of one save within `settle` collapse into one call. Throws std::runtime_error when the directory cannot be watched.
+// The events of one save within `settle` collapse into one call. Throws std::runtime_error when the
+// directory cannot be watched.
 std::unique_ptr<FileWatch> watch_file(
     boost::asio::any_io_executor executor, const std::filesystem::path& path,
     std::function<void()> on_change,

@@ -40,13 +40,20 @@ std::string unsupported(const ::machine::ResetRequest& request) {
 
 class MachineService final : public ::machine::MachineService::CallbackService {
  public:
-  MachineService(VersionInfo info, ResetHandler reset)
-      : info_(std::move(info)), reset_(std::move(reset)) {}
+  MachineService(VersionInfo info, std::shared_ptr<const runtime::api::Authenticator> authenticator,
+                 ResetHandler reset)
+      : info_(std::move(info)),
+        authenticator_(std::move(authenticator)),
+        reset_(std::move(reset)) {}
 
   grpc::ServerUnaryReactor* Reset(grpc::CallbackServerContext* ctx,
                                   const ::machine::ResetRequest* request,
                                   ::machine::ResetResponse* response) override {
     auto* reactor = ctx->DefaultReactor();
+    if (!allowed(*ctx, runtime::api::kWriteRoles)) {
+      reactor->Finish(not_authorized());
+      return reactor;
+    }
     if (!reset_) {
       reactor->Finish({grpc::StatusCode::PERMISSION_DENIED,
                        "reset is only allowed on machined's local socket"});
@@ -68,6 +75,11 @@ class MachineService final : public ::machine::MachineService::CallbackService {
   grpc::ServerUnaryReactor* Version(grpc::CallbackServerContext* ctx,
                                     const google::protobuf::Empty* /*request*/,
                                     ::machine::VersionResponse* response) override {
+    auto* reactor = ctx->DefaultReactor();
+    if (!allowed(*ctx, runtime::api::kReadRoles)) {
+      reactor->Finish(not_authorized());
+      return reactor;
+    }
     auto* message = response->add_messages();
     message->mutable_metadata();
     auto* version = message->mutable_version();
@@ -79,14 +91,22 @@ class MachineService final : public ::machine::MachineService::CallbackService {
     version->set_arch(info_.arch);
     message->mutable_platform()->set_name(info_.platform);
     message->mutable_platform()->set_mode(info_.mode);
-    message->mutable_features()->set_rbac(false);
-    auto* reactor = ctx->DefaultReactor();
+    message->mutable_features()->set_rbac(info_.rbac);
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
 
  private:
+  bool allowed(const grpc::ServerContextBase& ctx, runtime::api::Roles method_roles) const {
+    return authenticator_ == nullptr || authenticator_->roles(ctx).any_of(method_roles);
+  }
+  // Talos's words for a caller whose roles do not allow the call.
+  static grpc::Status not_authorized() {
+    return {grpc::StatusCode::PERMISSION_DENIED, "not authorized"};
+  }
+
   const VersionInfo info_;
+  const std::shared_ptr<const runtime::api::Authenticator> authenticator_;
   const ResetHandler reset_;
 };
 
@@ -105,8 +125,11 @@ VersionInfo build_version_info() {
   return info;
 }
 
-std::unique_ptr<grpc::Service> make_machine_service(VersionInfo info, ResetHandler reset) {
-  return std::make_unique<MachineService>(std::move(info), std::move(reset));
+std::unique_ptr<grpc::Service> make_machine_service(
+    VersionInfo info, std::shared_ptr<const runtime::api::Authenticator> authenticator,
+    ResetHandler reset) {
+  return std::make_unique<MachineService>(std::move(info), std::move(authenticator),
+                                          std::move(reset));
 }
 
 }  // namespace machined

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "runtime/api/roles.h"
+
 namespace grpc {
 class Service;
 }
@@ -25,6 +27,7 @@ struct VersionInfo {
   std::string arch;  // in Go's spelling: amd64, arm64
   std::string platform = "tds";
   std::string mode = "metal";
+  bool rbac = false;  // the API checks roles (features.rbac)
 };
 
 // The running binary's VersionInfo (product version, compiler, architecture).
@@ -39,7 +42,11 @@ struct ResetRequest {
 // Starts a reset and returns at once: an empty string when it started, else why it was refused.
 using ResetHandler = std::function<std::string(const ResetRequest&)>;
 
-// `reset` null: Reset is refused with PERMISSION_DENIED (the read-only TLS surface).
-std::unique_ptr<grpc::Service> make_machine_service(VersionInfo info, ResetHandler reset = nullptr);
+// `authenticator` finds the callers' roles (Version: os:admin, os:operator or os:reader; Reset:
+// os:admin); null: every caller has every role (the local socket). `reset` null: Reset is refused
+// with PERMISSION_DENIED (the TCP API).
+std::unique_ptr<grpc::Service> make_machine_service(
+    VersionInfo info, std::shared_ptr<const runtime::api::Authenticator> authenticator,
+    ResetHandler reset = nullptr);
 
 }  // namespace machined

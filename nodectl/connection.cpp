@@ -2,26 +2,143 @@
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/tls_credentials_options.h>
+#include <grpcpp/support/client_interceptor.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include "nodectl/talosconfig.h"
+#include "pki/x509.h"
 
 namespace nodectl {
+namespace {
 
-std::shared_ptr<grpc::Channel> channel_for(const Target& target) {
-  if (target.endpoint.empty()) {
-    return grpc::CreateChannel("unix:" + target.socket, grpc::InsecureChannelCredentials());
-  }
-  std::string address = target.endpoint;
+std::string with_default_port(std::string address) {
   const bool bracketed_v6 = address.starts_with('[');
   const auto colon = address.rfind(':');
   const bool has_port =
       bracketed_v6 ? address.find("]:") != std::string::npos : colon != std::string::npos;
   if (!has_port) address += ":50000";
-  grpc::experimental::TlsChannelCredentialsOptions tls;
-  tls.set_verify_server_certs(false);
-  tls.set_check_call_host(false);
-  tls.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  return address;
+}
+
+std::string single(const std::vector<std::string>& list, const char* what) {
+  if (list.size() > 1) {
+    throw std::runtime_error(std::string("more than one ") + what +
+                             " given: nodectl queries one node at a time");
+  }
+  return list.empty() ? std::string() : list.front();
+}
+
+// Adds `node: <node>` to every call's metadata, as talosctl does.
+class NodeMetadata final : public grpc::experimental::Interceptor {
+ public:
+  NodeMetadata(grpc::experimental::ClientRpcInfo* /*info*/, std::string node)
+      : node_(std::move(node)) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->emplace("node", node_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string node_;
+};
+
+class NodeMetadataFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit NodeMetadataFactory(std::string node) : node_(std::move(node)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* info) override {
+    return new NodeMetadata(info, node_);  // gRPC owns interceptors and deletes them
+  }
+
+ private:
+  const std::string node_;
+};
+
+}  // namespace
+
+Target resolve_target(const ConnectionFlags& flags) {
+  Target target;
+  target.socket = flags.socket;
+  if (flags.insecure) {
+    target.endpoint = single(flags.nodes.empty() ? flags.endpoints : flags.nodes, "node");
+    if (target.endpoint.empty()) {
+      throw std::runtime_error("--insecure needs the node to read: -n NODE (or -e ENDPOINT)");
+    }
+    return target;
+  }
+  const char* env = std::getenv("TALOSCONFIG");
+  const bool named = !flags.talosconfig.empty() || (env != nullptr && *env != '\0');
+  if (!named && flags.endpoints.empty() && flags.nodes.empty()) return target;
+
+  const auto path = flags.talosconfig.empty() ? default_talosconfig_path() : flags.talosconfig;
+  if (path.empty() || !std::filesystem::exists(path)) {
+    throw std::runtime_error(
+        "no talosconfig at " + (path.empty() ? std::string("~/.talos/config") : path.string()) +
+        ": give one with --talosconfig (`nodectl gen talosconfig` writes one), or read "
+        "non-sensitive resources without a client certificate with --insecure");
+  }
+  const TalosConfig cfg = load_talosconfig(path);
+  const std::string name = flags.context.empty() ? cfg.context : flags.context;
+  const auto it = cfg.contexts.find(name);
+  if (it == cfg.contexts.end()) {
+    throw std::runtime_error("talosconfig " + path.string() + ": context \"" + name +
+                             "\" is not defined");
+  }
+  const TalosContext& ctx = it->second;
+  const auto nodes = flags.nodes.empty() ? ctx.nodes : flags.nodes;
+  const auto endpoints = flags.endpoints.empty() ? ctx.endpoints : flags.endpoints;
+  target.target_node = single(nodes, "node");
+  // talosctl balances over every endpoint; nodectl takes the first.
+  target.endpoint = endpoints.empty() ? target.target_node : endpoints.front();
+  if (target.endpoint == target.target_node) target.target_node.clear();
+  if (target.endpoint.empty()) {
+    throw std::runtime_error("talosconfig " + path.string() + ": context \"" + name +
+                             "\" has no endpoints or nodes, and none was given with -e or -n");
+  }
+  if (ctx.ca_pem.empty() || ctx.crt_pem.empty() || ctx.key_pem.empty()) {
+    throw std::runtime_error("talosconfig " + path.string() + ": context \"" + name +
+                             "\" needs ca, crt and key");
+  }
+  // Checked here so that a broken key is named, not a failed handshake; Talos's own key label
+  // becomes the standard one gRPC reads.
+  auto pair = pki::check_key_pair({ctx.crt_pem, ctx.key_pem},
+                                  "talosconfig " + path.string() + " context \"" + name + "\"");
+  target.credentials = Credentials{ctx.ca_pem, std::move(pair.cert_pem), std::move(pair.key_pem)};
+  return target;
+}
+
+std::shared_ptr<grpc::Channel> channel_for(const Target& target) {
+  if (target.endpoint.empty()) {
+    return grpc::CreateChannel("unix:" + target.socket, grpc::InsecureChannelCredentials());
+  }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(32 << 20);
-  return grpc::CreateCustomChannel(address, grpc::experimental::TlsCredentials(tls), args);
+  const std::string address = with_default_port(target.endpoint);
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (target.credentials) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = target.credentials->ca_pem;
+    ssl.pem_cert_chain = target.credentials->crt_pem;
+    ssl.pem_private_key = target.credentials->key_pem;
+    credentials = grpc::SslCredentials(ssl);
+  } else {
+    grpc::experimental::TlsChannelCredentialsOptions tls;
+    tls.set_verify_server_certs(false);
+    tls.set_check_call_host(false);
+    tls.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+    credentials = grpc::experimental::TlsCredentials(tls);
+  }
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  if (!target.target_node.empty()) {
+    interceptors.push_back(std::make_unique<NodeMetadataFactory>(target.target_node));
+  }
+  return grpc::experimental::CreateCustomChannelWithInterceptors(address, credentials, args,
+                                                                 std::move(interceptors));
 }
 
 }  // namespace nodectl

@@ -1,9 +1,13 @@
-// Where nodectl talks to machined: its unix socket (read-write API), or its TLS API port without
-// verifying the certificate, as talosctl --insecure does (read-only).
+// Where nodectl talks to machined: its unix socket (read-write API); its TCP API with mutual TLS,
+// credentials from a talosconfig as talosctl uses them; or, with --insecure, its TCP API without
+// verifying the certificate or presenting one, as talosctl --insecure does (read-only).
 #pragma once
 
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "nodectl/app.h"
 
@@ -13,15 +17,44 @@ class Channel;
 
 namespace nodectl {
 
-struct Target {
-  std::string socket = kDefaultSocket;
-  std::string endpoint;  // host[:port]; when set, used instead of the socket
-
-  // The NODE column: the endpoint, or empty for the local socket.
-  std::string node() const { return endpoint; }
+struct Credentials {
+  std::string ca_pem;   // the OS CA the node's certificate must chain to
+  std::string crt_pem;  // the client certificate, its roles in its Organization
+  std::string key_pem;
 };
 
-// The TLS port is 50000 unless the endpoint names one.
+struct Target {
+  std::string socket = kDefaultSocket;
+  std::string endpoint;  // host[:port] dialled; when set, used instead of the socket
+  // The node that answers, named in each call's `node` metadata for the endpoint to route it;
+  // empty: the endpoint itself.
+  std::string target_node;
+  // With an endpoint: null is --insecure.
+  std::optional<Credentials> credentials;
+
+  // The NODE column: the node, or empty for the local socket.
+  std::string node() const { return target_node.empty() ? endpoint : target_node; }
+};
+
+// The global connection flags, as given.
+struct ConnectionFlags {
+  std::string socket = kDefaultSocket;
+  std::filesystem::path talosconfig;  // empty: $TALOSCONFIG or ~/.talos/config
+  std::string context;                // empty: the talosconfig's current context
+  std::vector<std::string> endpoints;
+  std::vector<std::string> nodes;
+  bool insecure = false;
+};
+
+// The target the flags name. No endpoint, node or talosconfig given (flag or $TALOSCONFIG): the
+// socket. --insecure: the node (or endpoint) itself, unverified, as talosctl --insecure. Otherwise
+// the talosconfig's context, its endpoints and nodes replaced by the flags': the first endpoint
+// is dialled (a node when there is none) and routes the request to the node. Throws
+// std::runtime_error saying what is missing.
+Target resolve_target(const ConnectionFlags& flags);
+
+// The TCP port is 50000 unless the endpoint names one. Every call carries `node` metadata when the
+// target names a node.
 std::shared_ptr<grpc::Channel> channel_for(const Target& target);
 
 }  // namespace nodectl

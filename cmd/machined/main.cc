@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
   app.add_option("--config", options.config_path,
                  "machine config YAML (re-read when it changes and on SIGHUP)");
   app.add_option("--api-addr", options.api_addr,
-                 "TLS listen address of the read-only API (host:port or :port)")
+                 "listen address of the read-only API, mutual TLS with the config's OS CA "
+                 "(host:port or :port)")
       ->capture_default_str()
       ->check(platform::optional_listen_address());
   platform::add_connection_limit_flags(app, options.api_connections, "api-", "--api-addr");
@@ -33,8 +34,12 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-addr", options.metrics_addr,
                  "Prometheus /metrics listen address (host:port or :port; off when empty)")
       ->check(platform::optional_listen_address());
+  app.add_flag("--api-insecure", options.api_insecure,
+               "without an OS CA in the config: serve the API with no client certificate, "
+               "anyone a reader of non-sensitive resources (Talos's maintenance mode)");
   app.add_option("--tls-cert", options.tls_cert,
-                 "API certificate (PEM); default: self-signed, generated into the state dir");
+                 "API serving certificate (PEM); default: issued from the OS CA at start, or "
+                 "with --api-insecure self-signed and kept in the state dir");
   app.add_option("--tls-key", options.tls_key, "API private key (PEM), with --tls-cert");
   app.add_option("--plugin-dir", options.plugin_dir,
                  "load every *.so in this directory as a plugin (types and controllers)");

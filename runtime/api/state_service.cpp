@@ -55,29 +55,41 @@ Status guarded(Fn&& fn) {
   }
 }
 
-// Who may do what: Talos's access policy for the read-only listener.
+// Who may do what: the caller's roles against each method's (Talos's machined rules), then, on the
+// network listener, Talos's access policy for resources.
 class Policy {
  public:
-  Policy(const state::State& state, Access access) : state_(state), access_(access) {}
+  Policy(const state::State& state, const StateServiceOptions& options)
+      : state_(state), access_(options.access), authenticator_(options.authenticator) {}
 
-  void check_write() const {
+  Roles roles(const grpc::ServerContextBase& ctx) const {
+    return authenticator_ ? authenticator_->roles(ctx) : Roles::all();
+  }
+
+  void check_write(Roles roles) const {
+    if (!roles.any_of(kWriteRoles)) throw not_authorized();
     if (access_ == Access::kReadOnly) {
       throw StatusError{Status(StatusCode::PERMISSION_DENIED, "this API endpoint is read-only")};
     }
   }
 
-  void check_read(const std::string& ns, const std::string& type) const {
+  void check_read(Roles roles, const std::string& ns, const std::string& type) const {
+    if (!roles.any_of(kReadRoles)) throw not_authorized();
     if (access_ == Access::kReadWrite) return;
     auto rd = state_.get(Pointer{kMetaNamespace, kResourceDefinitionType, lowercase(type)});
     if (rd == nullptr) {
-      throw StatusError{Status(StatusCode::PERMISSION_DENIED,
-                               "resource type \"" + type + "\" is not supported")};
+      throw StatusError{
+          Status(StatusCode::PERMISSION_DENIED, "resource type \"" + type + "\" is not supported")};
     }
     wire::meta::ResourceDefinitionSpec spec;
-    if (rd->spec == nullptr || !spec.ParseFromString(rd->spec->proto_bytes()) ||
-        spec.sensitivity() == wire::meta::ResourceDefinitionSpec::SENSITIVE) {
-      throw StatusError{Status(StatusCode::PERMISSION_DENIED,
-                               "resource type \"" + type + "\" is sensitive")};
+    if (rd->spec == nullptr || !spec.ParseFromString(rd->spec->proto_bytes())) {
+      throw StatusError{
+          Status(StatusCode::INTERNAL, "resource definition of \"" + type + "\" does not parse")};
+    }
+    // Sensitive types (secrets, keys) are for admins only.
+    if (spec.sensitivity() == wire::meta::ResourceDefinitionSpec::SENSITIVE &&
+        !roles.has(Role::kAdmin)) {
+      throw not_authorized();
     }
     if (state_.get(Pointer{kMetaNamespace, kNamespaceType, ns}) == nullptr) {
       throw StatusError{
@@ -86,8 +98,14 @@ class Policy {
   }
 
  private:
+  // Talos's words for a caller whose roles do not allow the call.
+  static StatusError not_authorized() {
+    return StatusError{Status(StatusCode::PERMISSION_DENIED, "not authorized")};
+  }
+
   const state::State& state_;
-  Access access_;
+  const Access access_;
+  const std::shared_ptr<const Authenticator> authenticator_;
 };
 
 void event_to_proto(const Event& event, wire::Event* out) {
@@ -160,10 +178,10 @@ class StrandReactor : public GrpcReactor {
 // what it has already been sent.
 class WatchReactor final : public StrandReactor<grpc::ServerWriteReactor<wire::WatchResponse>> {
  public:
-  WatchReactor(state::State& state, const Policy& policy, state::Executor executor,
+  WatchReactor(state::State& state, const Policy& policy, Roles roles, state::Executor executor,
                const wire::WatchRequest& request, std::size_t max_pending)
       : StrandReactor(executor), state_(state), request_(request), max_pending_(max_pending) {
-    asio::post(strand_, [this, &policy] { start(policy); });
+    asio::post(strand_, [this, &policy, roles] { start(policy, roles); });
   }
 
   void OnWriteDone(bool ok) override {
@@ -185,9 +203,9 @@ class WatchReactor final : public StrandReactor<grpc::ServerWriteReactor<wire::W
 
   bool single() const { return request_.has_id(); }
 
-  void start(const Policy& policy) {
+  void start(const Policy& policy, Roles roles) {
     Status status = guarded([&] {
-      policy.check_read(request_.namespace_(), request_.type());
+      policy.check_read(roles, request_.namespace_(), request_.type());
       const auto& opts = request_.options();
       if (single() && (opts.bootstrap_contents() || opts.label_query_size() > 0)) {
         throw StatusError{Status(StatusCode::UNIMPLEMENTED,
@@ -214,8 +232,8 @@ class WatchReactor final : public StrandReactor<grpc::ServerWriteReactor<wire::W
         wo.tail_events = opts.tail_events();
         if (opts.has_start_from_bookmark()) wo.start_from_bookmark = opts.start_from_bookmark();
       }
-      watch_ = state_.watch(Pointer{request_.namespace_(), request_.type(), request_.id()},
-                            strand_, cb, wo);
+      watch_ = state_.watch(Pointer{request_.namespace_(), request_.type(), request_.id()}, strand_,
+                            cb, wo);
       return;
     }
     state::WatchKindOptions wo;
@@ -228,8 +246,8 @@ class WatchReactor final : public StrandReactor<grpc::ServerWriteReactor<wire::W
       wo.tail_events = opts.tail_events();
       if (opts.has_start_from_bookmark()) wo.start_from_bookmark = opts.start_from_bookmark();
     }
-    watch_ = state_.watch_kind(resource::Kind{request_.namespace_(), request_.type()}, strand_,
-                               cb, wo);
+    watch_ =
+        state_.watch_kind(resource::Kind{request_.namespace_(), request_.type()}, strand_, cb, wo);
   }
 
   void on_batch(state::WatchBatch batch) {
@@ -279,7 +297,8 @@ class WatchReactor final : public StrandReactor<grpc::ServerWriteReactor<wire::W
     }
     std::vector<Event> out;
     for (const auto& [id, was] : view_) {
-      if (!current.contains(id)) out.push_back(Event{EventType::kDestroyed, was, nullptr, bookmark, {}});
+      if (!current.contains(id))
+        out.push_back(Event{EventType::kDestroyed, was, nullptr, bookmark, {}});
     }
     for (const auto& [id, now] : current) {
       auto it = view_.find(id);
@@ -401,29 +420,27 @@ class TeardownAndDestroyReactor final : public StrandReactor<grpc::ServerUnaryRe
 class StateService final : public wire::State::CallbackService {
  public:
   StateService(state::State& state, state::Executor executor, const StateServiceOptions& options)
-      : state_(state), executor_(std::move(executor)), options_(options),
-        policy_(state, options.access) {}
+      : state_(state), executor_(std::move(executor)), options_(options), policy_(state, options) {}
 
   grpc::ServerUnaryReactor* Get(CallbackServerContext* ctx, const wire::GetRequest* req,
                                 wire::GetResponse* resp) override {
     return unary(ctx, [&] {
-      policy_.check_read(req->namespace_(), req->type());
+      policy_.check_read(policy_.roles(*ctx), req->namespace_(), req->type());
       Pointer ptr{req->namespace_(), req->type(), req->id()};
       auto r = state_.get(ptr);
       if (r == nullptr) {
-        return Status(StatusCode::NOT_FOUND,
-                      "resource " + resource::to_string(ptr) + " doesn't exist");
+        return Status(StatusCode::NOT_FOUND, resource::not_found_message(ptr));
       }
       to_proto(*r, resp->mutable_resource());
       return Status::OK;
     });
   }
 
-  grpc::ServerWriteReactor<wire::ListResponse>* List(CallbackServerContext*,
+  grpc::ServerWriteReactor<wire::ListResponse>* List(CallbackServerContext* ctx,
                                                      const wire::ListRequest* req) override {
     std::vector<ResourcePtr> items;
     Status status = guarded([&] {
-      policy_.check_read(req->namespace_(), req->type());
+      policy_.check_read(policy_.roles(*ctx), req->namespace_(), req->type());
       state::ListOptions opts{
           filter_from_proto(req->options().label_query(), req->options().id_query())};
       items = state_.list(resource::Kind{req->namespace_(), req->type()}, opts);
@@ -437,7 +454,7 @@ class StateService final : public wire::State::CallbackService {
   grpc::ServerUnaryReactor* Create(CallbackServerContext* ctx, const wire::CreateRequest* req,
                                    wire::CreateResponse* resp) override {
     return unary(ctx, [&] {
-      policy_.check_write();
+      policy_.check_write(policy_.roles(*ctx));
       auto r = from_proto(req->resource());
       const std::string& owner = req->options().owner();
       if (!r.metadata.owner.empty() && r.metadata.owner != owner) {
@@ -445,8 +462,7 @@ class StateService final : public wire::State::CallbackService {
                                                "\" does not match the create owner \"" + owner +
                                                "\"");
       }
-      to_proto(*state_.create(std::move(r), state::CreateOptions{owner}),
-               resp->mutable_resource());
+      to_proto(*state_.create(std::move(r), state::CreateOptions{owner}), resp->mutable_resource());
       return Status::OK;
     });
   }
@@ -454,7 +470,7 @@ class StateService final : public wire::State::CallbackService {
   grpc::ServerUnaryReactor* Update(CallbackServerContext* ctx, const wire::UpdateRequest* req,
                                    wire::UpdateResponse* resp) override {
     return unary(ctx, [&] {
-      policy_.check_write();
+      policy_.check_write(policy_.roles(*ctx));
       state::UpdateOptions opts{req->options().owner(), std::nullopt};
       if (req->options().has_expected_phase()) {
         opts.expected_phase = resource::parse_phase(req->options().expected_phase());
@@ -471,7 +487,7 @@ class StateService final : public wire::State::CallbackService {
   grpc::ServerUnaryReactor* Destroy(CallbackServerContext* ctx, const wire::DestroyRequest* req,
                                     wire::DestroyResponse*) override {
     return unary(ctx, [&] {
-      policy_.check_write();
+      policy_.check_write(policy_.roles(*ctx));
       state_.destroy(Pointer{req->namespace_(), req->type(), req->id()},
                      state::DestroyOptions{req->options().owner()});
       return Status::OK;
@@ -481,7 +497,7 @@ class StateService final : public wire::State::CallbackService {
   grpc::ServerUnaryReactor* Teardown(CallbackServerContext* ctx, const wire::TeardownRequest* req,
                                      wire::TeardownResponse* resp) override {
     return unary(ctx, [&] {
-      policy_.check_write();
+      policy_.check_write(policy_.roles(*ctx));
       resp->set_destroy_ready(state_.teardown(Pointer{req->namespace_(), req->type(), req->id()},
                                               state::TeardownOptions{req->options().owner()}));
       return Status::OK;
@@ -492,7 +508,7 @@ class StateService final : public wire::State::CallbackService {
                                                const wire::TeardownAndDestroyRequest* req,
                                                wire::TeardownAndDestroyResponse*) override {
     Status denied = guarded([&] {
-      policy_.check_write();
+      policy_.check_write(policy_.roles(*ctx));
       return Status::OK;
     });
     if (!denied.ok()) return unary(ctx, [&] { return denied; });
@@ -501,9 +517,9 @@ class StateService final : public wire::State::CallbackService {
                                          req->options().owner());
   }
 
-  grpc::ServerWriteReactor<wire::WatchResponse>* Watch(CallbackServerContext*,
+  grpc::ServerWriteReactor<wire::WatchResponse>* Watch(CallbackServerContext* ctx,
                                                        const wire::WatchRequest* req) override {
-    return new WatchReactor(state_, policy_, executor_, *req,
+    return new WatchReactor(state_, policy_, policy_.roles(*ctx), executor_, *req,
                             options_.max_pending_watch_messages);
   }
 

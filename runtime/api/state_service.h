@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "runtime/api/roles.h"
 #include "runtime/state/state.h"
 
 namespace grpc {
@@ -15,13 +16,16 @@ namespace runtime::api {
 enum class Access {
   // Everything, for the local unix socket.
   kReadWrite,
-  // Get, List and Watch of registered, non-sensitive types in existing namespaces, as Talos
-  // serves them to `talosctl --insecure`. Writes are PERMISSION_DENIED.
+  // Get, List and Watch of registered types in existing namespaces, as Talos's API serves them;
+  // sensitive types only to os:admin. Writes are PERMISSION_DENIED whatever the role.
   kReadOnly,
 };
 
 struct StateServiceOptions {
   Access access = Access::kReadWrite;
+  // The callers' roles, checked against each method's (reads: os:admin, os:operator, os:reader;
+  // writes: os:admin). Null: every caller has every role (the local socket).
+  std::shared_ptr<const Authenticator> authenticator;
   // A watch stream whose client reads slower than changes arrive holds at most this many
   // unsent messages; past it the stream resyncs to the current contents instead.
   std::size_t max_pending_watch_messages = 1024;

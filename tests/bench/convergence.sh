@@ -171,7 +171,7 @@ start_node() {
   if [ -n "$metrics_out" ] && ((i == 1 || i == nodes)); then extra=(--metrics-addr 127.0.0.1:0); fi
   # In its own dir, so that a core file (core_pattern "core") is not overwritten by another's.
   (cd "$dir" && exec env "${node_env[@]}" "$machined" --state-dir "$dir/state" \
-    --config "$dir/config.yaml" --api-addr 127.0.0.1:0 "${extra[@]}" \
+    --config "$dir/config.yaml" --api-addr 127.0.0.1:0 --api-insecure "${extra[@]}" \
     >"$dir/machined.log" 2>&1) &
   pids+=($!)
   node_pids+=($!)

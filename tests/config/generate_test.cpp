@@ -42,6 +42,17 @@ TEST(Generate, ParsesBackToTheOptions) {
   EXPECT_FALSE(cfg.legacy_discovery.has_value());
 }
 
+TEST(Generate, WritesAFreshOsCaOrTheGivenOne) {
+  const auto a = parse(generate({}), "a");
+  const auto b = parse(generate({}), "b");
+  ASSERT_TRUE(a.os_ca && b.os_ca);
+  EXPECT_NE(a.os_ca->cert_pem, b.os_ca->cert_pem);
+  EXPECT_THAT(a.os_ca->cert_pem, HasSubstr("BEGIN CERTIFICATE"));
+  GenerateOptions same;
+  same.os_ca = a.os_ca;
+  EXPECT_EQ(parse(generate(same), "same").os_ca, a.os_ca);
+}
+
 TEST(Generate, RefusesABadEndpoint) {
   GenerateOptions opts;
   opts.discovery_endpoint = "discovery.example.com";

@@ -8,6 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "pki/x509.h"
+#include "values/base64.h"
+
 namespace config {
 namespace {
 
@@ -31,8 +34,7 @@ std::vector<std::string> errors_of(const std::string& yaml) {
 
 TEST(MachineConfig, LegacyEnabledTurnsOnDefaultServiceButKubernetesNeedsCredentials) {
   auto cfg = parse(std::string("version: v1alpha1\ncluster:\n  id: cluster1\n  secret: ") +
-                       kSecret +
-                       "\n  discovery:\n    enabled: true\n",
+                       kSecret + "\n  discovery:\n    enabled: true\n",
                    "t");
   // Talos turns the Kubernetes registry on here and waits for the kubelet's kubeconfig; with no
   // credential source configured ours stays off.
@@ -87,18 +89,19 @@ TEST(MachineConfig, KubernetesRegistryWithKubeconfigOrInCluster) {
   // Disabled wins over a credential source; a disabled discovery block turns it all off.
   cfg = parse(legacy_with_kubernetes("        disabled: true\n        kubeconfig: /k\n"), "t");
   EXPECT_FALSE(kubernetes_registry(cfg));
-  cfg = parse("version: v1alpha1\ncluster:\n  discovery:\n    enabled: false\n    registries:\n"
-              "      kubernetes: {kubeconfig: /k}\n",
-              "t");
+  cfg = parse(
+      "version: v1alpha1\ncluster:\n  discovery:\n    enabled: false\n    registries:\n"
+      "      kubernetes: {kubeconfig: /k}\n",
+      "t");
   EXPECT_FALSE(kubernetes_registry(cfg));
 }
 
 TEST(MachineConfig, KubernetesRegistryEnabledWithoutCredentialsNamesWhatIsMissing) {
-  EXPECT_THAT(errors_of(legacy_with_kubernetes("        disabled: false\n")),
-              ElementsAre(AllOf(
-                  HasSubstr("the Kubernetes registry is enabled but has no credentials"),
-                  HasSubstr(".cluster.discovery.registries.kubernetes.kubeconfig"),
-                  HasSubstr(".inCluster: true"))));
+  EXPECT_THAT(
+      errors_of(legacy_with_kubernetes("        disabled: false\n")),
+      ElementsAre(AllOf(HasSubstr("the Kubernetes registry is enabled but has no credentials"),
+                        HasSubstr(".cluster.discovery.registries.kubernetes.kubeconfig"),
+                        HasSubstr(".inCluster: true"))));
   EXPECT_THAT(
       errors_of(legacy_with_kubernetes("        kubeconfig: /k\n        inCluster: true\n")),
       ElementsAre(HasSubstr("set either .kubeconfig or .inCluster, not both")));
@@ -153,13 +156,12 @@ TEST(MachineConfig, MultiDocValidationMessages) {
       "apiVersion: v1alpha1\nkind: DiscoveryServiceConfig\nname: b\nendpoint: ftp://x\n---\n"
       "apiVersion: v1alpha1\nkind: DiscoveryServiceConfig\nname: c\nendpoint: https://\n---\n"
       "apiVersion: v1alpha1\nkind: DiscoveryIdentityConfig\n");
-  EXPECT_THAT(errs, ElementsAre(HasSubstr("document 1 (DiscoveryServiceConfig): name is required"),
-                                HasSubstr("endpoint is required"),
-                                HasSubstr("endpoint scheme is required"),
-                                HasSubstr("endpoint scheme must be http://, https:// or grpc://"),
-                                HasSubstr("endpoint host is required"),
-                                HasSubstr("clusterID is required"),
-                                HasSubstr("clusterSecret is required")));
+  EXPECT_THAT(
+      errs, ElementsAre(HasSubstr("document 1 (DiscoveryServiceConfig): name is required"),
+                        HasSubstr("endpoint is required"), HasSubstr("endpoint scheme is required"),
+                        HasSubstr("endpoint scheme must be http://, https:// or grpc://"),
+                        HasSubstr("endpoint host is required"), HasSubstr("clusterID is required"),
+                        HasSubstr("clusterSecret is required")));
 }
 
 TEST(MachineConfig, ClusterSecretMustBe32BytesOfBase64) {
@@ -203,20 +205,22 @@ TEST(MachineConfig, LegacyValidationMessages) {
   auto errs = errors_of(
       "version: v1alpha1\ncluster:\n  discovery:\n    enabled: true\n    registries:\n"
       "      service: {endpoint: 'https://example.com/path'}\n");
-  EXPECT_THAT(errs, ::testing::IsSupersetOf({"cluster discovery service path should be empty",
-                                            "cluster discovery service requires .cluster.id",
-                                            "cluster discovery service requires .cluster.secret"}));
+  EXPECT_THAT(errs,
+              ::testing::IsSupersetOf({"cluster discovery service path should be empty",
+                                       "cluster discovery service requires .cluster.id",
+                                       "cluster discovery service requires .cluster.secret"}));
   errs = errors_of(std::string("version: v1alpha1\ncluster:\n  id: c\n  secret: ") + kSecret +
                    "\n  discovery:\n    enabled: true\n    registries:\n"
                    "      service: {endpoint: 'example.com'}\n");
-  EXPECT_THAT(errs, ElementsAre(HasSubstr(
-                        "cluster discovery service registry endpoint is invalid: parse "
-                        "\"example.com\": invalid URI for request")));
+  EXPECT_THAT(errs,
+              ElementsAre(HasSubstr("cluster discovery service registry endpoint is invalid: parse "
+                                    "\"example.com\": invalid URI for request")));
 }
 
 TEST(MachineConfig, KubeSpanNeedsDiscovery) {
-  auto errs = errors_of("version: v1alpha1\nmachine:\n  network:\n    kubespan:\n"
-                        "      enabled: true\n");
+  auto errs = errors_of(
+      "version: v1alpha1\nmachine:\n  network:\n    kubespan:\n"
+      "      enabled: true\n");
   EXPECT_THAT(errs, ElementsAre("KubeSpan requires cluster discovery to be enabled"));
 }
 
@@ -325,7 +329,9 @@ TEST(MachineConfig, StreamsYamlCppCannotGetPastAreRefused) {
 TEST(MachineConfig, OnlyPrintableUtf8IsYaml) {
   const std::string base = "version: v1alpha1\ncluster:\n  id: ";
   for (const auto& [bytes, error] : std::vector<std::pair<std::string, std::string>>{
-           {"a\xff\xff" "b", "line 3, column 8: invalid UTF-8"},
+           {"a\xff\xff"
+            "b",
+            "line 3, column 8: invalid UTF-8"},
            {"\xc0\xaf", "line 3, column 7: invalid UTF-8"},      // overlong '/'
            {"\xed\xa0\x80", "line 3, column 7: invalid UTF-8"},  // a surrogate
            {"ab\x08", "line 3, column 9: control characters are not allowed"},
@@ -363,6 +369,31 @@ TEST(MachineConfig, LoadFileReadsAFile) {
   auto cfg = load_file(path);
   EXPECT_EQ(cfg.cluster_name, "x");
   std::filesystem::remove(path);
+}
+
+std::string with_ca(const std::string& crt, const std::string& key) {
+  return "version: v1alpha1\nmachine:\n  ca:\n    crt: " + crt + "\n    key: " + key + "\n";
+}
+
+TEST(MachineConfig, OsCaIsReadAndChecked) {
+  const auto ca = pki::generate_ca("talos");
+  auto cfg = parse(with_ca(values::base64_encode(ca.cert_pem), values::base64_encode(ca.key_pem)),
+                   "test.yaml");
+  ASSERT_TRUE(cfg.os_ca);
+  EXPECT_EQ(cfg.os_ca->cert_pem, ca.cert_pem);
+  EXPECT_EQ(cfg.os_ca->key_pem, ca.key_pem);
+  EXPECT_FALSE(parse("version: v1alpha1\nmachine: {}\n", "test.yaml").os_ca);
+
+  const auto other = pki::generate_ca("talos");
+  EXPECT_THAT(
+      errors_of(with_ca(values::base64_encode(ca.cert_pem), values::base64_encode(other.key_pem))),
+      ElementsAre(HasSubstr("machine.ca: the key does not match the certificate")));
+  EXPECT_THAT(errors_of(with_ca(values::base64_encode(ca.cert_pem), "\"\"")),
+              ElementsAre(HasSubstr("machine.ca.key: is required")));
+  EXPECT_THAT(errors_of(with_ca("not*base64", values::base64_encode(ca.key_pem))),
+              ElementsAre(HasSubstr("machine.ca.crt: failed to decode from base64")));
+  EXPECT_THAT(errors_of(with_ca(values::base64_encode("junk"), values::base64_encode(ca.key_pem))),
+              ElementsAre(HasSubstr("not a PEM certificate")));
 }
 
 }  // namespace

@@ -361,7 +361,8 @@ class Node {
     write_config();
     proc_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{MACHINED_BIN, "--state-dir", (dir_ / "state").string(), "--config",
-                                 (dir_ / "config.yaml").string(), "--api-addr", "127.0.0.1:0"});
+                                 (dir_ / "config.yaml").string(), "--api-addr", "127.0.0.1:0",
+                                 "--api-insecure"});
     if (!proc_->wait_for_output(std::regex("event=started "), kTimeout)) {
       return ::testing::AssertionFailure() << name() << " did not start:\n" << proc_->output();
     }

@@ -376,7 +376,7 @@ class MachinedDescriptors : public ::testing::Test {
     proc_ = std::make_unique<ChildProcess>(with_open_files_limit(
         kOpenFilesLimit, {MACHINED_BIN, "--state-dir", (dir_.path() / "state").string(), "--config",
                           (dir_.path() / "config.yaml").string(), "--api-addr", "127.0.0.1:0",
-                          "--metrics-addr", "127.0.0.1:0"}));
+                          "--api-insecure", "--metrics-addr", "127.0.0.1:0"}));
     const std::regex started("event=started .*api_port=([0-9]+) metrics_port=([0-9]+)");
     ASSERT_TRUE(proc_->wait_for_output(started, kTimeout)) << proc_->output();
     const std::string out = proc_->output();
@@ -840,7 +840,7 @@ TEST(FullDisk, MachinedRefusesToStartWithoutRoomAndRetriesItsIdentity) {
   const auto state = mnt / "state";
   const std::vector<std::string> machined = {MACHINED_BIN,  "--state-dir",    state.string(),
                                              "--config",    config.string(),  "--api-addr",
-                                             "127.0.0.1:0", "--metrics-addr="};
+                                             "127.0.0.1:0", "--api-insecure", "--metrics-addr="};
   const auto files = [&] {
     std::set<std::string> names;
     std::error_code ec;
@@ -1053,7 +1053,7 @@ class MachinedKill : public ::testing::Test {
   std::unique_ptr<ChildProcess> start() const {
     return std::make_unique<ChildProcess>(std::vector<std::string>{
         MACHINED_BIN, "--state-dir", state().string(), "--config", config().string(), "--api-addr",
-        "127.0.0.1:0", "--metrics-addr="});
+        "127.0.0.1:0", "--api-insecure", "--metrics-addr="});
   }
 
   FileContents snapshot() const {

@@ -103,7 +103,7 @@ class KubeSpanCluster : public ::testing::Test {
       std::ofstream(dir / "config.yaml") << config_for(n, *port);
       nodes_.push_back(std::make_unique<ChildProcess>(std::vector<std::string>{
           MACHINED_BIN, "--state-dir", (dir / "state").string(), "--config",
-          (dir / "config.yaml").string(), "--api-addr", "127.0.0.1:0"}));
+          (dir / "config.yaml").string(), "--api-addr", "127.0.0.1:0", "--api-insecure"}));
       ASSERT_TRUE(nodes_.back()->wait_for_output(std::regex("event=started "), kTimeout))
           << nodes_.back()->output();
     }

@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "cosi/v1alpha1/state.grpc.pb.h"
+#include "tests/integration/nodes.h"
 #include "tests/machined/channels.h"
 #include "tests/machined/temp_dir.h"
 #include "tests/support/child_process.h"
@@ -16,14 +17,10 @@ namespace {
 
 namespace wire = ::cosi::resource;
 using tds::test::ChildProcess;
+using tds::test::nodectl;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
-
-tds::test::RunResult nodectl(std::vector<std::string> args) {
-  args.insert(args.begin(), NODECTL_BIN);
-  return tds::test::run_to_exit(std::move(args), 30s);
-}
 
 grpc::Status create_namespace(const std::shared_ptr<grpc::Channel>& channel,
                               const std::string& id) {
@@ -48,7 +45,7 @@ class Machined : public ::testing::Test {
     std::ofstream(config_) << "version: v1alpha1\nmachine:\n  type: worker\n";
     proc_ = std::make_unique<ChildProcess>(std::vector<std::string>{
         MACHINED_BIN, "--state-dir", state_dir().string(), "--api-addr", "127.0.0.1:0",
-        "--metrics-addr", "127.0.0.1:0", "--config", config_.string()});
+        "--api-insecure", "--metrics-addr", "127.0.0.1:0", "--config", config_.string()});
     auto port = proc_->wait_for_output(std::regex("event=started .*api_port=([0-9]+)"), 30s);
     ASSERT_TRUE(port) << proc_->output();
     api_port_ = std::stoi(*port);
@@ -67,8 +64,8 @@ class Machined : public ::testing::Test {
 
 TEST_F(Machined, NodectlGetOverSocketAndTls) {
   for (const std::vector<std::string>& target :
-       {std::vector<std::string>{"--socket", socket_}, {"--endpoint", endpoint()}}) {
-    const bool tls = target[0] == "--endpoint";
+       {std::vector<std::string>{"--socket", socket_}, {"--insecure", "-n", endpoint()}}) {
+    const bool tls = target[0] == "--insecure";
     const std::string node = tls ? endpoint() : "";
     auto with = [&](std::vector<std::string> args) {
       args.insert(args.begin(), target.begin(), target.end());
@@ -108,7 +105,8 @@ TEST_F(Machined, NodectlGetOverSocketAndTls) {
 
     auto missing = with({"get", "namespaces", "nope"});
     EXPECT_EQ(missing.exit_code, 1);
-    EXPECT_THAT(missing.output, HasSubstr("not found"));
+    EXPECT_THAT(missing.output,
+                HasSubstr("resource Namespaces.meta.cosi.dev(meta/nope@undefined) doesn't exist"));
   }
 }
 
@@ -116,7 +114,7 @@ TEST_F(Machined, ReadOnlyPortRefusesWrites) {
   const auto denied = create_namespace(tds::test::insecure_tls_channel(api_port_), "via-tls");
   EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED) << denied.error_message();
   EXPECT_TRUE(create_namespace(tds::test::unix_channel(socket_), "via-socket").ok());
-  auto ns = nodectl({"--endpoint", endpoint(), "get", "namespaces"});
+  auto ns = nodectl({"--insecure", "-n", endpoint(), "get", "namespaces"});
   EXPECT_THAT(ns.output, HasSubstr(" via-socket "));
   EXPECT_THAT(ns.output, Not(HasSubstr("via-tls")));
 }

@@ -115,7 +115,7 @@ addresses:
 	n.socket = filepath.Join(stateDir, "machined.sock")
 	n.logPath = filepath.Join(dir, "machined.log")
 	args := []string{"--state-dir", stateDir, "--config", configPath, "--api-addr", "127.0.0.1:0",
-		"--log-level", "debug"}
+		"--api-insecure", "--log-level", "debug"}
 	startProcess(t, "machined "+n.hostname, bin, args, n.logPath)
 
 	deadline := time.Now().Add(30 * time.Second)

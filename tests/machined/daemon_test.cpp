@@ -31,6 +31,7 @@ DaemonOptions options_for(const std::filesystem::path& dir) {
   DaemonOptions options;
   options.state_dir = dir / "state";
   options.api_addr = "127.0.0.1:0";
+  options.api_insecure = true;
   return options;
 }
 

@@ -1,7 +1,7 @@
 // machine.MachineService over a real server: Version reports a Talos semver tag and machined's own
 // version; Reset is refused without a handler (read-only surface), refuses what machined cannot do
 // (reboot, disks), and passes the graceful flag to the handler, whose refusal becomes
-// FAILED_PRECONDITION.
+// FAILED_PRECONDITION; callers' roles decide who may call (Version: readers, Reset: admins).
 #include "machined/machine_service.h"
 
 #include <gmock/gmock.h>
@@ -19,8 +19,11 @@ namespace {
 // One MachineService on 127.0.0.1 and a stub to it.
 class Served {
  public:
-  explicit Served(ResetHandler reset = nullptr)
-      : service_(make_machine_service(build_version_info(), std::move(reset))) {
+  explicit Served(ResetHandler reset = nullptr,
+                  std::shared_ptr<const runtime::api::Authenticator> authenticator = nullptr,
+                  VersionInfo info = build_version_info())
+      : service_(
+            make_machine_service(std::move(info), std::move(authenticator), std::move(reset))) {
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -117,6 +120,35 @@ TEST(MachineService, ResetRefusesRebootAndDisksWithoutCallingTheHandler) {
         << request.DebugString();
   }
   EXPECT_EQ(calls, 0);
+}
+
+TEST(MachineService, RolesDecideWhoMayCall) {
+  using runtime::api::Role;
+  int resets = 0;
+  auto handler = [&](const ResetRequest&) {
+    ++resets;
+    return std::string();
+  };
+  VersionInfo rbac = build_version_info();
+  rbac.rbac = true;
+  Served reader(handler, runtime::api::fixed_roles({Role::kReader}), rbac);
+  grpc::ClientContext ctx;
+  ::machine::VersionResponse response;
+  ASSERT_TRUE(reader.stub().Version(&ctx, google::protobuf::Empty(), &response).ok());
+  EXPECT_TRUE(response.messages(0).features().rbac());
+  auto refused = reader.reset(graceful_reset());
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(refused.error_message(), "not authorized");
+  EXPECT_EQ(resets, 0);
+
+  Served nobody(handler, runtime::api::fixed_roles({Role::kEtcdBackup}));
+  grpc::ClientContext ctx2;
+  auto status = nobody.stub().Version(&ctx2, google::protobuf::Empty(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  Served admin(handler, runtime::api::fixed_roles({Role::kAdmin}));
+  EXPECT_TRUE(admin.reset(graceful_reset()).ok());
+  EXPECT_EQ(resets, 1);
 }
 
 }  // namespace

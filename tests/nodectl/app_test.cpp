@@ -1,5 +1,7 @@
 // The nodectl command line in-process: `gen config` writes a private, valid config and never
-// overwrites one by accident; bad options and an unreachable machined are clear errors.
+// overwrites one by accident, `gen talosconfig` a client config for the given roles; the
+// connection flags pick socket, talosconfig or --insecure; bad options and an unreachable
+// machined are clear errors.
 #include "nodectl/app.h"
 
 #include <gmock/gmock.h>
@@ -10,7 +12,11 @@
 #include <sstream>
 
 #include "config/machine_config.h"
+#include "nodectl/connection.h"
+#include "nodectl/talosconfig.h"
+#include "pki/x509.h"
 #include "tests/machined/temp_dir.h"
+#include "values/base64.h"
 
 namespace nodectl {
 namespace {
@@ -38,8 +44,8 @@ TEST(GenConfig, WritesAPrivateConfigThatParses) {
   tds::test::TempDir dir;
   const auto path = dir.path() / "node.yaml";
   auto r = run_args({"gen", "config", "--discovery-endpoint", "http://127.0.0.1:3000",
-                     "--cluster-name", "lab", "--type", "worker", "--hostname", "n1",
-                     "--address", "10.0.0.1", "--address", "10.0.0.2", "-o", path.string()});
+                     "--cluster-name", "lab", "--type", "worker", "--hostname", "n1", "--address",
+                     "10.0.0.1", "--address", "10.0.0.2", "-o", path.string()});
   ASSERT_EQ(r.code, 0) << r.err;
   struct stat st {};
   ASSERT_EQ(stat(path.c_str(), &st), 0);
@@ -79,15 +85,36 @@ TEST(GenConfig, IdentityFromAnotherNodesConfigJoinsItsCluster) {
   tds::test::TempDir dir;
   const auto first = dir.path() / "n1.yaml";
   const auto second = dir.path() / "n2.yaml";
-  ASSERT_EQ(run_args({"gen", "config", "--hostname", "n1", "-o", first.string()}).code, 0);
+  ASSERT_EQ(run_args({"gen", "config", "--hostname", "n1", "--cluster-name", "lab",
+                      "--discovery-endpoint", "http://127.0.0.1:3000", "--kubespan", "-o",
+                      first.string()})
+                .code,
+            0);
   auto r = run_args({"gen", "config", "--hostname", "n2", "--identity-from", first.string(), "-o",
                      second.string()});
   ASSERT_EQ(r.code, 0) << r.err;
-  const auto a = config::discovery_identity(config::load_file(first.string()));
-  const auto b = config::discovery_identity(config::load_file(second.string()));
+  const auto n1 = config::load_file(first.string());
+  const auto n2 = config::load_file(second.string());
+  const auto a = config::discovery_identity(n1);
+  const auto b = config::discovery_identity(n2);
   ASSERT_TRUE(a && b);
   EXPECT_EQ(a->cluster_id, b->cluster_id);
   EXPECT_EQ(a->cluster_secret, b->cluster_secret);
+  // Every cluster-wide setting comes along: the OS CA, the name, the discovery service, KubeSpan.
+  ASSERT_TRUE(n1.os_ca);
+  EXPECT_EQ(n2.os_ca, n1.os_ca);
+  EXPECT_EQ(n2.cluster_name, "lab");
+  ASSERT_EQ(config::discovery_services(n2).size(), 1u);
+  EXPECT_EQ(config::discovery_services(n2)[0].endpoint, "http://127.0.0.1:3000");
+  EXPECT_TRUE(n2.kubespan.enabled);
+  EXPECT_EQ(n2.hostname, "n2");
+  // ... unless the command line says otherwise.
+  r = run_args({"gen", "config", "--identity-from", first.string(), "--cluster-name", "other",
+                "--discovery-endpoint", "http://127.0.0.1:4000"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto n3 = config::parse(r.out, "n3");
+  EXPECT_EQ(n3.cluster_name, "other");
+  EXPECT_EQ(config::discovery_services(n3)[0].endpoint, "http://127.0.0.1:4000");
 
   const auto plain = dir.path() / "plain.yaml";
   std::ofstream(plain) << "version: v1alpha1\nmachine:\n  type: worker\n";
@@ -127,6 +154,109 @@ TEST(GenConfig, StdoutByDefault) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("kind: DiscoveryServiceConfig"));
   EXPECT_THAT(r.out, HasSubstr("endpoint: http://127.0.0.1:3000"));
+}
+
+TEST(GenTalosconfig, WritesAPrivateClientConfigForTheRoles) {
+  tds::test::TempDir dir;
+  const auto machine = dir.path() / "node.yaml";
+  ASSERT_EQ(run_args({"gen", "config", "--cluster-name", "lab", "-o", machine.string()}).code, 0);
+  const auto path = dir.path() / "talosconfig";
+  auto r = run_args({"gen", "talosconfig", "-c", machine.string(), "--role", "os:reader",
+                     "--endpoints", "127.0.0.1:50001,127.0.0.1:50002", "-o", path.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const auto talosconfig = load_talosconfig(path);
+  EXPECT_EQ(talosconfig.context, "lab");
+  ASSERT_EQ(talosconfig.contexts.count("lab"), 1u);
+  const auto& ctx = talosconfig.contexts.at("lab");
+  EXPECT_EQ(ctx.endpoints, (std::vector<std::string>{"127.0.0.1:50001", "127.0.0.1:50002"}));
+  EXPECT_EQ(ctx.ca_pem, config::load_file(machine.string()).os_ca->cert_pem);
+  EXPECT_EQ(pki::subject_organizations(ctx.crt_pem), std::vector<std::string>{"os:reader"});
+  EXPECT_NO_THROW(pki::check_key_pair({ctx.crt_pem, ctx.key_pem}, "client"));
+  EXPECT_THAT(read_file(path), HasSubstr("context: lab"));
+
+  // Kept without --force; unknown roles and configs without a CA are refused.
+  EXPECT_EQ(run_args({"gen", "talosconfig", "-c", machine.string(), "-o", path.string()}).code, 1);
+  r = run_args({"gen", "talosconfig", "-c", machine.string(), "--role", "os:root"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("unknown role \"os:root\""));
+  const auto plain = dir.path() / "plain.yaml";
+  std::ofstream(plain) << "version: v1alpha1\nmachine:\n  type: worker\n";
+  r = run_args({"gen", "talosconfig", "-c", plain.string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("no OS CA"));
+}
+
+TEST(Talosconfig, ParsesTalosctlFilesAndNamesWhatIsWrong) {
+  const auto cfg = parse_talosconfig(
+      "context: a\ncontexts:\n  a:\n    endpoints: [10.0.0.1]\n    nodes: [10.0.0.2, 10.0.0.3]\n"
+      "    ca: " +
+          values::base64_encode("CA") + "\n  b: {}\n",
+      "t");
+  EXPECT_EQ(cfg.context, "a");
+  EXPECT_EQ(cfg.contexts.at("a").nodes, (std::vector<std::string>{"10.0.0.2", "10.0.0.3"}));
+  EXPECT_EQ(cfg.contexts.at("a").ca_pem, "CA");
+  EXPECT_TRUE(cfg.contexts.at("b").endpoints.empty());
+  for (const auto& [yaml, what] : std::vector<std::pair<std::string, std::string>>{
+           {"contexts:\n  a:\n    ca: \"!!\"\n", "t: contexts.a.ca: failed to decode"},
+           {"contexts:\n  a:\n    endpoints: x\n", "t: contexts.a.endpoints: expected a list"},
+           {"- 1\n", "t: expected a mapping"}}) {
+    try {
+      parse_talosconfig(yaml, "t");
+      ADD_FAILURE() << yaml;
+    } catch (const std::runtime_error& e) {
+      EXPECT_THAT(e.what(), HasSubstr(what));
+    }
+  }
+}
+
+TEST(Connection, FlagsChooseSocketTalosconfigOrInsecure) {
+  tds::test::TempDir dir;
+  ::unsetenv("TALOSCONFIG");
+  ConnectionFlags flags;
+  flags.socket = "/run/x.sock";
+  EXPECT_TRUE(resolve_target(flags).endpoint.empty());
+
+  flags.insecure = true;
+  flags.nodes = {"10.0.0.5"};
+  auto t = resolve_target(flags);
+  EXPECT_EQ(t.endpoint, "10.0.0.5");
+  EXPECT_FALSE(t.credentials);
+
+  flags.insecure = false;
+  flags.talosconfig = dir.path() / "missing";
+  try {
+    resolve_target(flags);
+    ADD_FAILURE() << "a missing talosconfig was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("--insecure"));
+  }
+
+  const auto machine = dir.path() / "node.yaml";
+  ASSERT_EQ(run_args({"gen", "config", "--cluster-name", "lab", "-o", machine.string()}).code, 0);
+  flags.talosconfig = dir.path() / "talosconfig";
+  ASSERT_EQ(run_args({"gen", "talosconfig", "-c", machine.string(), "--endpoints", "10.0.0.1", "-o",
+                      flags.talosconfig.string()})
+                .code,
+            0);
+  flags.nodes.clear();
+  t = resolve_target(flags);
+  EXPECT_EQ(t.endpoint, "10.0.0.1");
+  ASSERT_TRUE(t.credentials);
+  EXPECT_THAT(t.credentials->crt_pem, HasSubstr("BEGIN CERTIFICATE"));
+  // A node goes through the endpoint, named in each call's metadata.
+  flags.nodes = {"10.0.0.7"};
+  t = resolve_target(flags);
+  EXPECT_EQ(t.endpoint, "10.0.0.1");
+  EXPECT_EQ(t.target_node, "10.0.0.7");
+  EXPECT_EQ(t.node(), "10.0.0.7");
+  flags.nodes = {"10.0.0.7", "10.0.0.8"};
+  EXPECT_THROW(resolve_target(flags), std::runtime_error);
+  flags.nodes.clear();
+  flags.context = "nope";
+  EXPECT_THROW(resolve_target(flags), std::runtime_error);
 }
 
 TEST(Reset, UnreachableMachinedIsAClearError) {

@@ -478,10 +478,12 @@ TEST(StateService, StateResyncBecomesADifferenceForTheClient) {
   }
 }
 
-// The read-only listener follows Talos's policy: registered types in registered namespaces.
+// The read-only listener follows Talos's policy: registered types in registered namespaces,
+// sensitive ones for admins only.
 class ReadOnly : public ::testing::Test {
  protected:
-  ReadOnly() : s_(StateServiceOptions{Access::kReadOnly}) {
+  explicit ReadOnly(Roles roles = {Role::kReader})
+      : s_(StateServiceOptions{Access::kReadOnly, fixed_roles(roles)}) {
     auto& st = s_.state();
     register_type(kType, wire::meta::ResourceDefinitionSpec::NON_SENSITIVE);
     register_type("Secrets.test.dev", wire::meta::ResourceDefinitionSpec::SENSITIVE);
@@ -526,7 +528,54 @@ TEST_F(ReadOnly, RefusesWritesUnknownTypesSensitiveTypesAndUnknownNamespaces) {
             "resource type \"Unknowns.test.dev\" is not supported");
   EXPECT_EQ(get_status(s_, kType, "a", nullptr, "elsewhere").error_message(),
             "namespace \"elsewhere\" is not supported");
+  EXPECT_EQ(get_status(s_, "Secrets.test.dev", "s").error_message(), "not authorized");
   EXPECT_EQ(s_.state().get(Pointer{kNs, kType, "b"}), nullptr);
+}
+
+class ReadOnlyAdmin : public ReadOnly {
+ protected:
+  ReadOnlyAdmin() : ReadOnly({Role::kAdmin}) {}
+};
+
+TEST_F(ReadOnlyAdmin, ReadsSensitiveTypesButStillCannotWrite) {
+  wire::GetResponse resp;
+  ASSERT_EQ(get(s_, "Secrets.test.dev", "s", &resp), grpc::StatusCode::OK);
+  EXPECT_EQ(resp.resource().metadata().id(), "s");
+  EXPECT_EQ(create(s_, make("b"), "o"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(s_.state().get(Pointer{kNs, kType, "b"}), nullptr);
+}
+
+class ReadOnlyOperator : public ReadOnly {
+ protected:
+  ReadOnlyOperator() : ReadOnly({Role::kOperator}) {}
+};
+
+TEST_F(ReadOnlyOperator, ReadsOnlyNonSensitiveTypes) {
+  EXPECT_EQ(get(s_, kType, "a"), grpc::StatusCode::OK);
+  EXPECT_EQ(get_status(s_, "Secrets.test.dev", "s").error_message(), "not authorized");
+}
+
+// A certificate that names no role (or only roles for other APIs) reads nothing.
+class ReadOnlyWithoutRoles : public ReadOnly {
+ protected:
+  ReadOnlyWithoutRoles() : ReadOnly({Role::kEtcdBackup}) {}
+};
+
+TEST_F(ReadOnlyWithoutRoles, GetsNothing) {
+  const auto status = get_status(s_, kType, "a");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(status.error_message(), "not authorized");
+  EXPECT_EQ(create(s_, make("b"), "o"), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// The local socket's service with callers who are not admins (an Authenticator that says so):
+// writes need os:admin even where the listener allows them.
+TEST(StateServiceRoles, WritesNeedAdmin) {
+  Server s(StateServiceOptions{Access::kReadWrite, fixed_roles({Role::kReader})});
+  EXPECT_EQ(create(s, make("b"), "o"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(s.state().get(Pointer{kNs, kType, "b"}), nullptr);
+  Server admin(StateServiceOptions{Access::kReadWrite, fixed_roles({Role::kAdmin})});
+  EXPECT_EQ(create(admin, make("b"), "o"), grpc::StatusCode::OK);
 }
 
 }  // namespace
