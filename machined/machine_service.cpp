@@ -5,27 +5,10 @@
 #include <grpcpp/grpcpp.h>
 
 #include "machine/machine.grpc.pb.h"
-
-#ifndef TDS_VERSION
-#define TDS_VERSION "0.0.0"
-#endif
+#include "platform/build_info.h"
 
 namespace machined {
 namespace {
-
-std::string go_arch() {
-#if defined(__x86_64__)
-  return "amd64";
-#elif defined(__aarch64__)
-  return "arm64";
-#elif defined(__i386__)
-  return "386";
-#elif defined(__arm__)
-  return "arm";
-#else
-  return "unknown";
-#endif
-}
 
 // Why a request asks for something machined cannot do (it has no disks and cannot reboot), or
 // empty.
@@ -113,15 +96,13 @@ class MachineService final : public ::machine::MachineService::CallbackService {
 }  // namespace
 
 VersionInfo build_version_info() {
+  const auto build = platform::build_info();
   VersionInfo info;
-  info.product = fmt::format("tds-machined {}", TDS_VERSION);
-  info.built = __DATE__;
-#if defined(__clang__)
-  info.toolchain = fmt::format("clang {}", __clang_version__);
-#else
-  info.toolchain = fmt::format("gcc {}", __VERSION__);
-#endif
-  info.arch = go_arch();
+  info.product = fmt::format("tds-machined {}", build.version);
+  info.built = build.built;
+  info.toolchain = build.toolchain;
+  info.os = build.os;
+  info.arch = build.arch;
   return info;
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "platform/build_info.h"
 #include "runtime/api/roles.h"
 
 namespace grpc {
@@ -14,12 +15,8 @@ class Service;
 
 namespace machined {
 
-// The Talos release whose API machined's surfaces match; talosctl parses it as a semver and
-// only warns when it is older than the client.
-inline constexpr char kTalosApiTag[] = "v1.11.0";
-
 struct VersionInfo {
-  std::string tag = kTalosApiTag;
+  std::string tag = platform::kTalosApiTag;
   std::string product;    // machined's own version, reported in the `sha` field
   std::string built;      // build date
   std::string toolchain;  // compiler, in the `go_version` field

@@ -8,6 +8,7 @@
 #include "nodectl/gen_config.h"
 #include "nodectl/get.h"
 #include "nodectl/reset.h"
+#include "nodectl/version.h"
 #include "platform/command_line.h"
 
 namespace nodectl {
@@ -43,6 +44,11 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                       "namespace (default: the type's default namespace)");
   get_cmd->add_option("-o,--output", get_opts.output, "table, yaml or json")->capture_default_str();
   get_cmd->add_flag("-w,--watch", get_opts.watch, "print changes as they happen");
+
+  VersionOptions version_opts;
+  auto* version_cmd = app.add_subcommand("version", "nodectl's version and the node's");
+  version_cmd->add_flag("--client", version_opts.client_only, "nodectl's version only");
+  version_cmd->add_flag("--short", version_opts.short_version, "nodectl's version in one line");
 
   ResetOptions reset_opts;
   int reset_timeout = static_cast<int>(reset_opts.timeout.count());
@@ -126,9 +132,11 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   try {
     if (*gen_config_cmd) return gen_config(gen_opts, out, err);
     if (*gen_talosconfig_cmd) return gen_talosconfig(talos_opts, out, err);
+    if (*version_cmd && version_opts.client_only) return version({}, version_opts, out, err);
     const Target target = resolve_target(connection);
     if (*get_cmd) return get(target, get_opts, out, err);
     if (*reset_cmd) return reset(target, reset_opts, out, err);
+    if (*version_cmd) return version(target, version_opts, out, err);
   } catch (const std::exception& e) {
     err << "nodectl: " << e.what() << '\n';
     return 1;

@@ -80,11 +80,23 @@ TEST_F(ApiWithCa, OperatorReadsButNotSecrets) {
   EXPECT_THAT(secret.output, HasSubstr("not authorized"));
 }
 
+TEST_F(ApiWithCa, VersionReportsBothSidesAndRbac) {
+  const auto r = nodectl({"--talosconfig", talosconfig("os:reader", config_), "version"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("Client:\n\tTag:         v1.11.0\n\tSHA:         tds-nodectl "));
+  EXPECT_THAT(r.output, HasSubstr("Server:\n\tNODE:        " + endpoint_ +
+                                  "\n\tTag:         v1.11.0\n\tSHA:         tds-machined "));
+  EXPECT_THAT(r.output, HasSubstr("\tEnabled:     RBAC\n"));
+}
+
 TEST_F(ApiWithCa, CertificateWithoutAReadingRoleGetsNothing) {
   const auto backup = talosconfig("os:etcd:backup", config_);
   const auto r = nodectl({"--talosconfig", backup, "get", "machinetypes"});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("not authorized"));
+  const auto v = nodectl({"--talosconfig", backup, "version"});
+  EXPECT_EQ(v.exit_code, 1) << v.output;
+  EXPECT_THAT(v.output, HasSubstr("error getting version from node " + endpoint_));
 }
 
 TEST_F(ApiWithCa, NoClientCertificateOrAnotherCaIsRefused) {

@@ -103,7 +103,7 @@ TEST(Daemon, ServesBothSurfacesAndStopsCleanly) {
     ASSERT_TRUE(::machine::MachineService::NewStub(channel)
                     ->Version(&ctx, google::protobuf::Empty(), &version)
                     .ok());
-    EXPECT_EQ(version.messages(0).version().tag(), kTalosApiTag);
+    EXPECT_EQ(version.messages(0).version().tag(), platform::kTalosApiTag);
   }
 
   daemon->stop();

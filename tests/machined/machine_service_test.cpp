@@ -68,7 +68,7 @@ TEST(MachineService, VersionReportsTalosTagAndProductVersion) {
   const auto& m = response.messages(0);
   EXPECT_TRUE(m.has_metadata());
   EXPECT_TRUE(m.metadata().error().empty());
-  EXPECT_EQ(m.version().tag(), kTalosApiTag);
+  EXPECT_EQ(m.version().tag(), platform::kTalosApiTag);
   EXPECT_TRUE(std::regex_match(m.version().tag(), std::regex(R"(v[0-9]+\.[0-9]+\.[0-9]+)")));
   EXPECT_THAT(m.version().sha(), ::testing::StartsWith("tds-machined "));
   EXPECT_EQ(m.version().os(), "linux");

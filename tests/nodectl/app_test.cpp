@@ -24,6 +24,7 @@ namespace {
 using tds::test::read_file;
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct Result {
   int code;
@@ -257,6 +258,16 @@ TEST(Connection, FlagsChooseSocketTalosconfigOrInsecure) {
   flags.nodes.clear();
   flags.context = "nope";
   EXPECT_THROW(resolve_target(flags), std::runtime_error);
+}
+
+TEST(Version, ClientOnlyNeedsNoNode) {
+  auto r = run_args({"--talosconfig", "/nonexistent", "version", "--client"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::StartsWith("Client:\n\tTag:         v1.11.0\n"));
+  EXPECT_THAT(r.out, HasSubstr("\tOS/Arch:     linux/"));
+  EXPECT_THAT(r.out, Not(HasSubstr("Server:")));
+  r = run_args({"version", "--client", "--short"});
+  EXPECT_EQ(r.out, "Client:\ntds-nodectl v1.11.0\n");
 }
 
 TEST(Reset, UnreachableMachinedIsAClearError) {
