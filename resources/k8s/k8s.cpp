@@ -18,7 +18,8 @@ void register_k8s_resources(runtime::registry::Registry& registry) {
   registry.add_type(internal::typed<NodeStatus>({{"Nodename", "{.nodename}"},
                                                  {"Node Ready", "{.nodeReady}"},
                                                  {"Unschedulable", "{.unschedulable}"}}));
-  registry.add_type(internal::typed<Endpoint>());
+  registry.add_type(
+      internal::typed<Endpoint>({{"Addresses", "{.addresses}"}, {"Hosts", "{.hosts}"}}));
   registry.add_type(internal::typed<APIServerConfig>());
 }
 
