@@ -118,6 +118,12 @@ TEST(RegisterAll, PrintColumnsAsTalos) {
   using Columns = std::vector<std::string>;
   EXPECT_EQ(columns_of(st, "endpoints.kubernetes.talos.dev"),
             (Columns{"Addresses={.addresses}", "Hosts={.hosts}"}));
+  EXPECT_EQ(columns_of(st, "nodeaddresses.net.talos.dev"),
+            (Columns{"Addresses={.addresses}", "SortAlgorithm={.sortAlgorithm}"}));
+  // The column's key is the one the spec renders.
+  network::NodeAddressSpec na;
+  na.set_sort_algorithm(talos::resource::definitions::enums::ADDRESS_SORT_ALGORITHM_V2);
+  EXPECT_EQ(runtime::resource::spec_to_yaml(na), "addresses: []\nsortAlgorithm: v2\n");
 }
 
 }  // namespace
