@@ -120,6 +120,8 @@ TEST(RegisterAll, PrintColumnsAsTalos) {
             (Columns{"Addresses={.addresses}", "Hosts={.hosts}"}));
   EXPECT_EQ(columns_of(st, "nodeaddresses.net.talos.dev"),
             (Columns{"Addresses={.addresses}", "SortAlgorithm={.sortAlgorithm}"}));
+  EXPECT_EQ(columns_of(st, "nodestatuses.kubernetes.talos.dev"),
+            (Columns{"Ready={.nodeReady}", "Unschedulable={.unschedulable}"}));
   // The column's key is the one the spec renders.
   network::NodeAddressSpec na;
   na.set_sort_algorithm(talos::resource::definitions::enums::ADDRESS_SORT_ALGORITHM_V2);
