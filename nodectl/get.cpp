@@ -18,14 +18,13 @@ using runtime::resource::Kind;
 using runtime::resource::Pointer;
 
 int get(const Target& target, const GetOptions& opts, std::ostream& out, std::ostream& err) {
-  const Format format = parse_format(opts.output);
+  auto printer = make_printer(parse_output(opts.output), out);
   auto client = runtime::api::make_state_client(channel_for(target));
   const auto definitions =
       client->list(Kind{std::string(runtime::resource::kMetaNamespace),
                         std::string(runtime::resource::kResourceDefinitionType)});
   const ResolvedType type = resolve_type(definitions, opts.type);
   const std::string ns = opts.ns.empty() ? type.default_namespace : opts.ns;
-  auto printer = make_printer(format, out);
   printer->header(type, opts.watch);
 
   if (!opts.watch) {

@@ -99,6 +99,10 @@ TEST_F(Machined, NodectlGetOverSocketAndTls) {
     auto json = with({"get", "members", "-o", "json"});
     EXPECT_EQ(json.exit_code, 0) << json.output;
 
+    auto jsonpath = with({"get", "namespaces", "cluster", "-o", "jsonpath={.metadata.id}"});
+    EXPECT_EQ(jsonpath.exit_code, 0) << jsonpath.output;
+    EXPECT_EQ(jsonpath.output, "cluster\n");
+
     auto unknown = with({"get", "nosuchthings"});
     EXPECT_EQ(unknown.exit_code, 1);
     EXPECT_THAT(unknown.output, HasSubstr("resource \"nosuchthings\" is not registered"));
