@@ -4,6 +4,8 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
 #include <optional>
 
 #include "nodectl/printer.h"
@@ -51,6 +53,17 @@ int get(const Target& target, const GetOptions& opts, std::ostream& out, std::os
   auto work = boost::asio::make_work_guard(io);
   bool bootstrapped = !opts.id.empty();  // a single-resource watch has no bootstrap phase
   std::optional<std::string> failure;
+  // Ctrl-C (or SIGTERM) ends a watch as a success, as with talosctl. The signals get their default
+  // action back at once, so a second Ctrl-C stops a shutdown that hangs.
+  bool interrupted = false;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    signals.clear();
+    err << "Signal received, aborting, press Ctrl+C once again to abort immediately...\n";
+    interrupted = true;
+    work.reset(), io.stop();
+  });
   auto on_batch = [&](state::WatchBatch batch) {
     for (const auto& e : batch.events) {
       switch (e.type) {
@@ -79,6 +92,7 @@ int get(const Target& target, const GetOptions& opts, std::ostream& out, std::os
   }
   io.run();
   watch.reset();
+  if (interrupted) return 0;
   err << "nodectl: error watching resource: " << failure.value_or("stopped") << '\n';
   return 1;
 }

@@ -131,6 +131,11 @@ TEST_F(Machined, WatchShowsBootstrapThenChanges) {
   ASSERT_TRUE(create_namespace(tds::test::unix_channel(socket_), "late").ok());
   EXPECT_TRUE(watch.wait_for_output(std::regex("\\+ +meta +Namespace +late +1\n"), 30s))
       << watch.output();
+  // Ctrl-C ends the watch with status 0, as it does talosctl's.
+  watch.signal(SIGINT);
+  const auto status = watch.wait_exit(30s);
+  ASSERT_TRUE(status) << watch.output();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status << watch.output();
 }
 
 TEST_F(Machined, SighupReloadsConfigAndSigtermStopsCleanly) {
