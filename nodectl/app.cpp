@@ -42,7 +42,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   get_cmd->add_option("id", get_opts.id, "resource id");
   get_cmd->add_option("--namespace", get_opts.ns,
                       "namespace (default: the type's default namespace)");
-  get_cmd->add_option("-o,--output", get_opts.output, "table, yaml or json")->capture_default_str();
+  get_cmd->add_option("-o,--output", get_opts.output, "table, yaml, json or jsonpath=TEMPLATE")
+      ->capture_default_str();
   get_cmd->add_flag("-w,--watch", get_opts.watch, "print changes as they happen");
 
   VersionOptions version_opts;

@@ -4,6 +4,8 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
 #include <optional>
 
 #include "nodectl/printer.h"
@@ -18,14 +20,13 @@ using runtime::resource::Kind;
 using runtime::resource::Pointer;
 
 int get(const Target& target, const GetOptions& opts, std::ostream& out, std::ostream& err) {
-  const Format format = parse_format(opts.output);
+  auto printer = make_printer(parse_output(opts.output), out);
   auto client = runtime::api::make_state_client(channel_for(target));
   const auto definitions =
       client->list(Kind{std::string(runtime::resource::kMetaNamespace),
                         std::string(runtime::resource::kResourceDefinitionType)});
   const ResolvedType type = resolve_type(definitions, opts.type);
   const std::string ns = opts.ns.empty() ? type.default_namespace : opts.ns;
-  auto printer = make_printer(format, out);
   printer->header(type, opts.watch);
 
   if (!opts.watch) {
@@ -52,6 +53,17 @@ int get(const Target& target, const GetOptions& opts, std::ostream& out, std::os
   auto work = boost::asio::make_work_guard(io);
   bool bootstrapped = !opts.id.empty();  // a single-resource watch has no bootstrap phase
   std::optional<std::string> failure;
+  // Ctrl-C (or SIGTERM) ends a watch as a success, as with talosctl. The signals get their default
+  // action back at once, so a second Ctrl-C stops a shutdown that hangs.
+  bool interrupted = false;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    signals.clear();
+    err << "Signal received, aborting, press Ctrl+C once again to abort immediately...\n";
+    interrupted = true;
+    work.reset(), io.stop();
+  });
   auto on_batch = [&](state::WatchBatch batch) {
     for (const auto& e : batch.events) {
       switch (e.type) {
@@ -80,6 +92,7 @@ int get(const Target& target, const GetOptions& opts, std::ostream& out, std::os
   }
   io.run();
   watch.reset();
+  if (interrupted) return 0;
   err << "nodectl: error watching resource: " << failure.value_or("stopped") << '\n';
   return 1;
 }

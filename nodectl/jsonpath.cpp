@@ -135,25 +135,6 @@ std::string go_float(double v) {
   return std::string(buf, end);
 }
 
-std::string text_of(const json& v) {
-  switch (v.type()) {
-    case json::value_t::string:
-      return v.get<std::string>();
-    case json::value_t::boolean:
-      return v.get<bool>() ? "true" : "false";
-    case json::value_t::number_integer:
-      return std::to_string(v.get<std::int64_t>());
-    case json::value_t::number_unsigned:
-      return std::to_string(v.get<std::uint64_t>());
-    case json::value_t::number_float:
-      return go_float(v.get<double>());
-    case json::value_t::null:
-      return "null";
-    default:
-      return go_json(v);
-  }
-}
-
 long long clamp_index(long long i, long long size) {
   if (i < 0) i += size;
   return std::clamp(i, 0LL, size);
@@ -186,28 +167,61 @@ void apply(const JsonPath::Step& step, const json& v, std::vector<const json*>& 
 
 }  // namespace
 
+std::string result_text(const json& v, int indent) {
+  switch (v.type()) {
+    case json::value_t::string:
+      return v.get<std::string>();
+    case json::value_t::boolean:
+      return v.get<bool>() ? "true" : "false";
+    case json::value_t::number_integer:
+      return std::to_string(v.get<std::int64_t>());
+    case json::value_t::number_unsigned:
+      return std::to_string(v.get<std::uint64_t>());
+    case json::value_t::number_float:
+      return go_float(v.get<double>());
+    case json::value_t::null:
+      return "null";
+    default:
+      return go_json(v, indent);
+  }
+}
+
 JsonPath JsonPath::parse(std::string_view text) {
   JsonPath path;
   path.segments_ = Parser(text).template_segments();
   return path;
 }
 
-std::string JsonPath::execute(const json& data) const {
-  std::string out;
+std::vector<std::vector<json>> JsonPath::find_results(const json& data,
+                                                      bool allow_missing_keys) const {
+  std::vector<std::vector<json>> results;
   for (const auto& segment : segments_) {
     if (const auto* literal = std::get_if<std::string>(&segment)) {
-      out += *literal;
+      results.push_back({json(*literal)});
       continue;
     }
     std::vector<const json*> current{&data};
     for (const auto& step : std::get<Expression>(segment)) {
       std::vector<const json*> next;
       for (const json* v : current) apply(step, *v, next);
+      const auto* field = std::get_if<Field>(&step);
+      if (field != nullptr && !allow_missing_keys && next.empty() && !current.empty()) {
+        throw std::runtime_error(field->name + " is not found");
+      }
       current = std::move(next);
     }
-    for (std::size_t i = 0; i < current.size(); ++i) {
+    auto& group = results.emplace_back();
+    for (const json* v : current) group.push_back(*v);
+  }
+  return results;
+}
+
+std::string JsonPath::execute(const json& data) const {
+  std::string out;
+  for (const auto& group : find_results(data, true)) {
+    for (std::size_t i = 0; i < group.size(); ++i) {
       if (i > 0) out += ' ';
-      out += text_of(*current[i]);
+      out += result_text(group[i]);
     }
   }
   return out;

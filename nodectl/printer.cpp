@@ -29,6 +29,15 @@ std::string event_name(EventType event) {
   return "unknown";
 }
 
+// A resource as talosctl's JSON and JSONPath outputs see it: its YAML form (metadata, spec) as
+// untyped values, with the node and, when watching, the event.
+nlohmann::json document(std::string_view node, const Resource& r, EventType event, bool watch) {
+  nlohmann::json doc = yaml_to_value(runtime::resource::resource_to_yaml(r));
+  doc["node"] = std::string(node);
+  if (watch) doc["event"] = event_name(event);
+  return doc;
+}
+
 // Display width in code points, as Go's tabwriter counts it.
 std::size_t width(const std::string& s) {
   return static_cast<std::size_t>(
@@ -136,10 +145,7 @@ class JsonPrinter final : public Printer {
   void header(const ResolvedType&, bool watch) override { watch_ = watch; }
 
   void resource(std::string_view node, const Resource& r, EventType event) override {
-    nlohmann::json doc = yaml_to_value(runtime::resource::resource_to_yaml(r));
-    doc["node"] = std::string(node);
-    if (watch_) doc["event"] = event_name(event);
-    out_ << go_json(doc, 4) << '\n';
+    out_ << go_json(document(node, r, event, watch_), 4) << '\n';
   }
 
   void flush() override { out_.flush(); }
@@ -149,22 +155,57 @@ class JsonPrinter final : public Printer {
   bool watch_ = false;
 };
 
+// talosctl's -o jsonpath=: the template runs over each resource's JSON object, without missing
+// keys allowed, and every result is a line of its own (literal text included); lists and maps
+// print as JSON indented by 4.
+class JsonPathPrinter final : public Printer {
+ public:
+  JsonPathPrinter(JsonPath path, std::ostream& out) : path_(std::move(path)), out_(out) {}
+
+  void header(const ResolvedType&, bool watch) override { watch_ = watch; }
+
+  void resource(std::string_view node, const Resource& r, EventType event) override {
+    std::vector<std::vector<nlohmann::json>> results;
+    try {
+      results = path_.find_results(document(node, r, event, watch_), false);
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(std::string("error finding result for jsonpath: ") + e.what());
+    }
+    for (const auto& group : results) {
+      for (const auto& value : group) out_ << result_text(value, 4) << '\n';
+    }
+  }
+
+  void flush() override { out_.flush(); }
+
+ private:
+  JsonPath path_;
+  std::ostream& out_;
+  bool watch_ = false;
+};
+
 }  // namespace
 
-Format parse_format(std::string_view name) {
-  if (name == "table") return Format::kTable;
-  if (name == "yaml") return Format::kYaml;
-  if (name == "json") return Format::kJson;
+Output parse_output(std::string_view name) {
+  static constexpr std::string_view kJsonPathPrefix = "jsonpath=";
+  if (name == "table") return {Format::kTable};
+  if (name == "yaml") return {Format::kYaml};
+  if (name == "json") return {Format::kJson};
+  if (name.substr(0, kJsonPathPrefix.size()) == kJsonPathPrefix) {
+    return {Format::kJsonPath, std::string(name.substr(kJsonPathPrefix.size()))};
+  }
   throw std::invalid_argument("output format \"" + std::string(name) +
-                              "\" is not supported: use table, yaml or json");
+                              "\" is not supported: use table, yaml, json or jsonpath=TEMPLATE");
 }
 
-std::unique_ptr<Printer> make_printer(Format format, std::ostream& out) {
-  switch (format) {
+std::unique_ptr<Printer> make_printer(const Output& output, std::ostream& out) {
+  switch (output.format) {
     case Format::kYaml:
       return std::make_unique<YamlPrinter>(out);
     case Format::kJson:
       return std::make_unique<JsonPrinter>(out);
+    case Format::kJsonPath:
+      return std::make_unique<JsonPathPrinter>(JsonPath::parse(output.jsonpath), out);
     case Format::kTable:
       break;
   }

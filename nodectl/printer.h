@@ -1,5 +1,6 @@
-// Output of `nodectl get` in talosctl's three forms: an aligned table (print columns from the
-// resource definition), YAML documents (node, metadata, spec) and indented JSON objects.
+// Output of `nodectl get` in talosctl's forms: an aligned table (print columns from the resource
+// definition), YAML documents (node, metadata, spec), indented JSON objects, and the results of a
+// JSONPath template over those objects.
 #pragma once
 
 #include <memory>
@@ -13,10 +14,16 @@
 
 namespace nodectl {
 
-enum class Format { kTable, kYaml, kJson };
+enum class Format { kTable, kYaml, kJson, kJsonPath };
 
-// Throws std::invalid_argument for anything but "table", "yaml" and "json".
-Format parse_format(std::string_view name);
+// An -o value: the format and, for kJsonPath, its template.
+struct Output {
+  Format format = Format::kTable;
+  std::string jsonpath = {};
+};
+
+// "table", "yaml", "json" or "jsonpath=TEMPLATE"; throws std::invalid_argument for anything else.
+Output parse_output(std::string_view name);
 
 class Printer {
  public:
@@ -29,8 +36,11 @@ class Printer {
   virtual void flush() = 0;
 };
 
-// Throws std::invalid_argument when a print column's JSONPath does not parse.
-std::unique_ptr<Printer> make_printer(Format format, std::ostream& out);
+// Throws std::invalid_argument when the JSONPath template does not parse, and the table printer's
+// header() when a print column's does not. The JSONPath printer's resource() throws
+// std::runtime_error when the template names a key the resource does not have, as talosctl
+// fails then.
+std::unique_ptr<Printer> make_printer(const Output& output, std::ostream& out);
 
 // Our 2-space block YAML re-indented the way Go's yaml.v3 writes it (4 spaces; a block under
 // a sequence item starts 2 columns after the dash).

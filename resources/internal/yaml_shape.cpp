@@ -22,6 +22,9 @@ void render_like_go(const google::protobuf::Descriptor* type,
     const auto* f = type->field(i);
     runtime::resource::YamlFieldOptions opts;
     opts.keep_empty = std::find(omitempty.begin(), omitempty.end(), f->name()) == omitempty.end();
+    // Go's yaml writes a []byte as a list of byte values.
+    opts.byte_list =
+        f->type() == google::protobuf::FieldDescriptor::TYPE_BYTES && !f->is_repeated();
     for (const auto& k : keys) {
       if (k.field == f->name()) opts.key = std::string(k.key);
     }

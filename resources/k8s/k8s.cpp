@@ -15,10 +15,10 @@ void register_k8s_resources(runtime::registry::Registry& registry) {
   registry.add_namespace(kNamespace, "Kubernetes all node types resources.");
   registry.add_namespace(kControlPlaneNamespace, "Kubernetes control plane resources.");
   registry.add_type(internal::typed<Nodename>({{"Nodename", "{.nodename}"}}));
-  registry.add_type(internal::typed<NodeStatus>({{"Nodename", "{.nodename}"},
-                                                 {"Node Ready", "{.nodeReady}"},
-                                                 {"Unschedulable", "{.unschedulable}"}}));
-  registry.add_type(internal::typed<Endpoint>());
+  registry.add_type(internal::typed<NodeStatus>(
+      {{"Ready", "{.nodeReady}"}, {"Unschedulable", "{.unschedulable}"}}));
+  registry.add_type(
+      internal::typed<Endpoint>({{"Addresses", "{.addresses}"}, {"Hosts", "{.hosts}"}}));
   registry.add_type(internal::typed<APIServerConfig>());
 }
 

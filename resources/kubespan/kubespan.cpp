@@ -35,7 +35,10 @@ runtime::resource::MessageYamlCodec timestamp_codec() {
 void register_kubespan_resources(runtime::registry::Registry& registry) {
   internal::register_net_yaml_codecs();
   internal::render_like_go(IdentitySpec::descriptor());
-  internal::render_like_go(ConfigSpec::descriptor(), {}, {{"cluster_id", "clusterId"}});
+  internal::render_like_go(
+      ConfigSpec::descriptor(),
+      {"mtu", "endpoint_filters", "extra_endpoints", "exclude_advertised_networks"},
+      {{"cluster_id", "clusterId"}});
   internal::render_like_go(EndpointSpec::descriptor(), {}, {{"affiliate_id", "affiliateID"}});
   internal::render_like_go(PeerSpecSpec::descriptor(), {}, {{"allowed_ips", "allowedIPs"}});
   internal::render_like_go(PeerStatusSpec::descriptor());

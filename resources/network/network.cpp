@@ -33,7 +33,8 @@ void register_network_resources(runtime::registry::Registry& registry) {
   registry.add_type(internal::typed<HostnameStatus>(
       {{"Hostname", "{.hostname}"}, {"Domainname", "{.domainname}"}}, Sensitivity::kNonSensitive,
       {"hostname"}));
-  registry.add_type(internal::typed<NodeAddress>({{"Addresses", "{.addresses}"}}));
+  registry.add_type(internal::typed<NodeAddress>(
+      {{"Addresses", "{.addresses}"}, {"SortAlgorithm", "{.sortAlgorithm}"}}));
   registry.add_type(internal::typed<AddressStatus>(
       {{"Address", "{.address}"}, {"Link", "{.linkName}"}}, Sensitivity::kNonSensitive,
       {"address", "addresses"}));

@@ -69,7 +69,7 @@ class Policy {
   void check_write(Roles roles) const {
     if (!roles.any_of(kWriteRoles)) throw not_authorized();
     if (access_ == Access::kReadOnly) {
-      throw StatusError{Status(StatusCode::PERMISSION_DENIED, "this API endpoint is read-only")};
+      throw StatusError{Status(StatusCode::PERMISSION_DENIED, "write access is not allowed")};
     }
   }
 

@@ -182,6 +182,12 @@ YAML::Node value_to_node(const pb::Message& m, const pb::FieldDescriptor* f, int
   return YAML::Node();
 }
 
+YAML::Node byte_list_node(const std::string& bytes) {
+  YAML::Node seq(YAML::NodeType::Sequence);
+  for (const unsigned char b : bytes) seq.push_back(number_node(std::to_string(b)));
+  return seq;
+}
+
 YAML::Node map_to_node(const pb::Message& m, const pb::FieldDescriptor* f) {
   const auto& r = *m.GetReflection();
   const auto* key_field = f->message_type()->map_key();
@@ -214,7 +220,7 @@ YAML::Node message_to_node(const pb::Message& m) {
     } else if (r.HasField(m, f) || options.keep_empty) {
       // Proto3 HasField is "differs from the default" for plain scalars and "set" for messages
       // and optional fields: exactly the omitempty rule.
-      node[key] = value_to_node(m, f, -1);
+      node[key] = options.byte_list ? byte_list_node(r.GetString(m, f)) : value_to_node(m, f, -1);
     }
   }
   return node;
@@ -525,6 +531,25 @@ void parse_value(const YAML::Node& n, pb::Message* m, const pb::FieldDescriptor*
   kScalarParsers[f->cpp_type()](scalar(n, path), m, f, path);
 }
 
+void parse_byte_list(const YAML::Node& n, pb::Message* m, const pb::FieldDescriptor* f,
+                     const std::string& path) {
+  if (!n.IsSequence()) {
+    fail(path, "expected a sequence of byte values, got " + std::string(node_kind(n)));
+  }
+  std::string bytes;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    const std::string item_path = path + "[" + std::to_string(i) + "]";
+    const std::string& text = scalar(n[i], item_path);
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value > 255) {
+      fail(item_path, quoted(text) + " is not a byte value (0 to 255)");
+    }
+    bytes.push_back(static_cast<char>(value));
+  }
+  m->GetReflection()->SetString(m, f, std::move(bytes));
+}
+
 void parse_field(const YAML::Node& n, pb::Message* m, const pb::FieldDescriptor* f,
                  const std::string& path) {
   if (f->is_map()) {
@@ -542,6 +567,8 @@ void parse_field(const YAML::Node& n, pb::Message* m, const pb::FieldDescriptor*
     for (std::size_t i = 0; i < n.size(); ++i) {
       parse_value(n[i], m, f, path + "[" + std::to_string(i) + "]");
     }
+  } else if (Registry::instance().field(f->full_name()).byte_list) {
+    parse_byte_list(n, m, f, path);
   } else {
     parse_value(n, m, f, path);
   }

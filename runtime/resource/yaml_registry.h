@@ -35,6 +35,9 @@ void register_yaml_enum(std::string full_enum_name, std::vector<std::pair<int, s
 struct YamlFieldOptions {
   std::string key;          // YAML key; empty keeps the json name
   bool keep_empty = false;  // render the field even when it holds the proto3 default
+  // A singular bytes field as a sequence of its byte values (how Go's yaml writes a []byte)
+  // rather than base64 text.
+  bool byte_list = false;
 };
 
 // Keyed by full field name ("talos.resource.definitions.cluster.AffiliateSpec.kube_span").

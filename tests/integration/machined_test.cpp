@@ -99,6 +99,10 @@ TEST_F(Machined, NodectlGetOverSocketAndTls) {
     auto json = with({"get", "members", "-o", "json"});
     EXPECT_EQ(json.exit_code, 0) << json.output;
 
+    auto jsonpath = with({"get", "namespaces", "cluster", "-o", "jsonpath={.metadata.id}"});
+    EXPECT_EQ(jsonpath.exit_code, 0) << jsonpath.output;
+    EXPECT_EQ(jsonpath.output, "cluster\n");
+
     auto unknown = with({"get", "nosuchthings"});
     EXPECT_EQ(unknown.exit_code, 1);
     EXPECT_THAT(unknown.output, HasSubstr("resource \"nosuchthings\" is not registered"));
@@ -127,6 +131,11 @@ TEST_F(Machined, WatchShowsBootstrapThenChanges) {
   ASSERT_TRUE(create_namespace(tds::test::unix_channel(socket_), "late").ok());
   EXPECT_TRUE(watch.wait_for_output(std::regex("\\+ +meta +Namespace +late +1\n"), 30s))
       << watch.output();
+  // Ctrl-C ends the watch with status 0, as it does talosctl's.
+  watch.signal(SIGINT);
+  const auto status = watch.wait_exit(30s);
+  ASSERT_TRUE(status) << watch.output();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status << watch.output();
 }
 
 TEST_F(Machined, SighupReloadsConfigAndSigtermStopsCleanly) {

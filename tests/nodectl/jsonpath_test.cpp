@@ -54,6 +54,19 @@ TEST(JsonPath, MissingKeysAndIndicesGiveNothing) {
   EXPECT_EQ(JsonPath::parse("{.hostname}").execute(json()), "");
 }
 
+// client-go's FindResults: one group per segment; without missing keys allowed, a field that
+// selects nothing is an error, while an empty selection before it is not.
+TEST(JsonPath, FindResults) {
+  const auto path = JsonPath::parse("a {.aliases[*]}{.empty[*].x}");
+  EXPECT_EQ(path.find_results(kSpec, false),
+            (std::vector<std::vector<json>>{{"a "}, {"rd", "rds"}, {}}));
+  EXPECT_THROW(JsonPath::parse("{.nope}").find_results(kSpec, false), std::runtime_error);
+  EXPECT_THROW(JsonPath::parse("{.hostname.deeper}").find_results(kSpec, false),
+               std::runtime_error);
+  EXPECT_EQ(JsonPath::parse("{.nope}").find_results(kSpec, true),
+            (std::vector<std::vector<json>>{{}}));
+}
+
 TEST(JsonPath, LiteralTextAroundExpressions) {
   EXPECT_EQ(eval("host={.hostname}, type={.machineType}"), "host=node-1, type=controlplane");
   EXPECT_EQ(eval("plain"), "plain");

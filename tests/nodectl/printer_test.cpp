@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <initializer_list>
+#include <iostream>
 #include <sstream>
+#include <stdexcept>
 
 namespace nodectl {
 namespace {
@@ -36,7 +39,7 @@ const Resource kB = member("w", 11, "hostname: w\nmachineType: worker\naddresses
 
 TEST(TablePrinter, TalosctlLayout) {
   std::ostringstream out;
-  auto p = make_printer(Format::kTable, out);
+  auto p = make_printer({Format::kTable}, out);
   p->header(kMembers, false);
   p->resource("172.20.0.2", kA, EventType::kCreated);
   p->resource("172.20.0.2", kB, EventType::kCreated);
@@ -52,7 +55,7 @@ TEST(TablePrinter, TalosctlLayout) {
 
 TEST(TablePrinter, WatchMarkersAndPerFlushAlignment) {
   std::ostringstream out;
-  auto p = make_printer(Format::kTable, out);
+  auto p = make_printer({Format::kTable}, out);
   p->header(ResolvedType{"Members.cluster.talos.dev", "Member", "cluster", {}}, true);
   p->resource("", kA, EventType::kCreated);
   p->flush();
@@ -69,7 +72,7 @@ TEST(TablePrinter, WatchMarkersAndPerFlushAlignment) {
 
 TEST(TablePrinter, UnparsableSpecGivesEmptyColumns) {
   std::ostringstream out;
-  auto p = make_printer(Format::kTable, out);
+  auto p = make_printer({Format::kTable}, out);
   p->header(ResolvedType{"X.y.z", "X", "n", {{"A", "{.a}"}}}, false);
   p->resource("", member("bad", 1, "a: ["), EventType::kCreated);
   p->flush();
@@ -80,7 +83,7 @@ TEST(TablePrinter, UnparsableSpecGivesEmptyColumns) {
 
 TEST(YamlPrinter, DocumentsWithNodeAndEvents) {
   std::ostringstream out;
-  auto p = make_printer(Format::kYaml, out);
+  auto p = make_printer({Format::kYaml}, out);
   p->header(kMembers, true);
   p->resource("n1", kA, EventType::kCreated);
   p->resource("n1", kB, EventType::kDestroyed);
@@ -133,7 +136,7 @@ TEST(YamlPrinter, ReindentsNestedBlocksLikeYamlV3) {
 
 TEST(JsonPrinter, SortedKeysTypedValues) {
   std::ostringstream out;
-  auto p = make_printer(Format::kJson, out);
+  auto p = make_printer({Format::kJson}, out);
   p->header(kMembers, false);
   p->resource("", kB, EventType::kCreated);
   EXPECT_EQ(out.str(),
@@ -157,9 +160,52 @@ TEST(JsonPrinter, SortedKeysTypedValues) {
             "}\n");
 }
 
-TEST(Printer, FormatNames) {
-  EXPECT_EQ(parse_format("yaml"), Format::kYaml);
-  EXPECT_THROW(parse_format("wide"), std::invalid_argument);
+// What -o jsonpath=TEMPLATE prints for `resources` from node n1 (in a watch, with `event`).
+std::string jsonpath_output(const std::string& tmpl, std::initializer_list<Resource> resources,
+                            bool watch = false, EventType event = EventType::kCreated) {
+  std::ostringstream out;
+  auto p = make_printer(parse_output("jsonpath=" + tmpl), out);
+  p->header(kMembers, watch);
+  for (const auto& r : resources) p->resource("n1", r, event);
+  return out.str();
+}
+
+// talosctl's -o jsonpath=: each result on a line of its own, literal text included, scalars raw
+// and lists and maps as JSON indented by 4, over the same object -o json prints.
+TEST(JsonPathPrinter, EachResultOnItsOwnLine) {
+  EXPECT_EQ(jsonpath_output("{.metadata.id}{.spec.addresses}", {kA, kB}),
+            "talos-cp-1\n"
+            "[\n"
+            "    \"172.20.0.2\",\n"
+            "    \"fd00::2\"\n"
+            "]\n"
+            "w\n"
+            "[]\n");
+  EXPECT_EQ(jsonpath_output("id {.metadata.id} {.event}@{.node}{.spec.addresses[*]}", {kA}, true,
+                            EventType::kDestroyed),
+            "id \ntalos-cp-1\n \ndestroyed\n@\nn1\n172.20.0.2\nfd00::2\n");
+  // Outside braces everything is literal (talosctl does not add braces the way kubectl does).
+  EXPECT_EQ(jsonpath_output(".metadata.id", {kA}), ".metadata.id\n");
+}
+
+// A key the resource does not have fails, as talosctl does (missing keys are not allowed).
+TEST(JsonPathPrinter, MissingKeyFails) {
+  try {
+    jsonpath_output("{.spec.nope}", {kA});
+    ADD_FAILURE() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "error finding result for jsonpath: nope is not found");
+  }
+}
+
+TEST(Printer, OutputNames) {
+  EXPECT_EQ(parse_output("yaml").format, Format::kYaml);
+  const auto jsonpath = parse_output("jsonpath={.spec}");
+  EXPECT_EQ(jsonpath.format, Format::kJsonPath);
+  EXPECT_EQ(jsonpath.jsonpath, "{.spec}");
+  EXPECT_THROW(parse_output("wide"), std::invalid_argument);
+  EXPECT_THROW(parse_output("jsonpath"), std::invalid_argument);
+  EXPECT_THROW(make_printer(parse_output("jsonpath={.spec"), std::cout), std::invalid_argument);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "cosi/v1alpha1/meta.pb.h"
 #include "resources/config/config.h"
@@ -95,6 +97,35 @@ TEST(RegisterAll, DefinitionsCarryTalosAliasesAndColumns) {
   ASSERT_EQ(machine_type.print_columns_size(), 1);
   EXPECT_EQ(machine_type.print_columns(0).name(), "Type");
   EXPECT_EQ(machine_type.print_columns(0).json_path(), "{@}");
+}
+
+// Print columns as name=jsonPath, in the definition's order.
+std::vector<std::string> columns_of(runtime::state::InMemoryState& st, const std::string& id) {
+  std::vector<std::string> out;
+  auto rd = st.get({"meta", "ResourceDefinitions.meta.cosi.dev", id});
+  EXPECT_NE(rd, nullptr) << id;
+  cosi::resource::meta::ResourceDefinitionSpec spec;
+  if (rd == nullptr || !spec.ParseFromString(rd->spec->proto_bytes())) return out;
+  for (const auto& c : spec.print_columns()) out.push_back(c.name() + "=" + c.json_path());
+  return out;
+}
+
+// The columns `talosctl get` shows for these types, as their Talos definitions declare them.
+TEST(RegisterAll, PrintColumnsAsTalos) {
+  runtime::state::InMemoryState st;
+  auto reg = runtime::registry::make_state_registry(st);
+  register_all(*reg);
+  using Columns = std::vector<std::string>;
+  EXPECT_EQ(columns_of(st, "endpoints.kubernetes.talos.dev"),
+            (Columns{"Addresses={.addresses}", "Hosts={.hosts}"}));
+  EXPECT_EQ(columns_of(st, "nodeaddresses.net.talos.dev"),
+            (Columns{"Addresses={.addresses}", "SortAlgorithm={.sortAlgorithm}"}));
+  EXPECT_EQ(columns_of(st, "nodestatuses.kubernetes.talos.dev"),
+            (Columns{"Ready={.nodeReady}", "Unschedulable={.unschedulable}"}));
+  // The column's key is the one the spec renders.
+  network::NodeAddressSpec na;
+  na.set_sort_algorithm(talos::resource::definitions::enums::ADDRESS_SORT_ALGORITHM_V2);
+  EXPECT_EQ(runtime::resource::spec_to_yaml(na), "addresses: []\nsortAlgorithm: v2\n");
 }
 
 }  // namespace

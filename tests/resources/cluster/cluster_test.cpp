@@ -185,5 +185,24 @@ TEST_F(ClusterResources, DiscoveryConfigYamlUsesTalosKeys) {
   EXPECT_NE(yaml.find("insecure: false\n"), std::string::npos) << yaml;
 }
 
+// The key is a Go []byte, which yaml.v3 writes as a list of byte values (empty: []), not base64.
+TEST_F(ClusterResources, DiscoveryConfigKeyIsAByteList) {
+  ConfigSpec c;
+  EXPECT_NE(runtime::resource::spec_to_yaml(c).find("\nserviceEncryptionKey: []\n"),
+            std::string::npos);
+  c.set_service_encryption_key(std::string("\x00\x7f\x80\xff", 4));
+  const auto yaml = runtime::resource::spec_to_yaml(c);
+  EXPECT_NE(yaml.find("\nserviceEncryptionKey:\n  - 0\n  - 127\n  - 128\n  - 255\n"),
+            std::string::npos)
+      << yaml;
+  ConfigSpec back;
+  runtime::resource::spec_from_yaml(yaml, &back);
+  EXPECT_EQ(back.SerializeAsString(), c.SerializeAsString());
+  EXPECT_THROW(runtime::resource::spec_from_yaml("serviceEncryptionKey: [256]\n", &back),
+               std::invalid_argument);
+  EXPECT_THROW(runtime::resource::spec_from_yaml("serviceEncryptionKey: AH+A/w==\n", &back),
+               std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace resources::cluster

@@ -79,6 +79,29 @@ TEST(KubeSpanResources, PeerSpecYaml) {
             "endpoints:\n  - 10.0.0.2:51820\nlabel: bar\n");
 }
 
+// Talos tags mtu, endpointFilters, extraEndpoints and excludeAdvertisedNetworks omitempty: empty,
+// they are left out; the other fields always print.
+TEST(KubeSpanResources, ConfigYamlOmitsWhatTalosOmits) {
+  runtime::state::InMemoryState state;
+  auto registry = runtime::registry::make_state_registry(state);
+  register_all(*registry);
+  ConfigSpec s;
+  s.set_enabled(true);
+  s.set_cluster_id("c1");
+  EXPECT_EQ(runtime::resource::spec_to_yaml(s),
+            "enabled: true\nclusterId: c1\nsharedSecret: \"\"\nforceRouting: false\n"
+            "advertiseKubernetesNetworks: false\nharvestExtraEndpoints: false\n");
+  s.set_mtu(1420);
+  s.add_endpoint_filters("0.0.0.0/0");
+  *s.add_extra_endpoints() = net::ip_port("192.0.2.1:51820");
+  *s.add_exclude_advertised_networks() = net::prefix("10.0.0.0/8");
+  EXPECT_EQ(runtime::resource::spec_to_yaml(s),
+            "enabled: true\nclusterId: c1\nsharedSecret: \"\"\nforceRouting: false\n"
+            "advertiseKubernetesNetworks: false\nmtu: 1420\nendpointFilters:\n  - 0.0.0.0/0\n"
+            "harvestExtraEndpoints: false\nextraEndpoints:\n  - 192.0.2.1:51820\n"
+            "excludeAdvertisedNetworks:\n  - 10.0.0.0/8\n");
+}
+
 // What a WireGuard operator writes back: the state as Talos prints it, times as RFC 3339.
 TEST(KubeSpanResources, PeerStatusYamlRoundTrips) {
   runtime::state::InMemoryState state;
