@@ -30,7 +30,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
                  "talosconfig's")
       ->delimiter(',');
   app.add_option("-n,--nodes", connection.nodes,
-                 "the node to query, host[:port]; replaces the talosconfig's")
+                 "the nodes to query, host[:port], comma-separated; replaces the talosconfig's")
       ->delimiter(',');
   app.add_flag("-i,--insecure", connection.insecure,
                "no client certificate and no check of the node's: reads non-sensitive resources "
@@ -134,10 +134,13 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     if (*gen_config_cmd) return gen_config(gen_opts, out, err);
     if (*gen_talosconfig_cmd) return gen_talosconfig(talos_opts, out, err);
     if (*version_cmd && version_opts.client_only) return version({}, version_opts, out, err);
-    const Target target = resolve_target(connection);
-    if (*get_cmd) return get(target, get_opts, out, err);
-    if (*reset_cmd) return reset(target, reset_opts, out, err);
-    if (*version_cmd) return version(target, version_opts, out, err);
+    const std::vector<Target> targets = resolve_targets(connection);
+    if (*get_cmd) return get(targets, get_opts, out, err);
+    if (*version_cmd) return version(targets, version_opts, out, err);
+    if (*reset_cmd) {
+      if (targets.size() > 1) throw std::runtime_error("reset is for one node: the local socket");
+      return reset(targets.front(), reset_opts, out, err);
+    }
   } catch (const std::exception& e) {
     err << "nodectl: " << e.what() << '\n';
     return 1;

@@ -22,14 +22,6 @@ std::string with_default_port(std::string address) {
   return address;
 }
 
-std::string single(const std::vector<std::string>& list, const char* what) {
-  if (list.size() > 1) {
-    throw std::runtime_error(std::string("more than one ") + what +
-                             " given: nodectl queries one node at a time");
-  }
-  return list.empty() ? std::string() : list.front();
-}
-
 // Adds `node: <node>` to every call's metadata, as talosctl does.
 class NodeMetadata final : public grpc::experimental::Interceptor {
  public:
@@ -61,19 +53,24 @@ class NodeMetadataFactory final : public grpc::experimental::ClientInterceptorFa
 
 }  // namespace
 
-Target resolve_target(const ConnectionFlags& flags) {
-  Target target;
-  target.socket = flags.socket;
+std::vector<Target> resolve_targets(const ConnectionFlags& flags) {
+  Target base;
+  base.socket = flags.socket;
+  std::vector<Target> targets;
   if (flags.insecure) {
-    target.endpoint = single(flags.nodes.empty() ? flags.endpoints : flags.nodes, "node");
-    if (target.endpoint.empty()) {
+    // As talosctl --insecure: each node is its own endpoint.
+    for (const auto& node : flags.nodes.empty() ? flags.endpoints : flags.nodes) {
+      targets.push_back(base);
+      targets.back().endpoint = node;
+    }
+    if (targets.empty()) {
       throw std::runtime_error("--insecure needs the node to read: -n NODE (or -e ENDPOINT)");
     }
-    return target;
+    return targets;
   }
   const char* env = std::getenv("TALOSCONFIG");
   const bool named = !flags.talosconfig.empty() || (env != nullptr && *env != '\0');
-  if (!named && flags.endpoints.empty() && flags.nodes.empty()) return target;
+  if (!named && flags.endpoints.empty() && flags.nodes.empty()) return {base};
 
   const auto path = flags.talosconfig.empty() ? default_talosconfig_path() : flags.talosconfig;
   if (path.empty() || !std::filesystem::exists(path)) {
@@ -90,16 +87,6 @@ Target resolve_target(const ConnectionFlags& flags) {
                              "\" is not defined");
   }
   const TalosContext& ctx = it->second;
-  const auto nodes = flags.nodes.empty() ? ctx.nodes : flags.nodes;
-  const auto endpoints = flags.endpoints.empty() ? ctx.endpoints : flags.endpoints;
-  target.target_node = single(nodes, "node");
-  // talosctl balances over every endpoint; nodectl takes the first.
-  target.endpoint = endpoints.empty() ? target.target_node : endpoints.front();
-  if (target.endpoint == target.target_node) target.target_node.clear();
-  if (target.endpoint.empty()) {
-    throw std::runtime_error("talosconfig " + path.string() + ": context \"" + name +
-                             "\" has no endpoints or nodes, and none was given with -e or -n");
-  }
   if (ctx.ca_pem.empty() || ctx.crt_pem.empty() || ctx.key_pem.empty()) {
     throw std::runtime_error("talosconfig " + path.string() + ": context \"" + name +
                              "\" needs ca, crt and key");
@@ -108,8 +95,28 @@ Target resolve_target(const ConnectionFlags& flags) {
   // becomes the standard one gRPC reads.
   auto pair = pki::check_key_pair({ctx.crt_pem, ctx.key_pem},
                                   "talosconfig " + path.string() + " context \"" + name + "\"");
-  target.credentials = Credentials{ctx.ca_pem, std::move(pair.cert_pem), std::move(pair.key_pem)};
-  return target;
+  base.credentials = Credentials{ctx.ca_pem, std::move(pair.cert_pem), std::move(pair.key_pem)};
+
+  const auto nodes = flags.nodes.empty() ? ctx.nodes : flags.nodes;
+  const auto endpoints = flags.endpoints.empty() ? ctx.endpoints : flags.endpoints;
+  if (nodes.empty()) {
+    // No node named: each endpoint answers for itself.
+    for (const auto& endpoint : endpoints) {
+      targets.push_back(base);
+      targets.back().endpoint = endpoint;
+    }
+  }
+  for (const auto& node : nodes) {
+    // talosctl balances over every endpoint; nodectl takes the first, which routes to the node.
+    targets.push_back(base);
+    targets.back().endpoint = endpoints.empty() ? node : endpoints.front();
+    if (targets.back().endpoint != node) targets.back().target_node = node;
+  }
+  if (targets.empty()) {
+    throw std::runtime_error("talosconfig " + path.string() + ": context \"" + name +
+                             "\" has no endpoints or nodes, and none was given with -e or -n");
+  }
+  return targets;
 }
 
 std::shared_ptr<grpc::Channel> channel_for(const Target& target) {

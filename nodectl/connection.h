@@ -46,12 +46,13 @@ struct ConnectionFlags {
   bool insecure = false;
 };
 
-// The target the flags name. No endpoint, node or talosconfig given (flag or $TALOSCONFIG): the
-// socket. --insecure: the node (or endpoint) itself, unverified, as talosctl --insecure. Otherwise
-// the talosconfig's context, its endpoints and nodes replaced by the flags': the first endpoint
-// is dialled (a node when there is none) and routes the request to the node. Throws
-// std::runtime_error saying what is missing.
-Target resolve_target(const ConnectionFlags& flags);
+// The nodes the flags name, one Target each. No endpoint, node or talosconfig given (flag or
+// $TALOSCONFIG): the socket. --insecure: each node (or endpoint) itself, unverified, as talosctl
+// --insecure. Otherwise the talosconfig's context, its endpoints and nodes replaced by the
+// flags': each node through the first endpoint (the node itself when there is none), which
+// routes the request to it; with no node, each endpoint. Throws std::runtime_error saying what
+// is missing.
+std::vector<Target> resolve_targets(const ConnectionFlags& flags);
 
 // The TCP port is 50000 unless the endpoint names one. Every call carries `node` metadata when the
 // target names a node.

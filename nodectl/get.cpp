@@ -19,7 +19,38 @@ namespace state = runtime::state;
 using runtime::resource::Kind;
 using runtime::resource::Pointer;
 
-int get(const Target& target, const GetOptions& opts, std::ostream& out, std::ostream& err) {
+namespace {
+
+// Prints the one resource or every resource of the kind on `target`'s node; false when the one
+// resource does not exist there.
+bool print_from(const Target& target, const std::string& ns, const ResolvedType& type,
+                const GetOptions& opts, Printer& printer, std::ostream& err) {
+  auto client = runtime::api::make_state_client(channel_for(target));
+  if (opts.id.empty()) {
+    for (const auto& r : client->list(Kind{ns, type.type})) {
+      printer.resource(target.node(), *r, state::EventType::kCreated);
+    }
+    return true;
+  }
+  auto r = client->get(Pointer{ns, type.type, opts.id});
+  if (!r) {
+    err << "nodectl: " << runtime::resource::not_found_message(Pointer{ns, type.type, opts.id})
+        << "\n";
+    return false;
+  }
+  printer.resource(target.node(), *r, state::EventType::kCreated);
+  return true;
+}
+
+}  // namespace
+
+int get(const std::vector<Target>& targets, const GetOptions& opts, std::ostream& out,
+        std::ostream& err) {
+  if (opts.watch && targets.size() > 1) {
+    err << "nodectl: get -w watches one node at a time: give one with -n\n";
+    return 1;
+  }
+  const Target& target = targets.front();
   auto printer = make_printer(parse_output(opts.output), out);
   auto client = runtime::api::make_state_client(channel_for(target));
   const auto definitions =
@@ -30,22 +61,22 @@ int get(const Target& target, const GetOptions& opts, std::ostream& out, std::os
   printer->header(type, opts.watch);
 
   if (!opts.watch) {
-    if (!opts.id.empty()) {
-      auto r = client->get(Pointer{ns, type.type, opts.id});
-      if (!r) {
-        printer->flush();
-        err << "nodectl: " << runtime::resource::not_found_message(Pointer{ns, type.type, opts.id})
-            << "\n";
-        return 1;
-      }
-      printer->resource(target.node(), *r, state::EventType::kCreated);
-    } else {
-      for (const auto& r : client->list(Kind{ns, type.type})) {
-        printer->resource(target.node(), *r, state::EventType::kCreated);
+    int exit_code = 0;
+    for (const auto& t : targets) {
+      try {
+        if (!print_from(t, ns, type, opts, *printer, err)) exit_code = 1;
+      } catch (const std::exception& e) {
+        // One node's failure does not hide the others' answers; it is named.
+        if (targets.size() == 1) {
+          printer->flush();
+          throw;
+        }
+        err << "nodectl: node " << t.node() << ": " << e.what() << "\n";
+        exit_code = 1;
       }
     }
     printer->flush();
-    return 0;
+    return exit_code;
   }
 
   // Watch: rows before Bootstrapped are flushed together (aligned), then each batch on its own.

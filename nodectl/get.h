@@ -3,6 +3,7 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "nodectl/connection.h"
 
@@ -16,7 +17,11 @@ struct GetOptions {
   bool watch = false;
 };
 
-// Returns the exit code; errors from machined propagate as exceptions.
-int get(const Target& target, const GetOptions& opts, std::ostream& out, std::ostream& err);
+// Asks each target (one node each) and prints their answers in one table or stream; a watch takes
+// one target. Returns the exit code: 1 when a node did not answer (named on `err`, the others'
+// answers printed) or the resource does not exist. With one target, errors from machined
+// propagate as exceptions.
+int get(const std::vector<Target>& targets, const GetOptions& opts, std::ostream& out,
+        std::ostream& err);
 
 }  // namespace nodectl

@@ -31,7 +31,7 @@ void print_long(std::ostream& out, const ::machine::VersionInfo& v) {
 
 }  // namespace
 
-int version(const Target& target, const VersionOptions& opts, std::ostream& out,
+int version(const std::vector<Target>& targets, const VersionOptions& opts, std::ostream& out,
             std::ostream& err) {
   const auto client = client_version();
   out << "Client:\n";
@@ -42,22 +42,26 @@ int version(const Target& target, const VersionOptions& opts, std::ostream& out,
   }
   if (opts.client_only) return 0;
   out << "Server:\n";
-  auto stub = ::machine::MachineService::NewStub(channel_for(target));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  ::machine::VersionResponse response;
-  const auto status = stub->Version(&ctx, google::protobuf::Empty(), &response);
-  if (!status.ok()) {
-    err << "nodectl: error getting version from node " << target.node() << ": "
-        << status.error_message() << "\n";
-    return 1;
+  int exit_code = 0;
+  for (const auto& target : targets) {
+    auto stub = ::machine::MachineService::NewStub(channel_for(target));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    ::machine::VersionResponse response;
+    const auto status = stub->Version(&ctx, google::protobuf::Empty(), &response);
+    if (!status.ok()) {
+      err << "nodectl: error getting version from node " << target.node() << ": "
+          << status.error_message() << "\n";
+      exit_code = 1;
+      continue;
+    }
+    for (const auto& message : response.messages()) {
+      out << "\tNODE:        " << target.node() << "\n";
+      print_long(out, message.version());
+      out << "\tEnabled:     " << (message.features().rbac() ? "RBAC" : "") << "\n";
+    }
   }
-  for (const auto& message : response.messages()) {
-    out << "\tNODE:        " << target.node() << "\n";
-    print_long(out, message.version());
-    out << "\tEnabled:     " << (message.features().rbac() ? "RBAC" : "") << "\n";
-  }
-  return 0;
+  return exit_code;
 }
 
 }  // namespace nodectl

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ostream>
+#include <vector>
 
 #include "nodectl/connection.h"
 
@@ -12,7 +13,9 @@ struct VersionOptions {
   bool short_version = false;
 };
 
-// Returns the exit code: 1 when a node did not answer (each such node is named on `err`).
-int version(const Target& target, const VersionOptions& opts, std::ostream& out, std::ostream& err);
+// Asks each target. Returns the exit code: 1 when a node did not answer (each such node is named
+// on `err`, the others printed).
+int version(const std::vector<Target>& targets, const VersionOptions& opts, std::ostream& out,
+            std::ostream& err);
 
 }  // namespace nodectl

@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 
@@ -94,6 +95,30 @@ TEST_F(Routing, NodeThroughAnotherNodeAnswersForItself) {
   const auto own_direct = nodectl({"--socket", socket(0), "get", "identities", "-o", "yaml"});
   EXPECT_EQ(node_id(own.output), node_id(own_direct.output));
   EXPECT_NE(node_id(own.output), node_id(direct.output));
+}
+
+TEST_F(Routing, SeveralNodesAnswerInOneTable) {
+  const std::string nodes = endpoint(0) + "," + endpoint(1) + "," + endpoint(2);
+  const auto r = nodectl({"--talosconfig", admin_, "-n", nodes, "get", "hostnamestatuses"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 4) << r.output;  // header + 3
+  for (int i = 0; i < kNodes; ++i) {
+    EXPECT_THAT(r.output, ::testing::ContainsRegex(endpoint(i) + " +network +HostnameStatus +hostname"))
+        << r.output;
+    EXPECT_THAT(r.output, HasSubstr("node-" + std::to_string(i + 1)));
+  }
+  // A node that does not answer is named; the others still answer.
+  const auto partial = nodectl(
+      {"--talosconfig", admin_, "-n", endpoint(1) + ",127.0.0.1:1", "get", "hostnamestatuses"});
+  EXPECT_EQ(partial.exit_code, 1) << partial.output;
+  EXPECT_THAT(partial.output, HasSubstr("node-2"));
+  EXPECT_THAT(partial.output, HasSubstr("nodectl: node 127.0.0.1:1: "));
+
+  const auto versions = nodectl({"--talosconfig", admin_, "-n", nodes, "version"});
+  ASSERT_EQ(versions.exit_code, 0) << versions.output;
+  for (int i = 0; i < kNodes; ++i) {
+    EXPECT_THAT(versions.output, HasSubstr("\tNODE:        " + endpoint(i) + "\n"));
+  }
 }
 
 TEST_F(Routing, CallersRolesTravelWithTheRequest) {

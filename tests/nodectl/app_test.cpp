@@ -218,18 +218,24 @@ TEST(Connection, FlagsChooseSocketTalosconfigOrInsecure) {
   ::unsetenv("TALOSCONFIG");
   ConnectionFlags flags;
   flags.socket = "/run/x.sock";
-  EXPECT_TRUE(resolve_target(flags).endpoint.empty());
+  auto targets = resolve_targets(flags);
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_TRUE(targets[0].endpoint.empty());
+  EXPECT_EQ(targets[0].socket, "/run/x.sock");
 
+  // --insecure: each node is dialled itself, unverified.
   flags.insecure = true;
-  flags.nodes = {"10.0.0.5"};
-  auto t = resolve_target(flags);
-  EXPECT_EQ(t.endpoint, "10.0.0.5");
-  EXPECT_FALSE(t.credentials);
+  flags.nodes = {"10.0.0.5", "10.0.0.6"};
+  targets = resolve_targets(flags);
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets[1].endpoint, "10.0.0.6");
+  EXPECT_TRUE(targets[1].target_node.empty());
+  EXPECT_FALSE(targets[1].credentials);
 
   flags.insecure = false;
   flags.talosconfig = dir.path() / "missing";
   try {
-    resolve_target(flags);
+    resolve_targets(flags);
     ADD_FAILURE() << "a missing talosconfig was accepted";
   } catch (const std::runtime_error& e) {
     EXPECT_THAT(e.what(), HasSubstr("--insecure"));
@@ -238,26 +244,30 @@ TEST(Connection, FlagsChooseSocketTalosconfigOrInsecure) {
   const auto machine = dir.path() / "node.yaml";
   ASSERT_EQ(run_args({"gen", "config", "--cluster-name", "lab", "-o", machine.string()}).code, 0);
   flags.talosconfig = dir.path() / "talosconfig";
-  ASSERT_EQ(run_args({"gen", "talosconfig", "-c", machine.string(), "--endpoints", "10.0.0.1", "-o",
-                      flags.talosconfig.string()})
+  ASSERT_EQ(run_args({"gen", "talosconfig", "-c", machine.string(), "--endpoints",
+                      "10.0.0.1,10.0.0.2", "-o", flags.talosconfig.string()})
                 .code,
             0);
+  // No node: each endpoint answers for itself.
   flags.nodes.clear();
-  t = resolve_target(flags);
-  EXPECT_EQ(t.endpoint, "10.0.0.1");
-  ASSERT_TRUE(t.credentials);
-  EXPECT_THAT(t.credentials->crt_pem, HasSubstr("BEGIN CERTIFICATE"));
-  // A node goes through the endpoint, named in each call's metadata.
-  flags.nodes = {"10.0.0.7"};
-  t = resolve_target(flags);
-  EXPECT_EQ(t.endpoint, "10.0.0.1");
-  EXPECT_EQ(t.target_node, "10.0.0.7");
-  EXPECT_EQ(t.node(), "10.0.0.7");
-  flags.nodes = {"10.0.0.7", "10.0.0.8"};
-  EXPECT_THROW(resolve_target(flags), std::runtime_error);
+  targets = resolve_targets(flags);
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets[0].endpoint, "10.0.0.1");
+  EXPECT_EQ(targets[1].endpoint, "10.0.0.2");
+  ASSERT_TRUE(targets[0].credentials);
+  EXPECT_THAT(targets[0].credentials->crt_pem, HasSubstr("BEGIN CERTIFICATE"));
+  // Nodes go through the first endpoint, named in each call's metadata.
+  flags.nodes = {"10.0.0.7", "10.0.0.1"};
+  targets = resolve_targets(flags);
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets[0].endpoint, "10.0.0.1");
+  EXPECT_EQ(targets[0].target_node, "10.0.0.7");
+  EXPECT_EQ(targets[0].node(), "10.0.0.7");
+  EXPECT_TRUE(targets[1].target_node.empty());
+  EXPECT_EQ(targets[1].node(), "10.0.0.1");
   flags.nodes.clear();
   flags.context = "nope";
-  EXPECT_THROW(resolve_target(flags), std::runtime_error);
+  EXPECT_THROW(resolve_targets(flags), std::runtime_error);
 }
 
 TEST(Version, ClientOnlyNeedsNoNode) {
