@@ -70,8 +70,10 @@ class Refusal final : public grpc::ServerGenericBidiReactor {
 class Forward final : public grpc::ServerGenericBidiReactor {
  public:
   Forward(GenericCallbackServerContext* ctx, std::shared_ptr<grpc::Channel> channel,
-          runtime::api::Roles roles, std::string proxyfrom, std::string node)
+          runtime::api::Roles roles, std::string proxyfrom, std::string node,
+          std::shared_ptr<ApiCallStats> stats)
       : ctx_(ctx),
+        stats_(std::move(stats)),
         stub_(std::move(channel)),
         roles_(roles),
         proxyfrom_(std::move(proxyfrom)),
@@ -122,6 +124,7 @@ class Forward final : public grpc::ServerGenericBidiReactor {
   // A failure to reach another node names it.
   Status named(const Status& status) const {
     if (node_.empty() || status.error_code() != StatusCode::UNAVAILABLE) return status;
+    ++stats_->unreachable;
     return Status(status.error_code(), "node " + node_ + ": " + status.error_message());
   }
 
@@ -130,6 +133,7 @@ class Forward final : public grpc::ServerGenericBidiReactor {
   }
 
   GenericCallbackServerContext* const ctx_;
+  const std::shared_ptr<ApiCallStats> stats_;
   grpc::GenericStub stub_;
   const runtime::api::Roles roles_;
   const std::string proxyfrom_;
@@ -147,13 +151,16 @@ class FanOut final : public grpc::ServerGenericBidiReactor {
  public:
   struct Target {
     std::string node;
-    std::shared_ptr<grpc::Channel> channel;  // null: the node's error is `error`
-    std::string error;
+    std::shared_ptr<grpc::Channel> channel;
   };
 
   FanOut(GenericCallbackServerContext* ctx, std::vector<Target> targets, runtime::api::Roles roles,
-         std::string proxyfrom)
-      : ctx_(ctx), roles_(roles), proxyfrom_(std::move(proxyfrom)), calls_(targets.size()) {
+         std::string proxyfrom, std::shared_ptr<ApiCallStats> stats)
+      : ctx_(ctx),
+        stats_(std::move(stats)),
+        roles_(roles),
+        proxyfrom_(std::move(proxyfrom)),
+        calls_(targets.size()) {
     for (std::size_t i = 0; i < targets.size(); ++i) calls_[i].target = std::move(targets[i]);
     StartRead(&request_);
   }
@@ -162,11 +169,6 @@ class FanOut final : public grpc::ServerGenericBidiReactor {
     if (!ok) return Finish(Status(StatusCode::CANCELLED, "the call ended before its request"));
     outstanding_ = calls_.size();
     for (auto& call : calls_) {
-      if (call.target.channel == nullptr) {
-        call.status = Status(StatusCode::UNAVAILABLE, call.target.error);
-        complete();
-        continue;
-      }
       prepare(call.ctx, *ctx_, roles_, proxyfrom_);
       call.stub = std::make_unique<grpc::GenericStub>(call.target.channel);
       call.stub->UnaryCall(&call.ctx, ctx_->method(), {}, &request_, &call.reply,
@@ -197,6 +199,7 @@ class FanOut final : public grpc::ServerGenericBidiReactor {
     for (const auto& call : calls_) {
       std::optional<std::string> element;
       if (call.status.ok()) element = with_hostname(text_of(call.reply), call.target.node);
+      if (call.status.error_code() == StatusCode::UNAVAILABLE) ++stats_->unreachable;
       merged += element
                     ? *element
                     : error_reply(call.target.node, call.status.ok() ? "the reply does not parse"
@@ -208,6 +211,7 @@ class FanOut final : public grpc::ServerGenericBidiReactor {
   }
 
   GenericCallbackServerContext* const ctx_;
+  const std::shared_ptr<ApiCallStats> stats_;
   const runtime::api::Roles roles_;
   const std::string proxyfrom_;
   ByteBuffer request_;
@@ -226,19 +230,25 @@ class Proxy final : public grpc::CallbackGenericService {
     const auto roles = options_.authenticator->roles(*ctx);
     const auto route =
         route_request(ctx->method(), metadata_of(*ctx), options_.self, options_.peers.has_value());
+    auto& stats = *options_.stats;
     switch (route.kind) {
       case NodeRoute::Kind::kLocal:
-        return new Forward(ctx, options_.local, roles, {}, {});
+        ++stats.local;
+        return new Forward(ctx, options_.local, roles, {}, {}, options_.stats);
       case NodeRoute::Kind::kOne:
-        return new Forward(ctx, peer(route.nodes.front()), roles, proxyfrom_, route.nodes.front());
+        ++stats.node;
+        return new Forward(ctx, peer(route.nodes.front()), roles, proxyfrom_, route.nodes.front(),
+                           options_.stats);
       case NodeRoute::Kind::kMany: {
+        ++stats.nodes;
         std::vector<FanOut::Target> targets;
         for (const auto& node : route.nodes) {
-          targets.push_back({node, is_self(node, options_.self) ? options_.local : peer(node), {}});
+          targets.push_back({node, is_self(node, options_.self) ? options_.local : peer(node)});
         }
-        return new FanOut(ctx, std::move(targets), roles, proxyfrom_);
+        return new FanOut(ctx, std::move(targets), roles, proxyfrom_, options_.stats);
       }
       case NodeRoute::Kind::kRefused:
+        ++stats.refused;
         break;
     }
     return new Refusal(route.refusal);
@@ -272,6 +282,10 @@ class Proxy final : public grpc::CallbackGenericService {
 };
 
 }  // namespace
+
+ApiCallCounts ApiCallStats::counts() const {
+  return {local.load(), node.load(), nodes.load(), refused.load(), unreachable.load()};
+}
 
 std::unique_ptr<grpc::CallbackGenericService> make_api_proxy(ApiProxyOptions options) {
   return std::make_unique<Proxy>(std::move(options));

@@ -5,6 +5,8 @@
 // which the proxy always sets itself.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,11 +28,32 @@ struct PeerCredentials {
   std::string key_pem;
 };
 
+// Calls by route, for the metrics.
+struct ApiCallCounts {
+  std::uint64_t local = 0;        // served by this node
+  std::uint64_t node = 0;         // forwarded to one other node
+  std::uint64_t nodes = 0;        // one-to-many
+  std::uint64_t refused = 0;      // routing refused (bad metadata, forwarding off)
+  std::uint64_t unreachable = 0;  // other nodes that did not answer (per node asked)
+};
+
+class ApiCallStats {
+ public:
+  ApiCallCounts counts() const;
+
+  std::atomic<std::uint64_t> local{0};
+  std::atomic<std::uint64_t> node{0};
+  std::atomic<std::uint64_t> nodes{0};
+  std::atomic<std::uint64_t> refused{0};
+  std::atomic<std::uint64_t> unreachable{0};
+};
+
 struct ApiProxyOptions {
   std::shared_ptr<const runtime::api::Authenticator> authenticator;  // the callers' roles
   std::shared_ptr<grpc::Channel> local;                              // this node's services
   NodeSelf self;
   std::optional<PeerCredentials> peers;  // null: requests for other nodes are refused
+  std::shared_ptr<ApiCallStats> stats;   // counted into; never null
 };
 
 std::unique_ptr<grpc::CallbackGenericService> make_api_proxy(ApiProxyOptions options);

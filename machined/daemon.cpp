@@ -173,7 +173,7 @@ class DaemonImpl final : public Daemon {
     if (!options_.metrics_addr.empty()) {
       metrics_ = start_metrics_server(io_.get_executor(), options_.metrics_addr, [this] {
         return render_metrics(engine_->stats(), state_.stats(), kubernetes::client_stats(),
-                              api_listener_->counts());
+                              api_listener_->counts(), api_calls_->counts());
       });
     }
     if (!options_.config_path.empty()) {
@@ -426,7 +426,8 @@ class DaemonImpl final : public Daemon {
                                               : api::fixed_roles({api::Role::kReader}),
                           .local = internal_server_->InProcessChannel(local_args),
                           .self = {.hosts = {}, .port = api_listener_->port()},
-                          .peers = std::nullopt};
+                          .peers = std::nullopt,
+                          .stats = api_calls_};
     proxy.self.hosts.insert(names.dns.begin(), names.dns.end());
     proxy.self.hosts.insert(names.ips.begin(), names.ips.end());
     if (ca) proxy.peers = PeerCredentials{ca->cert_pem, pair.cert_pem, pair.key_pem};
@@ -529,6 +530,7 @@ class DaemonImpl final : public Daemon {
   // Serves api_state_ and api_machine_ to api_proxy_ in process; stopped after api_server_.
   std::unique_ptr<grpc::Server> internal_server_;
   std::unique_ptr<grpc::CallbackGenericService> api_proxy_;
+  const std::shared_ptr<ApiCallStats> api_calls_ = std::make_shared<ApiCallStats>();
   // Hands connections to api_server_; stopped before it.
   std::unique_ptr<platform::GrpcListener> api_listener_;
   std::unique_ptr<grpc::Server> api_server_;

@@ -16,7 +16,8 @@ platform::HttpResponse not_found(const platform::HttpRequest& /*request*/) {
 std::string render_metrics(const std::vector<runtime::controller::ControllerStats>& controllers,
                            const runtime::state::InMemoryStateStats& state,
                            const kubernetes::ClientStats& kubernetes,
-                           const platform::ListenerCounts& api_connections) {
+                           const platform::ListenerCounts& api_connections,
+                           const ApiCallCounts& api_calls) {
   platform::PrometheusWriter w;
   const struct {
     const char* name;
@@ -50,6 +51,17 @@ std::string render_metrics(const std::vector<runtime::controller::ControllerStat
   w.metric("machined_kubernetes_watch_events_total", "counter",
            "Node events received on Kubernetes watches.", kubernetes.watch_events);
   platform::write_connection_metrics(w, api_connections);
+  w.family("machined_api_calls_total", "counter",
+           "Calls to the TCP API by route: served here, forwarded to one node, one-to-many, or "
+           "refused by routing.");
+  for (const auto& [route, value] : {std::pair{"local", api_calls.local},
+                                     {"node", api_calls.node},
+                                     {"nodes", api_calls.nodes},
+                                     {"refused", api_calls.refused}}) {
+    w.sample("machined_api_calls_total", platform::prometheus_label("route", route), value);
+  }
+  w.metric("machined_api_unreachable_nodes_total", "counter",
+           "Other nodes a forwarded call could not reach, per node asked.", api_calls.unreachable);
   return w.text();
 }
 

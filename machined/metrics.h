@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kubernetes/client.h"
+#include "machined/api_proxy.h"
 #include "platform/connection_limits.h"
 #include "platform/http_server.h"
 #include "runtime/controller/engine.h"
@@ -19,7 +20,8 @@ namespace machined {
 std::string render_metrics(const std::vector<runtime::controller::ControllerStats>& controllers,
                            const runtime::state::InMemoryStateStats& state,
                            const kubernetes::ClientStats& kubernetes,
-                           const platform::ListenerCounts& api_connections);
+                           const platform::ListenerCounts& api_connections,
+                           const ApiCallCounts& api_calls);
 
 // Serves GET /metrics (everything else is 404) on `address` ("host:port" or ":port"), calling
 // `render` per request on `executor`. Throws std::invalid_argument for a malformed address and

@@ -16,6 +16,7 @@
 #include "tests/integration/nodes.h"
 #include "tests/machined/temp_dir.h"
 #include "tests/support/child_process.h"
+#include "tests/support/loopback_http.h"
 
 namespace {
 
@@ -38,7 +39,10 @@ class Routing : public ::testing::Test {
 
   void SetUp() override {
     ca_ = pki::generate_ca("talos");
-    for (int i = 0; i < kNodes; ++i) start(i, "node-" + std::to_string(i + 1));
+    for (int i = 0; i < kNodes; ++i) {
+      start(i, "node-" + std::to_string(i + 1));
+      if (HasFatalFailure()) return;
+    }
     admin_ = talosconfig("os:admin");
   }
 
@@ -58,11 +62,15 @@ class Routing : public ::testing::Test {
     write_config(i, hostname);
     nodes_.push_back(std::make_unique<ChildProcess>(std::vector<std::string>{
         MACHINED_BIN, "--state-dir", (dir_.path() / ("state-" + std::to_string(i + 1))).string(),
-        "--api-addr", "127.0.0.1:0", "--metrics-addr=", "--config", config(i).string()}));
-    auto port =
-        nodes_.back()->wait_for_output(std::regex("event=started .*api_port=([0-9]+)"), 30s);
-    ASSERT_TRUE(port) << nodes_.back()->output();
-    ports_.push_back(std::stoi(*port));
+        "--api-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--config",
+        config(i).string()}));
+    const std::regex started("event=started .*api_port=([0-9]+) metrics_port=([0-9]+)");
+    ASSERT_TRUE(nodes_.back()->wait_for_output(started, 30s)) << nodes_.back()->output();
+    std::smatch m;
+    const std::string out = nodes_.back()->output();
+    ASSERT_TRUE(std::regex_search(out, m, started));
+    ports_.push_back(std::stoi(m[1]));
+    metrics_ports_.push_back(std::stoi(m[2]));
   }
 
   // A talosconfig for `role` whose endpoint is node 1.
@@ -78,7 +86,13 @@ class Routing : public ::testing::Test {
   pki::KeyPair ca_;
   std::vector<std::unique_ptr<ChildProcess>> nodes_;
   std::vector<int> ports_;
+  std::vector<int> metrics_ports_;
   std::string admin_;
+
+  std::string metrics(int i) const {
+    return tds::test::http_body(tds::test::http_exchange(
+        metrics_ports_[i], "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 10s));
+  }
 };
 
 TEST_F(Routing, NodeThroughAnotherNodeAnswersForItself) {
@@ -103,7 +117,8 @@ TEST_F(Routing, SeveralNodesAnswerInOneTable) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 4) << r.output;  // header + 3
   for (int i = 0; i < kNodes; ++i) {
-    EXPECT_THAT(r.output, ::testing::ContainsRegex(endpoint(i) + " +network +HostnameStatus +hostname"))
+    EXPECT_THAT(r.output,
+                ::testing::ContainsRegex(endpoint(i) + " +network +HostnameStatus +hostname"))
         << r.output;
     EXPECT_THAT(r.output, HasSubstr("node-" + std::to_string(i + 1)));
   }
@@ -137,6 +152,10 @@ TEST_F(Routing, UnreachableNodeIsAnErrorNamingIt) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("127.0.0.1:1"));
   EXPECT_THAT(r.output, Not(HasSubstr("nodeId")));
+  // Node 1 counted the forwarded call and the node it could not reach.
+  const auto text = metrics(0);
+  EXPECT_THAT(text, HasSubstr("machined_api_calls_total{route=\"node\"} 1\n")) << text;
+  EXPECT_THAT(text, HasSubstr("machined_api_unreachable_nodes_total 1\n")) << text;
 }
 
 TEST_F(Routing, WatchThroughANodeFollowsTheTargetAndEndsWhenItStops) {

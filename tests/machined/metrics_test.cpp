@@ -26,7 +26,8 @@ TEST(Metrics, RendersExpositionFormat) {
   runtime::state::InMemoryStateStats state{.resyncs = 4, .watchers = 7};
   kubernetes::ClientStats kubernetes{.requests = 9, .failures = 2, .watch_events = 5};
   platform::ListenerCounts api{.accepted = 6, .refused_total = 1, .refused_per_address = 8};
-  EXPECT_EQ(render_metrics(controllers, state, kubernetes, api),
+  ApiCallCounts calls{.local = 10, .node = 3, .nodes = 1, .refused = 2, .unreachable = 4};
+  EXPECT_EQ(render_metrics(controllers, state, kubernetes, api, calls),
             "# HELP machined_controller_wakeups_total Input changes that woke the controller.\n"
             "# TYPE machined_controller_wakeups_total counter\n"
             "machined_controller_wakeups_total{controller=\"cluster.MemberController\"} 3\n"
@@ -66,7 +67,18 @@ TEST(Metrics, RendersExpositionFormat) {
             "the cap they would have passed.\n"
             "# TYPE grpc_server_connections_refused_total counter\n"
             "grpc_server_connections_refused_total{cap=\"total\"} 1\n"
-            "grpc_server_connections_refused_total{cap=\"per-address\"} 8\n");
+            "grpc_server_connections_refused_total{cap=\"per-address\"} 8\n"
+            "# HELP machined_api_calls_total Calls to the TCP API by route: served here, "
+            "forwarded to one node, one-to-many, or refused by routing.\n"
+            "# TYPE machined_api_calls_total counter\n"
+            "machined_api_calls_total{route=\"local\"} 10\n"
+            "machined_api_calls_total{route=\"node\"} 3\n"
+            "machined_api_calls_total{route=\"nodes\"} 1\n"
+            "machined_api_calls_total{route=\"refused\"} 2\n"
+            "# HELP machined_api_unreachable_nodes_total Other nodes a forwarded call could not "
+            "reach, per node asked.\n"
+            "# TYPE machined_api_unreachable_nodes_total counter\n"
+            "machined_api_unreachable_nodes_total 4\n");
 }
 
 // Sends `request` on a fresh connection and returns everything the server writes back.
