@@ -365,9 +365,19 @@ class Harness {
   const std::vector<std::string>& bookmarks() const { return bookmarks_; }
 
  private:
+  // The read-only service as machined's TCP API serves a reader; the read-write one as its socket.
+  static api::StateServiceOptions options(api::Access access) {
+    api::StateServiceOptions out;
+    out.access = access;
+    if (access == api::Access::kReadOnly)
+      out.authenticator = api::fixed_roles({api::Role::kReader});
+    out.max_pending_watch_messages = kMaxPending;
+    return out;
+  }
+
   std::unique_ptr<wire::State::CallbackService> service(api::Access access) {
     std::unique_ptr<grpc::Service> base =
-        api::make_state_service(state_, io_.get_executor(), {access, kMaxPending});
+        api::make_state_service(state_, io_.get_executor(), options(access));
     auto* typed = dynamic_cast<wire::State::CallbackService*>(base.get());
     check(typed != nullptr, "the State service is a cosi.resource.State callback service");
     base.release();
