@@ -1,5 +1,6 @@
-// InMemoryState: COSI write semantics and check order (as cosi-project/runtime's inmem state checks them) over
-// lazily created per-kind collections, and watch setup (2.4, 5.3-5.4).
+// InMemoryState: COSI write semantics and check order (as cosi-project/runtime's inmem state
+// checks them) over lazily created per-kind collections, and watch setup (bootstrap, tail and
+// bookmark starts).
 #include "runtime/state/inmem_state.h"
 
 #include <algorithm>

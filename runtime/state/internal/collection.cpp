@@ -7,26 +7,28 @@
 namespace runtime::state::internal {
 namespace {
 
-constexpr std::size_t kBookmarkSize = 16;
+constexpr std::size_t kCookieSize = 7;
+constexpr std::size_t kBookmarkSize = kCookieSize + 8;
 
+// The cookie's 7 bytes, as the low 56 bits.
 std::uint64_t process_cookie() {
   static const std::uint64_t cookie = [] {
     std::random_device rd;
-    return (std::uint64_t{rd()} << 32) ^ std::uint64_t{rd()};
+    return ((std::uint64_t{rd()} << 32) ^ std::uint64_t{rd()}) >> 8;
   }();
   return cookie;
 }
 
-void put_be64(char* out, std::uint64_t v) {
-  for (int i = 7; i >= 0; --i) {
+void put_be(char* out, std::size_t size, std::uint64_t v) {
+  for (std::size_t i = size; i-- > 0;) {
     out[i] = static_cast<char>(v & 0xff);
     v >>= 8;
   }
 }
 
-std::uint64_t get_be64(const char* in) {
+std::uint64_t get_be(const char* in, std::size_t size) {
   std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  for (std::size_t i = 0; i < size; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
   return v;
 }
 
@@ -34,16 +36,17 @@ std::uint64_t get_be64(const char* in) {
 
 std::string encode_bookmark(std::uint64_t position) {
   std::string out(kBookmarkSize, '\0');
-  put_be64(out.data(), process_cookie());
-  put_be64(out.data() + 8, position);
+  put_be(out.data(), kCookieSize, process_cookie());
+  put_be(out.data() + kCookieSize, 8, position);
   return out;
 }
 
 std::optional<std::uint64_t> decode_bookmark(std::string_view bookmark) {
-  if (bookmark.size() != kBookmarkSize || get_be64(bookmark.data()) != process_cookie()) {
+  if (bookmark.size() != kBookmarkSize ||
+      get_be(bookmark.data(), kCookieSize) != process_cookie()) {
     return std::nullopt;
   }
-  return get_be64(bookmark.data() + 8);
+  return get_be(bookmark.data() + kCookieSize, 8);
 }
 
 Collection::Collection(Kind kind, const InMemoryStateOptions& opts)
@@ -100,8 +103,8 @@ std::uint64_t Collection::replay_floor_locked() const {
   return pos > reach ? pos - reach : 0;
 }
 
-std::vector<HistoryEntry> Collection::history_locked(std::uint64_t from) const {
-  std::vector<HistoryEntry> out;
+HistorySlice Collection::history_locked(std::uint64_t from) const {
+  HistorySlice out;
   const std::uint64_t end = write_pos_locked();
   out.reserve(end - from);
   for (std::uint64_t p = from; p < end; ++p) out.push_back(ring_[p % ring_.size()]);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/container/small_vector.hpp>
 #include <boost/signals2/signal.hpp>
 #include <cstdint>
 #include <map>
@@ -14,10 +15,17 @@
 
 #include "runtime/state/inmem_state.h"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace runtime::state::internal {
 
-// Bookmarks are 16 bytes: a random per-process cookie (so bookmarks die with the process), then
-// the big-endian history position a resumed watch continues from.
+class WakeGroup;
+
+// Bookmarks are 15 bytes, so that one fits std::string's inline buffer and an event's bookmark
+// costs no allocation: a random 7-byte per-process cookie (so bookmarks die with the process),
+// then the big-endian 8-byte history position a resumed watch continues from.
 std::string encode_bookmark(std::uint64_t position);
 std::optional<std::uint64_t> decode_bookmark(std::string_view bookmark);
 
@@ -27,6 +35,9 @@ struct HistoryEntry {
   ResourcePtr resource;
   ResourcePtr old;  // Updated only
 };
+
+// What a watcher copies out per wake-up: usually one or two entries, kept inline.
+using HistorySlice = boost::container::small_vector<HistoryEntry, 4>;
 
 class Collection {
  public:
@@ -52,15 +63,18 @@ class Collection {
   // The oldest position a tail or bookmark replay may start from (capacity - gap back).
   std::uint64_t replay_floor_locked() const;
   // Events in [from, write_pos); from must not be overrun (write_pos - from <= capacity).
-  std::vector<HistoryEntry> history_locked(std::uint64_t from) const;
+  HistorySlice history_locked(std::uint64_t from) const;
 
   // Wakes the watchers; call after releasing mu. Skips the signal when nobody watches, so an
   // unwatched write costs no slot-list traversal.
   void notify() const;
 
-  // Connected to by watchers; emitted with mu released. The slots only post work.
+  // Connected to by wake groups and watchers; emitted with mu released. The slots only
+  // schedule work.
   boost::signals2::signal<void()> changed;
   std::atomic<int> watchers{0};
+  // One wake group per io_context that watchers of this collection run on. Guarded by mu.
+  std::map<const boost::asio::io_context*, std::weak_ptr<WakeGroup>> wake_groups;
 
  private:
   const Kind kind_;

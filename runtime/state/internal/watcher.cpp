@@ -1,8 +1,11 @@
-// Watch delivery: a signal slot posts at most one drain; the drain copies the pending history
+// Watch delivery: a signal slot schedules at most one drain; the drain copies the pending history
 // under the collection lock, filters outside it and calls back once per batch.
 #include "runtime/state/internal/watcher.h"
 
-#include <boost/asio/post.hpp>
+#include <boost/asio/defer.hpp>
+#include <boost/asio/dispatch.hpp>
+
+#include "runtime/state/internal/wake_group.h"
 
 namespace runtime::state::internal {
 namespace {
@@ -37,14 +40,19 @@ std::vector<Event> bootstrap_events(const Kind& kind, const WatchTarget& target,
   return out;
 }
 
+// Subscribed either through a wake group or with a slot of its own.
 class Watcher::Handle final : public Watch {
  public:
-  Handle(std::shared_ptr<Watcher> watcher, boost::signals2::connection connection)
-      : watcher_(std::move(watcher)), connection_(std::move(connection)) {}
+  Handle(std::shared_ptr<Watcher> watcher, std::shared_ptr<WakeGroup> group,
+         boost::signals2::connection connection)
+      : watcher_(std::move(watcher)),
+        group_(std::move(group)),
+        connection_(std::move(connection)) {}
 
   ~Handle() override {
-    // Cancel first: a slot that is mid-emission may still post, and that drain must stay quiet.
+    // Cancel first: a wake that is under way may still schedule, and that drain must stay quiet.
     watcher_->cancelled_.store(true);
+    if (group_) group_->leave(watcher_.get());
     connection_.disconnect();
     watcher_->collection_->watchers.fetch_sub(1);
     watcher_->counters_->watchers.fetch_sub(1);
@@ -52,6 +60,7 @@ class Watcher::Handle final : public Watch {
 
  private:
   std::shared_ptr<Watcher> watcher_;
+  std::shared_ptr<WakeGroup> group_;
   boost::signals2::connection connection_;
 };
 
@@ -67,31 +76,47 @@ Watcher::Watcher(std::shared_ptr<Collection> collection, std::shared_ptr<Counter
       initial_(std::move(initial)) {}
 
 std::unique_ptr<Watch> Watcher::start(std::shared_ptr<Watcher> watcher) {
-  // The slot holds the watcher weakly so a disconnected slot that signals2 has not yet
-  // collected keeps nothing alive.
-  std::weak_ptr<Watcher> weak = watcher;
-  auto connection = watcher->collection_->changed.connect([weak] {
-    if (auto w = weak.lock()) w->schedule();
-  });
-  // Writes between the setup snapshot and this point skipped the signal; the first drain
-  // reads the history up to the present, so they are still delivered.
+  std::shared_ptr<WakeGroup> group;
+  boost::signals2::connection connection;
+  if (const auto io = io_executor_of(watcher->executor_)) {
+    group = WakeGroup::of(*watcher->collection_, *io);
+    group->join(watcher);
+  } else {
+    // The slot holds the watcher weakly so a disconnected slot that signals2 has not yet
+    // collected keeps nothing alive.
+    std::weak_ptr<Watcher> weak = watcher;
+    connection = watcher->collection_->changed.connect([weak] {
+      if (auto w = weak.lock()) w->schedule();
+    });
+  }
+  // Writes between the setup snapshot and this point woke nobody; the first drain reads the
+  // history up to the present, so they are still delivered.
   watcher->collection_->watchers.fetch_add(1);
   watcher->counters_->watchers.fetch_add(1);
-  auto handle = std::make_unique<Handle>(watcher, std::move(connection));
+  auto handle = std::make_unique<Handle>(watcher, std::move(group), std::move(connection));
   watcher->schedule();
   return handle;
 }
 
 void Watcher::schedule() {
   if (scheduled_.exchange(true)) return;
-  boost::asio::post(executor_, [self = shared_from_this()] { self->drain(); });
+  // Deferred, not posted: when the writer runs on a thread of the watcher's io_context (as
+  // controllers do), the drain joins that thread's own queue and runs right after the writer's
+  // handler, with no thread woken for it; asio wakes a second thread only if more work is queued
+  // by then. From any other thread a defer is a post.
+  boost::asio::defer(executor_, [self = shared_from_this()] { self->drain(); });
+}
+
+void Watcher::enter() {
+  if (scheduled_.exchange(true)) return;
+  boost::asio::dispatch(executor_, [self = shared_from_this()] { self->drain(); });
 }
 
 void Watcher::drain() {
   if (cancelled_.load()) return;  // scheduled_ stays set: a cancelled watcher never drains again
 
   const std::uint64_t first = position_;
-  std::vector<HistoryEntry> entries;
+  HistorySlice entries;
   std::vector<ResourcePtr> selected;
   bool overrun = false;
   {
@@ -151,7 +176,7 @@ std::optional<EventType> Watcher::classify(const HistoryEntry& entry) const {
   return std::nullopt;
 }
 
-void Watcher::filter_into(std::vector<HistoryEntry> entries, std::uint64_t first_position,
+void Watcher::filter_into(HistorySlice entries, std::uint64_t first_position,
                           std::vector<Event>& out) const {
   std::uint64_t position = first_position;
   for (auto& entry : entries) {

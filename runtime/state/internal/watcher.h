@@ -41,19 +41,24 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
           Executor executor, WatchCallback callback, WatchTarget target, std::uint64_t position,
           std::vector<Event> initial);
 
-  // Subscribes to the collection and schedules the first delivery. The returned handle
-  // unsubscribes and cancels when destroyed.
+  // Subscribes to the collection (through the wake group of its io_context when its executor
+  // runs on one) and schedules the first delivery. The returned handle unsubscribes and cancels
+  // when destroyed.
   static std::unique_ptr<Watch> start(std::shared_ptr<Watcher> watcher);
+
+  // Called by its wake group on the io_context: a drain unless one is pending, run inline when
+  // the watcher's executor is free.
+  void enter();
 
  private:
   class Handle;
 
-  void schedule();  // from any thread: posts one drain unless one is pending
+  void schedule();  // from any thread: queues one drain unless one is pending
   void drain();     // on the executor
   void finish_drain();
   // The type the event has for this watcher after filtering, or nullopt to drop it.
   std::optional<EventType> classify(const HistoryEntry& entry) const;
-  void filter_into(std::vector<HistoryEntry> entries, std::uint64_t first_position,
+  void filter_into(HistorySlice entries, std::uint64_t first_position,
                    std::vector<Event>& out) const;
 
   const std::shared_ptr<Collection> collection_;
@@ -63,7 +68,7 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
   const WatchTarget target_;
 
   std::atomic<bool> cancelled_{false};
-  // True from the post of a drain until that drain has finished, so at most one drain runs at
+  // True from the scheduling of a drain until that drain has finished, so at most one drain runs at
   // a time even on an executor that is not a strand.
   std::atomic<bool> scheduled_{false};
 

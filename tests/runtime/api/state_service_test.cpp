@@ -370,7 +370,7 @@ TEST(StateService, InvalidWatchOptionsFailBeforeTheFirstMessage) {
   EXPECT_TRUE(w1.wait(0).empty());
 
   wire::WatchRequest resume = kind_watch(false);
-  resume.mutable_options()->set_start_from_bookmark(std::string(16, '\x01'));
+  resume.mutable_options()->set_start_from_bookmark(std::string(15, '\x01'));
   WatchClient w2(s, resume);
   auto st2 = w2.status();
   ASSERT_TRUE(st2.has_value());
