@@ -93,6 +93,9 @@ bool operator==(const Published& a, const Published& b) {
                     });
 }
 
+// Peers by node ID, each with the affiliate it is built from.
+using PeerSources = std::map<std::string, std::shared_ptr<const dc::Affiliate>>;
+
 struct RunningClient {
   ClientSpec spec;
   std::unique_ptr<dc::Client> client;  // null when the options were refused (bad key size)
@@ -233,11 +236,14 @@ class DiscoveryServiceController final : public ctl::Controller {
     }
   }
 
+  // The peers as raw affiliates. Incremental: the clients' views share the affiliates a Watch
+  // message did not change, so a peer whose affiliate is the object it was built from last time
+  // is left as it is; the first pass, and the one after a pass that failed, rebuild every peer
+  // and clean up the rest.
   void publish_outputs(Runtime& rt) {
-    rt.start_tracking_outputs();
     // Services are visited in name order, so the public IP and a peer reported by several
     // services come from the first service by name (Talos: Go map order, effectively random).
-    std::map<std::string, rc::AffiliateSpec> peers;
+    PeerSources sources;
     std::string public_ip;
     for (const auto& [name, c] : clients_) {
       if (!c.client) continue;
@@ -252,7 +258,7 @@ class DiscoveryServiceController final : public ctl::Controller {
                        name, id);
           continue;
         }
-        if (!peers.count(node_id)) peers.emplace(node_id, from_discovery_affiliate(*affiliate));
+        sources.emplace(node_id, affiliate);
       }
     }
     // Never cleaned up, as in Talos: the address stays known when discovery is turned off.
@@ -265,12 +271,31 @@ class DiscoveryServiceController final : public ctl::Controller {
           },
           rc::kNamespace);
     }
-    for (const auto& [id, spec] : peers) {
+
+    const bool full = !peers_primed_;
+    peers_primed_ = false;
+    if (full) rt.start_tracking_outputs();
+    for (const auto& [node_id, affiliate] : sources) {
+      auto last = peer_sources_.find(node_id);
+      if (!full && last != peer_sources_.end() && last->second == affiliate) continue;
+      const rc::AffiliateSpec spec = from_discovery_affiliate(*affiliate);
       ctl::modify<rc::Affiliate>(
-          rt, std::string(rc::kRawServicePrefix) + id,
+          rt, std::string(rc::kRawServicePrefix) + node_id,
           [&](rc::AffiliateSpec& current) { current = spec; }, rc::kRawNamespace);
     }
-    rt.cleanup_outputs({runtime::resource::kind_of<rc::Affiliate>(rc::kRawNamespace)});
+    if (full) {
+      rt.cleanup_outputs({runtime::resource::kind_of<rc::Affiliate>(rc::kRawNamespace)});
+    } else {
+      for (const auto& [node_id, affiliate] : peer_sources_) {
+        if (sources.count(node_id) == 0) {
+          ctl::destroy_if_owned(
+              rt, runtime::resource::pointer_to<rc::Affiliate>(
+                      std::string(rc::kRawServicePrefix) + node_id, rc::kRawNamespace));
+        }
+      }
+    }
+    peer_sources_ = std::move(sources);
+    peers_primed_ = true;
   }
 
   const DiscoveryServiceOptions options_;
@@ -278,6 +303,8 @@ class DiscoveryServiceController final : public ctl::Controller {
   std::string node_id_;
   std::map<std::string, RunningClient> clients_;  // by service endpoint name
   bool reported_left_ = false;  // on_left already called for the current reset signal
+  PeerSources peer_sources_;    // what each peer was last built from
+  bool peers_primed_ = false;   // the last publish_outputs succeeded, so peer_sources_ is current
 };
 
 }  // namespace

@@ -3,30 +3,25 @@
 #include "controllers/cluster/controllers.h"
 #include "controllers/internal/names.h"
 #include "resources/cluster/cluster.h"
-#include "runtime/controller/transform.h"
+#include "runtime/controller/keyed_transform.h"
 
 namespace controllers::cluster {
 
 ControllerPtr make_member_controller() {
-  return ctl::make_transform<rc::Member>({
+  return ctl::make_keyed_transform<rc::Affiliate, rc::Member>({
       .name = "cluster.MemberController",
-      .inputs = {ctl::input<rc::Affiliate>()},
-      .map =
-          [](ctl::Runtime& rt) {
-            ctl::Transform<rc::Member>::Outputs members;
-            for (const auto& a : ctl::list<rc::Affiliate>(rt)) {
-              if (a->nodename().empty()) continue;
-              rc::MemberSpec m;
-              m.set_node_id(a->node_id());
-              *m.mutable_addresses() = a->addresses();
-              m.set_hostname(a->hostname());
-              m.set_machine_type(a->machine_type());
-              m.set_operating_system(a->operating_system());
-              if (a->has_control_plane()) *m.mutable_control_plane() = a->control_plane();
-              members[a->nodename()] = std::move(m);
-            }
-            return std::optional(std::move(members));
-          },
+      .map = [](const ctl::Typed<rc::Affiliate>& a)
+          -> std::optional<std::pair<std::string, rc::MemberSpec>> {
+        if (a->nodename().empty()) return std::nullopt;
+        rc::MemberSpec m;
+        m.set_node_id(a->node_id());
+        *m.mutable_addresses() = a->addresses();
+        m.set_hostname(a->hostname());
+        m.set_machine_type(a->machine_type());
+        m.set_operating_system(a->operating_system());
+        if (a->has_control_plane()) *m.mutable_control_plane() = a->control_plane();
+        return std::pair(a->nodename(), std::move(m));
+      },
   });
 }
 

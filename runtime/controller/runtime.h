@@ -58,4 +58,8 @@ class Runtime {
   virtual void cleanup_outputs(const std::vector<Kind>& kinds) = 0;
 };
 
+// Destroys ptr if this controller owns it, as cleanup_outputs would; an absent resource or
+// another owner's (of a shared output type) is left alone.
+void destroy_if_owned(Runtime& rt, const Pointer& ptr);
+
 }  // namespace runtime::controller

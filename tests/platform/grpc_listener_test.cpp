@@ -173,8 +173,13 @@ TEST(GrpcListener, AcceptsAgainOnceDescriptorsAreFree) {
     EXPECT_TRUE(
         tds::test::eventually([&] { return served.answers(); }, seconds(10), milliseconds(50)));
   }
-  EXPECT_EQ(log.count("grpc accept failing"), 1u) << log.text();
-  EXPECT_EQ(log.count("grpc accept recovered"), 1u) << log.text();
+  // A descriptor gRPC frees while the table is full (the server closing the first call's
+  // connection) lets one accept through in between, so there may be two episodes; each is
+  // reported once and ends in a recovery.
+  const auto failing = log.count("grpc accept failing");
+  EXPECT_GE(failing, 1u) << log.text();
+  EXPECT_LE(failing, 2u) << log.text();
+  EXPECT_EQ(log.count("grpc accept recovered"), failing) << log.text();
 }
 
 TEST(GrpcListener, AddressErrors) {

@@ -11,12 +11,14 @@
 #include "runtime/controller/engine.h"
 #include "runtime/state/inmem_state.h"
 #include "tests/runtime/controller/test_util.h"
+#include "tests/runtime/controller/text_resources.h"
 
 namespace runtime::controller {
 namespace {
 
 using google::protobuf::StringValue;
 using testing::eventually;
+using testing::text;
 using std::chrono::milliseconds;
 
 constexpr std::string_view kTestNs = "test";
@@ -27,24 +29,12 @@ using In = resource::TypeTraits<StringValue, kTestNs, kInType>;
 using Out = resource::TypeTraits<StringValue, kTestNs, kOutType>;
 using Gate = resource::TypeTraits<StringValue, kTestNs, kGateType>;
 
-StringValue text(const std::string& v) {
-  StringValue s;
-  s.set_value(v);
-  return s;
-}
-
 class TransformTest : public ::testing::Test {
  protected:
   ~TransformTest() override { engine_.stop(); }
 
   void put(std::string_view type, const std::string& id, const std::string& value) {
-    auto r = resource::make_resource(resource::Metadata({kTestNs, type, id}), text(value));
-    if (auto current = state_.get(r.pointer())) {
-      r.metadata.version = current->metadata.version;
-      state_.update(std::move(r));
-    } else {
-      state_.create(std::move(r));
-    }
+    testing::put_text(state_, {kTestNs, type, id}, value);
   }
 
   resource::Typed<Out> out(const std::string& id) {
