@@ -7,6 +7,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <limits>
@@ -15,7 +16,9 @@
 #include <optional>
 #include <shared_mutex>
 #include <stdexcept>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "runtime/resource/internal/builtin_yaml_codecs.h"
 #include "runtime/resource/yaml_registry.h"
@@ -188,14 +191,94 @@ YAML::Node byte_list_node(const std::string& bytes) {
   return seq;
 }
 
+bool is_ascii_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+bool is_ascii_letter(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// The order in which Go's yaml.v3 writes string map keys: runs of digits compare as numbers
+// ("a2" before "a10"), and at the first difference a letter goes after a non-letter unless digits
+// precede it. yaml.v3 compares runes with Unicode's letter and digit classes; this compares bytes
+// with ASCII's, which orders the same for ASCII keys (Kubernetes label and annotation keys are
+// ASCII) and keeps non-ASCII ones in a fixed order.
+bool natural_less(std::string_view a, std::string_view b) {
+  auto at = [](std::string_view s, std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  bool digits = false;
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    const unsigned char ca = at(a, i);
+    const unsigned char cb = at(b, i);
+    if (ca == cb) {
+      digits = is_ascii_digit(ca);
+      continue;
+    }
+    const bool al = is_ascii_letter(ca);
+    const bool bl = is_ascii_letter(cb);
+    if (al && bl) return ca < cb;
+    if (al || bl) return digits ? al : bl;
+    // The digit runs from here on compare by value. A zero that continues a number with a
+    // non-zero digit before it counts as part of it ("100" after "11": 100 against 11, not 0
+    // against 1).
+    std::uint64_t an = 0;  // wraps past 20 digits where Go's int64 would overflow
+    std::uint64_t bn = 0;
+    if (ca == '0' || cb == '0') {
+      for (std::size_t j = i; j-- > 0 && is_ascii_digit(at(a, j));) {
+        if (at(a, j) != '0') {
+          an = bn = 1;
+          break;
+        }
+      }
+    }
+    std::size_t ai = i;
+    std::size_t bi = i;
+    for (; ai < a.size() && is_ascii_digit(at(a, ai)); ++ai) an = an * 10 + (at(a, ai) - '0');
+    for (; bi < b.size() && is_ascii_digit(at(b, bi)); ++bi) bn = bn * 10 + (at(b, bi) - '0');
+    if (an != bn) return an < bn;
+    if (ai != bi) return ai < bi;
+    return ca < cb;
+  }
+  return a.size() < b.size();
+}
+
+// yaml.v3 writes a map's keys sorted: numbers and bools by value, strings by natural_less.
+bool map_key_less(const pb::Message& a, const pb::Message& b, const pb::FieldDescriptor* key) {
+  const auto& ra = *a.GetReflection();
+  const auto& rb = *b.GetReflection();
+  switch (key->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_INT32:
+      return ra.GetInt32(a, key) < rb.GetInt32(b, key);
+    case pb::FieldDescriptor::CPPTYPE_INT64:
+      return ra.GetInt64(a, key) < rb.GetInt64(b, key);
+    case pb::FieldDescriptor::CPPTYPE_UINT32:
+      return ra.GetUInt32(a, key) < rb.GetUInt32(b, key);
+    case pb::FieldDescriptor::CPPTYPE_UINT64:
+      return ra.GetUInt64(a, key) < rb.GetUInt64(b, key);
+    case pb::FieldDescriptor::CPPTYPE_BOOL:
+      return !ra.GetBool(a, key) && rb.GetBool(b, key);
+    default: {
+      std::string scratch_a;
+      std::string scratch_b;
+      return natural_less(ra.GetStringReference(a, key, &scratch_a),
+                          rb.GetStringReference(b, key, &scratch_b));
+    }
+  }
+}
+
+// Entries in yaml.v3's key order, never in the order protobuf happens to keep a map in (which
+// differs between two equal maps).
 YAML::Node map_to_node(const pb::Message& m, const pb::FieldDescriptor* f) {
   const auto& r = *m.GetReflection();
   const auto* key_field = f->message_type()->map_key();
   const auto* value_field = f->message_type()->map_value();
+  std::vector<const pb::Message*> entries;
+  for (int i = 0; i < r.FieldSize(m, f); ++i) entries.push_back(&r.GetRepeatedMessage(m, f, i));
+  // Insertion sort: natural_less is not proven a strict weak order, which std::sort relies on
+  // to stay in bounds; maps in specs are small.
+  for (std::size_t i = 1; i < entries.size(); ++i) {
+    for (std::size_t j = i; j > 0 && map_key_less(*entries[j], *entries[j - 1], key_field); --j) {
+      std::swap(entries[j], entries[j - 1]);
+    }
+  }
   YAML::Node node(YAML::NodeType::Map);
-  for (int i = 0; i < r.FieldSize(m, f); ++i) {
-    const auto& entry = r.GetRepeatedMessage(m, f, i);
-    node[value_to_node(entry, key_field, -1)] = value_to_node(entry, value_field, -1);
+  for (const auto* entry : entries) {
+    node[value_to_node(*entry, key_field, -1)] = value_to_node(*entry, value_field, -1);
   }
   return node;
 }

@@ -174,6 +174,45 @@ TEST(YamlCodec, RendersMapsAsYamlMaps) {
             "    count: 3\n");
 }
 
+// As Go's yaml.v3 writes them (Talos renders specs with it): digit runs by value, a letter after
+// other characters unless digits precede it, numeric keys by value. Equal maps render the same
+// whatever order protobuf keeps them in.
+TEST(YamlCodec, WritesMapKeysInGoYamlOrder) {
+  Everything m;
+  for (const char* key : {"b", "a10", "a2", "a", "a-1", "10", "9", "x100", "x11", "a02"}) {
+    (*m.mutable_labels())[key] = "";
+  }
+  for (const int id : {10, -1, 2}) (*m.mutable_by_id())[id].set_count(1);
+  EXPECT_EQ(spec_to_yaml(m),
+            "labels:\n"
+            "  \"9\": \"\"\n"
+            "  \"10\": \"\"\n"
+            "  a: \"\"\n"
+            "  a-1: \"\"\n"
+            "  a2: \"\"\n"
+            "  a02: \"\"\n"
+            "  a10: \"\"\n"
+            "  b: \"\"\n"
+            "  x11: \"\"\n"
+            "  x100: \"\"\n"
+            "byId:\n"
+            "  -1:\n"
+            "    count: 1\n"
+            "  2:\n"
+            "    count: 1\n"
+            "  10:\n"
+            "    count: 1\n");
+
+  Everything reversed;
+  const auto& labels = m.labels();
+  std::vector<std::pair<std::string, std::string>> entries(labels.begin(), labels.end());
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    (*reversed.mutable_labels())[it->first] = it->second;
+  }
+  *reversed.mutable_by_id() = m.by_id();
+  EXPECT_EQ(spec_to_yaml(reversed), spec_to_yaml(m));
+}
+
 TEST(YamlCodec, RegistriesRenameFieldsKeepEmptyAndNameEnumValues) {
   register_yaml_enum("tds.test.Shade", {{0, "unknown"}, {1, "controlplane"}});
   register_yaml_field("tds.test.Everything.kube_span", {"kubespan", false});
