@@ -4,6 +4,7 @@
 #include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/support/client_interceptor.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -50,6 +51,45 @@ class NodeMetadataFactory final : public grpc::experimental::ClientInterceptorFa
  private:
   const std::string node_;
 };
+
+// A channel to `endpoint` with the target's credentials and node metadata.
+std::shared_ptr<grpc::Channel> dial(const Target& target, const std::string& endpoint) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(32 << 20);
+  const std::string address = with_default_port(endpoint);
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (target.credentials) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = target.credentials->ca_pem;
+    ssl.pem_cert_chain = target.credentials->crt_pem;
+    ssl.pem_private_key = target.credentials->key_pem;
+    credentials = grpc::SslCredentials(ssl);
+  } else {
+    grpc::experimental::TlsChannelCredentialsOptions tls;
+    tls.set_verify_server_certs(false);
+    tls.set_check_call_host(false);
+    tls.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+    credentials = grpc::experimental::TlsCredentials(tls);
+  }
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  if (!target.target_node.empty()) {
+    interceptors.push_back(std::make_unique<NodeMetadataFactory>(target.target_node));
+  }
+  return grpc::experimental::CreateCustomChannelWithInterceptors(address, credentials, args,
+                                                                 std::move(interceptors));
+}
+
+// Whether the channel gets a working connection (TCP and TLS) within 5 s. A refused connection or
+// a failed handshake is a transient failure at once, so a dead endpoint costs no wait.
+bool connects(grpc::Channel& channel) {
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(5);
+  for (auto state = channel.GetState(true); state != GRPC_CHANNEL_READY;
+       state = channel.GetState(true)) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) return false;
+    if (!channel.WaitForStateChange(state, deadline)) return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -107,10 +147,15 @@ std::vector<Target> resolve_targets(const ConnectionFlags& flags) {
     }
   }
   for (const auto& node : nodes) {
-    // talosctl balances over every endpoint; nodectl takes the first, which routes to the node.
     targets.push_back(base);
-    targets.back().endpoint = endpoints.empty() ? node : endpoints.front();
-    if (targets.back().endpoint != node) targets.back().target_node = node;
+    Target& target = targets.back();
+    if (endpoints.empty()) {
+      target.endpoint = node;
+      continue;
+    }
+    target.endpoint = endpoints.front();
+    target.fallback_endpoints.assign(endpoints.begin() + 1, endpoints.end());
+    if (target.endpoint != node || !target.fallback_endpoints.empty()) target.target_node = node;
   }
   if (targets.empty()) {
     throw std::runtime_error("talosconfig " + path.string() + ": context \"" + name +
@@ -123,29 +168,14 @@ std::shared_ptr<grpc::Channel> channel_for(const Target& target) {
   if (target.endpoint.empty()) {
     return grpc::CreateChannel("unix:" + target.socket, grpc::InsecureChannelCredentials());
   }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(32 << 20);
-  const std::string address = with_default_port(target.endpoint);
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
-  if (target.credentials) {
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = target.credentials->ca_pem;
-    ssl.pem_cert_chain = target.credentials->crt_pem;
-    ssl.pem_private_key = target.credentials->key_pem;
-    credentials = grpc::SslCredentials(ssl);
-  } else {
-    grpc::experimental::TlsChannelCredentialsOptions tls;
-    tls.set_verify_server_certs(false);
-    tls.set_check_call_host(false);
-    tls.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
-    credentials = grpc::experimental::TlsCredentials(tls);
+  auto first = dial(target, target.endpoint);
+  if (target.fallback_endpoints.empty()) return first;
+  if (connects(*first)) return first;
+  for (const auto& endpoint : target.fallback_endpoints) {
+    auto channel = dial(target, endpoint);
+    if (connects(*channel)) return channel;
   }
-  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
-  if (!target.target_node.empty()) {
-    interceptors.push_back(std::make_unique<NodeMetadataFactory>(target.target_node));
-  }
-  return grpc::experimental::CreateCustomChannelWithInterceptors(address, credentials, args,
-                                                                 std::move(interceptors));
+  return first;
 }
 
 }  // namespace nodectl

@@ -26,6 +26,9 @@ struct Credentials {
 struct Target {
   std::string socket = kDefaultSocket;
   std::string endpoint;  // host[:port] dialled; when set, used instead of the socket
+  // Dialled in turn when `endpoint` cannot be reached, as talosctl uses every endpoint of its
+  // context; the node is then named in the metadata, so whichever endpoint answers routes to it.
+  std::vector<std::string> fallback_endpoints;
   // The node that answers, named in each call's `node` metadata for the endpoint to route it;
   // empty: the endpoint itself.
   std::string target_node;
@@ -49,13 +52,15 @@ struct ConnectionFlags {
 // The nodes the flags name, one Target each. No endpoint, node or talosconfig given (flag or
 // $TALOSCONFIG): the socket. --insecure: each node (or endpoint) itself, unverified, as talosctl
 // --insecure. Otherwise the talosconfig's context, its endpoints and nodes replaced by the
-// flags': each node through the first endpoint (the node itself when there is none), which
-// routes the request to it; with no node, each endpoint. Throws std::runtime_error saying what
-// is missing.
+// flags': each node through the first endpoint that can be reached (the node itself when there
+// is none), which routes the request to it; with no node, each endpoint. Throws
+// std::runtime_error saying what is missing.
 std::vector<Target> resolve_targets(const ConnectionFlags& flags);
 
 // The TCP port is 50000 unless the endpoint names one. Every call carries `node` metadata when the
-// target names a node.
+// target names a node. With fallback endpoints, the first that connects within 5 s (a refused
+// connection or failed handshake moves on at once); when none does, the first endpoint, so that
+// its error is the one reported.
 std::shared_ptr<grpc::Channel> channel_for(const Target& target);
 
 }  // namespace nodectl

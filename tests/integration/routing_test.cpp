@@ -16,6 +16,7 @@
 #include "tests/integration/nodes.h"
 #include "tests/machined/temp_dir.h"
 #include "tests/support/child_process.h"
+#include "tests/support/free_ports.h"
 #include "tests/support/loopback_http.h"
 
 namespace {
@@ -109,6 +110,31 @@ TEST_F(Routing, NodeThroughAnotherNodeAnswersForItself) {
   const auto own_direct = nodectl({"--socket", socket(0), "get", "identities", "-o", "yaml"});
   EXPECT_EQ(node_id(own.output), node_id(own_direct.output));
   EXPECT_NE(node_id(own.output), node_id(direct.output));
+}
+
+// As talosctl uses every endpoint of its context: the first one refuses connections, the next
+// one routes the request.
+TEST_F(Routing, AnUnreachableFirstEndpointFallsBackToTheNext) {
+  const auto ports = tds::test::pick_free_ports(1);  // nothing listens there
+  ASSERT_EQ(ports.size(), 1u);
+  const std::string dead = "127.0.0.1:" + std::to_string(ports[0]);
+  const auto path = (dir_.path() / "two-endpoints.talosconfig").string();
+  const auto gen = nodectl({"gen", "talosconfig", "-c", config(0).string(), "--role", "os:admin",
+                            "--endpoints", dead + "," + endpoint(0), "-o", path});
+  ASSERT_EQ(gen.exit_code, 0) << gen.output;
+
+  const auto direct = nodectl({"--socket", socket(1), "get", "identities", "-o", "yaml"});
+  const auto routed =
+      nodectl({"--talosconfig", path, "-n", endpoint(1), "get", "identities", "-o", "yaml"});
+  ASSERT_EQ(routed.exit_code, 0) << routed.output;
+  ASSERT_FALSE(node_id(direct.output).empty());
+  EXPECT_EQ(node_id(routed.output), node_id(direct.output));
+
+  // No endpoint answers: the first one's error is reported.
+  const auto none = nodectl(
+      {"--talosconfig", path, "-e", dead + "," + dead, "-n", endpoint(1), "get", "identities"});
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_THAT(none.output, HasSubstr(dead));
 }
 
 TEST_F(Routing, SeveralNodesAnswerInOneTable) {

@@ -263,8 +263,17 @@ TEST(Connection, FlagsChooseSocketTalosconfigOrInsecure) {
   EXPECT_EQ(targets[0].endpoint, "10.0.0.1");
   EXPECT_EQ(targets[0].target_node, "10.0.0.7");
   EXPECT_EQ(targets[0].node(), "10.0.0.7");
-  EXPECT_TRUE(targets[1].target_node.empty());
+  EXPECT_EQ(targets[0].fallback_endpoints, std::vector<std::string>{"10.0.0.2"});
+  // With other endpoints to fall back on, a node that is an endpoint is named as well, so that
+  // whichever endpoint answers routes to it.
+  EXPECT_EQ(targets[1].target_node, "10.0.0.1");
   EXPECT_EQ(targets[1].node(), "10.0.0.1");
+  // One endpoint: a node that is the endpoint is asked directly.
+  flags.endpoints = {"10.0.0.1"};
+  targets = resolve_targets(flags);
+  EXPECT_TRUE(targets[1].target_node.empty());
+  EXPECT_TRUE(targets[1].fallback_endpoints.empty());
+  flags.endpoints.clear();
   flags.nodes.clear();
   flags.context = "nope";
   EXPECT_THROW(resolve_targets(flags), std::runtime_error);
