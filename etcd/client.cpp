@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "etcd/rpc.grpc.pb.h"
+#include "values/list.h"
 
 namespace etcd {
 
@@ -25,19 +26,7 @@ Error::Error(Kind kind, std::string rpc, std::string endpoint, int grpc_code, st
       endpoint_(std::move(endpoint)),
       grpc_code_(grpc_code) {}
 
-std::vector<std::string> parse_endpoints(std::string_view list) {
-  std::vector<std::string> out;
-  while (!list.empty()) {
-    const auto comma = list.find(',');
-    auto item = list.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (!item.empty()) out.emplace_back(item);
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return out;
-}
+std::vector<std::string> parse_endpoints(std::string_view list) { return values::split_list(list); }
 
 std::string prefix_end(std::string_view prefix) {
   std::string end(prefix);

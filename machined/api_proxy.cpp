@@ -45,15 +45,16 @@ std::string text_of(const ByteBuffer& buffer) {
   return out;
 }
 
-class Proxy;
-
 // The context of one forwarded call: deadline, the caller's metadata, and the caller's roles in
 // `talos-role`; marked `proxyfrom` when it leaves this node.
 void prepare(grpc::ClientContext& upstream, GenericCallbackServerContext& caller,
              runtime::api::Roles roles, const std::string& proxyfrom) {
   upstream.set_deadline(caller.raw_deadline());
-  for (const auto& [key, value] : metadata_of(caller)) {
-    if (forwarded_key(key)) upstream.AddMetadata(key, value);
+  for (const auto& [key, value] : caller.client_metadata()) {
+    const std::string_view name(key.data(), key.size());
+    if (forwarded_key(name)) {
+      upstream.AddMetadata(std::string(name), std::string(value.data(), value.size()));
+    }
   }
   for (const auto& role : runtime::api::role_names(roles)) upstream.AddMetadata("talos-role", role);
   if (!proxyfrom.empty()) upstream.AddMetadata("proxyfrom", proxyfrom);

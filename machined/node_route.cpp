@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "values/list.h"
+
 namespace machined {
 namespace {
 
@@ -39,16 +41,7 @@ std::vector<std::string> values_of(const std::multimap<std::string, std::string>
                                    const std::string& key) {
   std::vector<std::string> out;
   for (auto [it, end] = metadata.equal_range(key); it != end; ++it) {
-    std::string_view rest = it->second;
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      auto item = rest.substr(0, comma);
-      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-      if (!item.empty()) out.emplace_back(item);
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
+    for (auto& item : values::split_list(it->second)) out.push_back(std::move(item));
   }
   return out;
 }

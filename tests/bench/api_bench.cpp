@@ -13,7 +13,7 @@
 #include "cosi/v1alpha1/state.grpc.pb.h"
 #include "machined/daemon.h"
 #include "pki/x509.h"
-#include "values/base64.h"
+#include "tests/support/ca_config.h"
 
 namespace {
 
@@ -29,9 +29,7 @@ class Cluster {
     ca_ = pki::generate_ca("talos");
     for (int i = 0; i < 2; ++i) {
       const auto config = dir_ / ("node-" + std::to_string(i) + ".yaml");
-      std::ofstream(config) << "version: v1alpha1\nmachine:\n  type: worker\n  ca:\n    crt: "
-                            << values::base64_encode(ca_.cert_pem)
-                            << "\n    key: " << values::base64_encode(ca_.key_pem) << "\n";
+      std::ofstream(config) << tds::test::config_with_ca(ca_);
       machined::DaemonOptions options;
       options.state_dir = dir_ / ("state-" + std::to_string(i));
       options.config_path = config;
