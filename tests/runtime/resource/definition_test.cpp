@@ -76,6 +76,8 @@ struct Expected {
   std::vector<std::string> aliases;
 };
 
+void PrintTo(const Expected& c, std::ostream* os) { *os << c.type; }
+
 class TalosTypes : public testing::TestWithParam<Expected> {};
 
 TEST_P(TalosTypes, DisplayTypeAndAliases) {
@@ -119,6 +121,8 @@ struct BadType {
   const char* type;
   const char* error;
 };
+
+void PrintTo(const BadType& c, std::ostream* os) { *os << '"' << c.type << '"'; }
 
 class InvalidTypes : public testing::TestWithParam<BadType> {};
 

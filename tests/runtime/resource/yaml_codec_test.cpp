@@ -274,6 +274,8 @@ struct BadInput {
   const char* error;
 };
 
+void PrintTo(const BadInput& c, std::ostream* os) { *os << '"' << c.yaml << '"'; }
+
 class YamlCodecErrors : public testing::TestWithParam<BadInput> {};
 
 TEST_P(YamlCodecErrors, NameTheFieldAndLeaveTheTargetUntouched) {
