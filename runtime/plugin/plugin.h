@@ -3,7 +3,7 @@
 // kAbiVersion; its register function then adds resource types and controllers through the same
 // interfaces the built-in ones use. C++ objects cross the boundary, so a plugin is built with
 // the same compiler and headers as machined; the symbols it uses from the runtime resolve
-// against the machined executable, which exports them.
+// against the machined executable, which exports them (cmd/machined/plugin_abi.list).
 #pragma once
 
 #include <cstdint>
