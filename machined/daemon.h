@@ -34,7 +34,11 @@ struct DaemonOptions {
   bool api_insecure = false;
   // Plugins (runtime/plugin/plugin.h) to load at start, every *.so in it; empty: none.
   std::filesystem::path plugin_dir;
-  int threads = 2;
+  // Event-loop threads (controllers, timers, the metrics server). One: a node's controllers are
+  // light, a second thread measured no faster (burst convergence, tds_controller_bench), and it
+  // made each delivery to a watcher cross cores: 100 watchers p99 61-69 us against 29-30 us
+  // (docs/BENCHMARKS.md, "Watchers woken together").
+  int threads = 1;
   // Called once, from any thread, when the daemon asks its owner to stop it: a reset (Reset on
   // the local socket) has left the cluster. The owner then calls stop(), which wipes the state.
   std::function<void()> on_exit_request;

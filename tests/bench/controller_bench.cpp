@@ -23,13 +23,13 @@ using runtime::controller::testing::opaque;
 using runtime::controller::testing::value_of;
 namespace state = runtime::state;
 
-// The chain on a fresh store, with its io_context run by two threads (the machine's cores).
+// The chain on a fresh store, with its io_context run by `threads` threads.
 struct Chain {
   state::InMemoryState store;  // default history sizes, as machined runs
-  IoThreads io{2};
+  IoThreads io;
   Engine engine{store, io.executor()};
 
-  Chain() {
+  explicit Chain(int threads) : io(threads) {
     engine.register_controller(std::make_unique<ChainController>("A", "T0", "T1"));
     engine.register_controller(std::make_unique<ChainController>("B", "T1", "T2"));
     engine.register_controller(std::make_unique<ChainController>("C", "T2", "T3"));
@@ -53,7 +53,7 @@ void wait_for(Pred pred, std::chrono::microseconds poll) {
 
 // One input change until the T3 output reflects it.
 void BM_ChainLatency(benchmark::State& bench) {
-  Chain chain;
+  Chain chain(static_cast<int>(bench.range(0)));
   const runtime::resource::Pointer in{kNs, "T0", "x"};
   const runtime::resource::Pointer out{kNs, "T3", "x"};
   chain.store.create(opaque("T0", "x", "0"));
@@ -69,14 +69,19 @@ void BM_ChainLatency(benchmark::State& bench) {
     wait_for([&] { return value_of(chain.store.get(out)) == want; }, {});
   }
 }
-BENCHMARK(BM_ChainLatency)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ChainLatency)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 // Creates n T0 resources on an idle chain and waits until all n T3 exist with the right value.
 void BM_ChainFanOut(benchmark::State& bench) {
   const int n = static_cast<int>(bench.range(0));
   for (auto _ : bench) {
     bench.PauseTiming();
-    auto chain = std::make_unique<Chain>();
+    auto chain = std::make_unique<Chain>(static_cast<int>(bench.range(1)));
     // Let the start passes finish so that they are not timed.
     wait_for([&] { return chain->engine.stats()[2].reconciles >= 1; },
              std::chrono::microseconds(100));
@@ -113,7 +118,11 @@ void BM_ChainFanOut(benchmark::State& bench) {
   }
   bench.SetItemsProcessed(bench.iterations() * n);
 }
-BENCHMARK(BM_ChainFanOut)->Arg(1000)->Arg(10000)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ChainFanOut)
+    ->ArgNames({"n", "threads"})
+    ->ArgsProduct({{1000, 10000}, {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
