@@ -60,13 +60,17 @@ tds_third_party(yaml-cpp yaml-cpp)
 tds_third_party(re2 PkgConfig::RE2)
 tds_third_party(absl_synchronization absl::synchronization)
 
-# Links `target` (an executable) with the archives above, libstdc++ and libgcc included, and
-# drops the sections nothing uses. Only the symbols named in `export_list` (a linker dynamic
-# list) are exported, for the shared objects it loads; -rdynamic would export every symbol of
-# gRPC, protobuf and OpenSSL and cost ~3 MiB of resident memory.
-function(tds_link_statically target export_list)
+# tds_link_statically(<executable> [EXPORTS <dynamic list>]): links the executable with the
+# archives above, libstdc++ and libgcc included, and drops the sections nothing uses. It exports
+# no symbol unless a linker dynamic list names some, for the shared objects it loads (-rdynamic
+# would export every symbol of gRPC, protobuf and OpenSSL and cost ~3 MiB of resident memory).
+function(tds_link_statically target)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "EXPORTS" "")
   set_target_properties(${target} PROPERTIES TDS_STATIC_LINK ON)
   target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc -Wl,--gc-sections
-                      -Wl,--as-needed -Wl,--dynamic-list=${export_list})
-  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${export_list})
+                      -Wl,--as-needed)
+  if(arg_EXPORTS)
+    target_link_options(${target} PRIVATE -Wl,--dynamic-list=${arg_EXPORTS})
+    set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${arg_EXPORTS})
+  endif()
 endfunction()
