@@ -64,8 +64,16 @@ tds_third_party(absl_synchronization absl::synchronization)
 # archives above, libstdc++ and libgcc included, and drops the sections nothing uses. It exports
 # no symbol unless a linker dynamic list names some, for the shared objects it loads (-rdynamic
 # would export every symbol of gRPC, protobuf and OpenSSL and cost ~3 MiB of resident memory).
+# With TDS_STATIC_DAEMONS=OFF, and in the sanitizer builds (whose runtimes expect the shared
+# libraries), it links the shared objects and, given EXPORTS, exports every symbol instead.
 function(tds_link_statically target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "EXPORTS" "")
+  if(NOT TDS_STATIC_DAEMONS OR TDS_SANITIZE OR TDS_TSAN)
+    if(arg_EXPORTS)
+      set_target_properties(${target} PROPERTIES ENABLE_EXPORTS ON)
+    endif()
+    return()
+  endif()
   set_target_properties(${target} PROPERTIES TDS_STATIC_LINK ON)
   target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc -Wl,--gc-sections
                       -Wl,--as-needed)
