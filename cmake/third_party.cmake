@@ -2,8 +2,9 @@
 # tds::ssl, ... (spdlog and fmt are compiled in, header-only, as tds::spdlog and tds::fmt).
 #
 # Each resolves to Debian's shared object, except in an executable marked with
-# tds_link_statically(), which takes Debian's static archives instead: machined's resident
-# memory is mostly the mapped code of its shared libraries (docs/BENCHMARKS.md, "Why").
+# tds_link_statically() (the two daemons), which takes Debian's static archives instead: a
+# node's resident memory is mostly the mapped code of its shared libraries, and calls between
+# shared objects cost the discovery-service CPU (docs/BENCHMARKS.md).
 # The choice is made per executable: `$<TARGET_PROPERTY:TDS_STATIC_LINK>` in a link interface
 # reads the target being linked, so the same libraries of ours serve both kinds.
 
