@@ -2,9 +2,10 @@
 # tds::ssl, ... (spdlog and fmt are compiled in, header-only, as tds::spdlog and tds::fmt).
 #
 # Each resolves to Debian's shared object, except in an executable marked with
-# tds_link_statically() (the two daemons), which takes Debian's static archives instead: a
-# node's resident memory is mostly the mapped code of its shared libraries, and calls between
-# shared objects cost the discovery-service CPU (docs/BENCHMARKS.md).
+# tds_link_statically() (machined, discovery-service, nodectl), which takes Debian's static
+# archives instead: a node's resident memory is mostly the mapped code of its shared libraries,
+# calls between shared objects cost the discovery-service CPU, and loading 60 of them costs
+# each nodectl command 4-6 ms (docs/BENCHMARKS.md).
 # The choice is made per executable: `$<TARGET_PROPERTY:TDS_STATIC_LINK>` in a link interface
 # reads the target being linked, so the same libraries of ours serve both kinds.
 
@@ -65,11 +66,11 @@ tds_third_party(absl_synchronization absl::synchronization)
 # archives above, libstdc++ and libgcc included, and drops the sections nothing uses. It exports
 # no symbol unless a linker dynamic list names some, for the shared objects it loads (-rdynamic
 # would export every symbol of gRPC, protobuf and OpenSSL and cost ~3 MiB of resident memory).
-# With TDS_STATIC_DAEMONS=OFF, and in the sanitizer builds (whose runtimes expect the shared
+# With TDS_STATIC_PROGRAMS=OFF, and in the sanitizer builds (whose runtimes expect the shared
 # libraries), it links the shared objects and, given EXPORTS, exports every symbol instead.
 function(tds_link_statically target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "EXPORTS" "")
-  if(NOT TDS_STATIC_DAEMONS OR TDS_SANITIZE OR TDS_TSAN)
+  if(NOT TDS_STATIC_PROGRAMS OR TDS_SANITIZE OR TDS_TSAN)
     if(arg_EXPORTS)
       set_target_properties(${target} PROPERTIES ENABLE_EXPORTS ON)
     endif()
