@@ -3,10 +3,11 @@
 // finds every symbol it needs there, runs, and that its exceptions reach machined's handlers.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
+#include <chrono>
 #include <filesystem>
 #include <regex>
+#include <thread>
 
 #include "tests/integration/nodes.h"
 #include "tests/machined/temp_dir.h"
